@@ -1,0 +1,49 @@
+# Two commands for a new Debian machine:
+#   make run    set up, start the loopback lab, and run the exporter against it
+#   make test   set up, then run lint, types and every test in a loopback-only network namespace
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Debian packages the lab, the tests and the benchmarks use (installed only when missing).
+APT_PACKAGES := dnsmasq-base unbound prometheus prometheus-alertmanager dnsutils iproute2 iptables
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Root can make a network namespace directly; anyone else needs a user namespace too.
+UNSHARE := $(shell [ "$$(id -u)" = 0 ] && echo "unshare -n" || echo "unshare -rn")
+PYTEST_ARGS ?=
+
+.PHONY: setup system-deps python-deps run test lint check clean
+
+setup: system-deps python-deps
+
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+python-deps: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+run: setup
+	$(BIN)/python -m tests.lab run --config examples/lab.yaml
+
+lint: python-deps
+	$(BIN)/ruff check exporter tests
+	$(BIN)/ruff format --check exporter tests
+	$(BIN)/mypy
+
+# Tests run inside a new network namespace that has only loopback: no test can
+# reach any address but 127.0.0.0/8 and ::1, whatever it tries.
+test: setup lint
+	$(UNSHARE) sh -c 'ip link set lo up && exec $(BIN)/python -m pytest -q $(PYTEST_ARGS)'
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

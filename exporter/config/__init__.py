@@ -1,0 +1,43 @@
+"""One typed config: YAML file (or defaults), validated once into frozen dataclasses."""
+
+from __future__ import annotations
+
+from exporter.config._reader import ConfigError
+from exporter.config.load import default_config, load_config, parse_config
+from exporter.config.model import (
+    AUTO,
+    DIRECT_PATHS,
+    PATHS,
+    TRANSPORTS,
+    Config,
+    Expect,
+    LogConfig,
+    NameSpec,
+    NodeConfig,
+    PathsConfig,
+    ResolvConfTargets,
+    ResolverTarget,
+    Server,
+    TargetSpec,
+)
+
+__all__ = [
+    "AUTO",
+    "DIRECT_PATHS",
+    "PATHS",
+    "TRANSPORTS",
+    "Config",
+    "ConfigError",
+    "Expect",
+    "LogConfig",
+    "NameSpec",
+    "NodeConfig",
+    "PathsConfig",
+    "ResolvConfTargets",
+    "ResolverTarget",
+    "Server",
+    "TargetSpec",
+    "default_config",
+    "load_config",
+    "parse_config",
+]

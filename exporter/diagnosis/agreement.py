@@ -1,0 +1,104 @@
+"""Do the upstream servers agree? Compare their answers to the same name and type.
+
+CoreDNS ``forward`` picks an upstream at random: if one of them answers a
+name differently (typically NXDOMAIN for a private zone the others serve),
+pods fail now and then while the node, which asks the first server, never
+does. The comparison uses the newest UDP reply of each upstream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from exporter.diagnosis.draft import Draft
+from exporter.diagnosis.model import Observations
+from exporter.diagnosis.stats import Stats
+
+AZURE_DNS = "168.63.129.16"
+_ERROR_RCODES = frozenset({"SERVFAIL", "REFUSED", "NXDOMAIN"})
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    name: str
+    qtype: str
+    outcomes: dict[str, str]
+    """Upstream server -> what it answered (``NOERROR 192.0.2.1``, ``NXDOMAIN``) or why it did not."""
+
+    @property
+    def replied(self) -> dict[str, str]:
+        return {s: o for s, o in self.outcomes.items() if not o.startswith("no reply")}
+
+    @property
+    def disagree(self) -> bool:
+        return len(set(self.replied.values())) > 1
+
+
+def compare_upstreams(stats: Stats) -> list[Comparison]:
+    """One comparison per (name, qtype) probed on two or more upstream servers."""
+    table: dict[tuple[str, str], dict[str, str]] = {}
+    for upstream in stats.path("upstream"):
+        for (name, qtype, transport), result in upstream.latest.items():
+            if transport != "udp":
+                continue
+            if result.rcode is None:
+                outcome = f"no reply ({result.reason})"
+            else:
+                outcome = " ".join([result.rcode, *result.answers])
+            table.setdefault((name, qtype), {})[upstream.server] = outcome
+    return [
+        Comparison(name, qtype, outcomes)
+        for (name, qtype), outcomes in sorted(table.items())
+        if len(outcomes) > 1
+    ]
+
+
+def _host(server: str) -> str:
+    return server.rsplit(":", 1)[0].strip("[]")
+
+
+def upstream_mixed_resolvers(obs: Observations, stats: Stats) -> Draft | None:
+    split = [c for c in compare_upstreams(stats) if c.disagree]
+    if not split:
+        return None
+    servers = sorted({s for c in split for s in c.outcomes})
+    azure = [s for s in servers if _host(s) == AZURE_DNS]
+    evidence = tuple(
+        f"{c.name} {c.qtype}: " + "; ".join(f"{s} -> {o}" for s, o in sorted(c.outcomes.items()))
+        for c in split
+    )
+    if azure:
+        evidence += (f"Azure DNS ({AZURE_DNS}) is listed beside custom DNS servers",)
+    return Draft(
+        "upstream_mixed_resolvers",
+        f"The upstream servers disagree on {len(split)} name(s); CoreDNS picks one at random, so "
+        "pods fail intermittently while the node (which asks the first server) does not.",
+        evidence,
+        "List only servers that serve the same zones in the network's DNS settings (for Azure: "
+        "custom DNS servers only, with Azure DNS configured as their forwarder), then restart the "
+        "nodes' network service and the CoreDNS pods.",
+        {"names": [{"name": c.name, "qtype": c.qtype, "outcomes": c.outcomes} for c in split]},
+    )
+
+
+def upstream_error(obs: Observations, stats: Stats) -> Draft | None:
+    split = {(c.name, c.qtype) for c in compare_upstreams(stats) if c.disagree}
+    kinds = {spec.name: spec.kind for spec in obs.names}
+    cases = []
+    for upstream in stats.path("upstream"):
+        for (name, qtype, _transport), result in sorted(upstream.latest.items()):
+            if kinds.get(name) != "external" or (name, qtype) in split:
+                continue
+            if result.rcode in _ERROR_RCODES and result.reason is not None:
+                cases.append((upstream.server, name, qtype, result.rcode))
+    if not cases:
+        return None
+    unique = sorted(set(cases))
+    return Draft(
+        "upstream_error",
+        f"Upstream servers answer external names with errors ({len(unique)} case(s)).",
+        tuple(f"upstream {s}: {n} {t} -> {rcode}" for s, n, t, rcode in unique),
+        "The upstream itself fails these names: check its configuration and its own upstreams, "
+        "and give its operator the name, the rcode and the time.",
+        {"cases": [{"server": s, "name": n, "qtype": t, "rcode": r} for s, n, t, r in unique]},
+    )

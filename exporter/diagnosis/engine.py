@@ -1,0 +1,84 @@
+"""Run every rule over one snapshot; keep only the causes no other active cause explains."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+
+from exporter.diagnosis.agreement import upstream_error, upstream_mixed_resolvers
+from exporter.diagnosis.catalog import CAUSES, SEVERITY_ORDER, runbook_url
+from exporter.diagnosis.draft import Draft
+from exporter.diagnosis.model import Finding, Observations
+from exporter.diagnosis.rules_probe import RULES as PROBE_RULES
+from exporter.diagnosis.stats import Stats
+
+Rule = Callable[[Observations, Stats], Draft | None]
+
+RULES: tuple[Rule, ...] = (*PROBE_RULES, upstream_mixed_resolvers, upstream_error)
+
+EXPLAINS: dict[str, frozenset[str]] = {
+    # When the pod network is down nothing else can be told apart.
+    "pod_network_broken": frozenset(CAUSES) - {"pod_network_broken"},
+    # Dead CoreDNS explains failures behind it.
+    "coredns_unavailable": frozenset(
+        {
+            "service_routing_broken",
+            "nodelocal_down",
+            "coredns_config_error",
+            "coredns_api_unreachable",
+            "coredns_overloaded",
+            "dns_port_blocked",
+        }
+    ),
+    # An unreachable upstream explains errors seen through it.
+    "upstream_unreachable": frozenset({"upstream_error", "coredns_config_error"}),
+}
+"""Cause -> causes whose symptoms it produces; those are not named beside it."""
+
+
+def diagnose(
+    observations: Observations,
+    *,
+    runbook_base: str = "docs/runbooks",
+    rules: Sequence[Rule] = RULES,
+) -> list[Finding]:
+    """The active causes, most severe first. A pure function of ``observations``."""
+    stats = Stats(observations.rounds, observations.names)
+    drafts = [draft for rule in rules if (draft := rule(observations, stats)) is not None]
+    active = {d.cause for d in drafts}
+    explained = set().union(*(EXPLAINS.get(c, frozenset()) for c in active))
+    findings = []
+    for draft in drafts:
+        if draft.cause in explained:
+            continue
+        cause = CAUSES[draft.cause]
+        findings.append(
+            Finding(
+                cause=cause.id,
+                severity=cause.severity,
+                title=cause.title,
+                summary=draft.summary,
+                evidence=draft.evidence,
+                fix=draft.fix,
+                runbook=runbook_url(cause.id, runbook_base),
+                facts=draft.facts,
+            )
+        )
+    findings.sort(key=lambda f: (SEVERITY_ORDER[f.severity], f.cause))
+    return findings
+
+
+class Findings:
+    """The latest diagnosis, shared between the round that computes it and the readers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._findings: tuple[Finding, ...] = ()
+
+    def set(self, findings: Sequence[Finding]) -> None:
+        with self._lock:
+            self._findings = tuple(findings)
+
+    def get(self) -> tuple[Finding, ...]:
+        with self._lock:
+            return self._findings

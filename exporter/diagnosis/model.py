@@ -1,0 +1,51 @@
+"""What diagnosis reads (observations) and what it returns (findings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from exporter.config import NameSpec
+from exporter.probe.engine import Round
+
+
+@dataclass(frozen=True, slots=True)
+class Observations:
+    """One snapshot of everything seen: recent probe rounds, node and cluster readings."""
+
+    rounds: tuple[Round, ...]
+    """The rounds of the diagnosis window, oldest first."""
+    names: tuple[NameSpec, ...]
+    configured_paths: frozenset[str]
+    """Paths that are configured (a path with no servers still counts: it is expected to answer)."""
+    node: Any = None
+    cluster: Any = None
+    now: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """An active cause, with the facts that revealed it and what to do."""
+
+    cause: str
+    severity: str
+    title: str
+    summary: str
+    """One sentence an engineer reads first, with the numbers."""
+    evidence: tuple[str, ...]
+    fix: str
+    runbook: str
+    facts: dict[str, Any] = field(default_factory=dict)
+    """Machine-readable evidence (servers, counts, reasons) for /diagnose."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "cause": self.cause,
+            "severity": self.severity,
+            "title": self.title,
+            "summary": self.summary,
+            "evidence": list(self.evidence),
+            "fix": self.fix,
+            "runbook": self.runbook,
+            "facts": self.facts,
+        }

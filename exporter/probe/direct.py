@@ -1,0 +1,91 @@
+"""Probe one server directly: one name, one type, one transport."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from exporter.config import Expect
+from exporter.probe.classify import classify
+from exporter.probe.result import ProbeResult, Reason
+from exporter.probe.transport import ExchangeError, describe_os_error, exchange_tcp, exchange_udp
+from exporter.probe.wire import MalformedReply, Query, Reply
+
+
+def new_id() -> int:
+    """A fresh 16-bit query ID (from the OS, so concurrent probes do not collide by pattern)."""
+    return int.from_bytes(os.urandom(2), "big")
+
+
+async def ask(host: str, port: int, query: Query, transport: str, timeout: float) -> tuple[Reply, float]:
+    """Exchange one query and parse the reply. Raises :class:`ExchangeError` or :class:`MalformedReply`."""
+    query_id = new_id()
+    if transport == "tcp":
+        data, latency = await exchange_tcp(host, port, query.wire(query_id), timeout)
+        return query.parse(data, query_id), latency
+    outcome = await exchange_udp(host, port, [(query_id, query.wire(query_id))], timeout)
+    if query_id in outcome.replies:
+        data, latency = outcome.replies[query_id]
+        return query.parse(data, query_id), latency
+    if outcome.stray is not None:
+        query.parse(outcome.stray, query_id)  # raises MalformedReply naming what is wrong
+        raise MalformedReply("unexpected datagram")
+    if outcome.error is not None:
+        raise ExchangeError(describe_os_error(outcome.error))
+    raise ExchangeError(f"no reply within {timeout:g}s", timed_out=True)
+
+
+async def probe_server(
+    *,
+    path: str,
+    host: str,
+    port: int,
+    server_label: str,
+    name: str,
+    query: Query,
+    expect: Expect,
+    transport: str,
+    timeout: float,
+) -> ProbeResult:
+    """Probe ``host:port`` and classify the outcome. Never raises for DNS or network faults."""
+    try:
+        reply, latency = await ask(host, port, query, transport, timeout)
+    except ExchangeError as exc:
+        why = Reason.TIMEOUT if exc.timed_out else Reason.NETWORK_ERROR
+        return failed_result(path, server_label, name, query.qtype, transport, why, exc.detail)
+    except MalformedReply as exc:
+        return failed_result(path, server_label, name, query.qtype, transport, Reason.MALFORMED, str(exc))
+    reason, detail = classify(reply, expect, transport)
+    return ProbeResult(
+        path=path,
+        server=server_label,
+        name=name,
+        qtype=query.qtype,
+        transport=transport,
+        reason=reason,
+        rcode=reply.rcode,
+        latency=latency,
+        answers=reply.answers,
+        answer_count=reply.answer_count,
+        truncated=reply.truncated,
+        detail=detail,
+        timestamp=time.time(),
+    )
+
+
+def failed_result(  # noqa: PLR0917 - the probe key's five parts, then why
+    path: str, server: str, name: str, qtype: str, transport: str, reason: Reason, detail: str
+) -> ProbeResult:
+    """A result for a probe that got no usable reply."""
+    return ProbeResult(
+        path=path,
+        server=server,
+        name=name,
+        qtype=qtype,
+        transport=transport,
+        reason=reason,
+        rcode=None,
+        latency=None,
+        detail=detail,
+        timestamp=time.time(),
+    )

@@ -1,0 +1,112 @@
+"""One probe round: every name on every server of every path, over every transport.
+
+Probes run concurrently up to ``concurrency`` at once; each has its own
+deadline, so a black-holed server costs one timeout per probe and never holds
+the round longer than ``ceil(probes / concurrency) x timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
+
+from exporter.config import Config, NameSpec, Server
+from exporter.probe.direct import probe_server
+from exporter.probe.resolver import Lookup, lookup
+from exporter.probe.result import ProbeResult
+from exporter.probe.wire import Query
+from exporter.targets import TargetSet
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    """The results of one round, with when it started and how long it took."""
+
+    started: float
+    duration: float
+    results: tuple[ProbeResult, ...]
+    source_errors: dict[str, str]
+
+
+class Prober:
+    """Plans and runs probe rounds. Query templates are built once and reused."""
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._queries: dict[tuple[str, str], Query] = {}
+
+    def query(self, fqdn: str, qtype: str) -> Query:
+        key = (fqdn.lower(), qtype)
+        query = self._queries.get(key)
+        if query is None:
+            if len(self._queries) > 4096:  # resolv.conf search lists change rarely; stay bounded
+                self._queries.clear()
+            query = Query(fqdn, qtype, edns_payload=self._config.edns_payload)
+            self._queries[key] = query
+        return query
+
+    def probes(self, targets: TargetSet) -> list[Awaitable[ProbeResult]]:
+        """Every probe of one round, in a stable order: path, server, name, transport."""
+        config = self._config
+        planned: list[Awaitable[ProbeResult]] = []
+        for path, servers in targets.servers.items():
+            for server in servers:
+                for spec in config.names:
+                    if path not in spec.paths:
+                        continue
+                    for transport in spec.transports:
+                        planned.append(self._direct(path, server, spec, transport))
+        if targets.resolver is not None:
+            resolver, conf = targets.resolver
+            settings = Lookup(
+                conf=conf,
+                port=resolver.port,
+                timeout=config.timeout,
+                budget=max(config.timeout, 0.9 * config.interval),
+                query_for=self.query,
+            )
+            for spec in config.names:
+                if "resolver" in spec.paths:
+                    planned.append(
+                        lookup(
+                            settings,
+                            label=resolver.file,
+                            name=spec.name,
+                            qtype=spec.qtype,
+                            expect=spec.expect,
+                        )
+                    )
+        return planned
+
+    def _direct(self, path: str, server: Server, spec: NameSpec, transport: str) -> Awaitable[ProbeResult]:
+        return probe_server(
+            path=path,
+            host=server.host,
+            port=server.port,
+            server_label=str(server),
+            name=spec.name,
+            query=self.query(spec.fqdn, spec.qtype),
+            expect=spec.expect,
+            transport=transport,
+            timeout=self._config.timeout,
+        )
+
+    async def run(self, targets: TargetSet) -> Round:
+        """Run one round against ``targets``."""
+        started_wall = time.time()
+        started = time.perf_counter()
+        limit = asyncio.Semaphore(self._config.concurrency)
+
+        async def bounded(probe: Awaitable[ProbeResult]) -> ProbeResult:
+            async with limit:
+                return await probe
+
+        results = await asyncio.gather(*(bounded(p) for p in self.probes(targets)))
+        return Round(
+            started=started_wall,
+            duration=time.perf_counter() - started,
+            results=tuple(results),
+            source_errors=dict(targets.errors),
+        )

@@ -1,0 +1,198 @@
+"""Sending queries: UDP datagrams and TCP streams on the asyncio loop, with one deadline each.
+
+Latency is measured from just before ``send`` to the moment the reply reached
+the socket. On Linux the receive time comes from the kernel
+(``SO_TIMESTAMPNS``), so a busy event loop does not inflate it; elsewhere, or
+when the kernel stamp is missing or implausible, the time the loop read the
+datagram is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import socket
+import struct
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+_SO_TIMESTAMPNS = 35  # SO_TIMESTAMPNS_OLD on x86_64 and the asm-generic ABIs (arm64, riscv)
+_TIMESPEC = struct.Struct("@qq")
+_CMSG_SPACE = socket.CMSG_SPACE(_TIMESPEC.size)
+_KERNEL_STAMPS = sys.platform == "linux"
+_MAX_DATAGRAM = 65535
+
+
+class ExchangeError(Exception):
+    """The query could not be exchanged. ``timed_out`` tells a timeout from a network error."""
+
+    def __init__(self, detail: str, *, timed_out: bool = False) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.timed_out = timed_out
+
+
+@dataclass(slots=True)
+class UdpOutcome:
+    """What came back on one UDP socket: replies by ID, and what ended the wait."""
+
+    replies: dict[int, tuple[bytes, float]] = field(default_factory=dict)
+    """Query ID -> (reply bytes, latency in seconds)."""
+    stray: bytes | None = None
+    """A datagram whose ID matched no query: the wait ends there."""
+    error: OSError | None = None
+    timed_out: bool = False
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``connection refused`` from ``ConnectionRefusedError(111, ...)``, and so on."""
+    if exc.errno is not None and exc.errno in errno.errorcode:
+        return os.strerror(exc.errno).lower()
+    return str(exc) or type(exc).__name__
+
+
+class _UdpWait:
+    """Reads replies off one UDP socket until the exchange is complete or its deadline passes."""
+
+    def __init__(self, sock: socket.socket, ids: set[int], kernel_stamps: bool) -> None:
+        self.sock = sock
+        self.pending = ids
+        self.kernel_stamps = kernel_stamps
+        self.outcome = UdpOutcome()
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.sent_wall = 0
+        self.sent_mono = 0.0
+
+    def mark_sent(self) -> None:
+        self.sent_wall = time.time_ns()
+        self.sent_mono = time.perf_counter()
+
+    def finish(self) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+    def on_timeout(self) -> None:
+        self.outcome.timed_out = True
+        self.finish()
+
+    def on_readable(self) -> None:
+        while not self.done.done():
+            try:
+                data, ancdata, _flags, _addr = self.sock.recvmsg(_MAX_DATAGRAM, _CMSG_SPACE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self.outcome.error = exc
+                self.finish()
+                return
+            self._received(data, ancdata, time.perf_counter() - self.sent_mono)
+
+    def _received(self, data: bytes, ancdata: list[tuple[int, int, bytes]], waited: float) -> None:
+        latency = _kernel_latency(ancdata, self.sent_wall, waited) if self.kernel_stamps else waited
+        query_id = int.from_bytes(data[:2], "big") if len(data) >= 2 else -1
+        replies = self.outcome.replies
+        if query_id in self.pending and query_id not in replies:
+            replies[query_id] = (data, latency)
+            if len(replies) == len(self.pending):
+                self.finish()
+        else:
+            self.outcome.stray = data
+            self.finish()
+
+
+def _udp_socket(host: str) -> tuple[socket.socket, bool]:
+    sock = socket.socket(_family(host), socket.SOCK_DGRAM)
+    sock.setblocking(False)
+    if not _KERNEL_STAMPS:
+        return sock, False
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+    except OSError:
+        return sock, False
+    return sock, True
+
+
+async def exchange_udp(
+    host: str, port: int, messages: Sequence[tuple[int, bytes]], timeout: float
+) -> UdpOutcome:
+    """Send every ``(id, wire)`` back to back from one socket and collect the replies.
+
+    One socket means one source port for all the queries, which is what a
+    glibc client does when it sends A and AAAA at once. The wait ends when
+    every ID has a reply, a datagram with an unknown ID arrives, the kernel
+    reports an error (ICMP port unreachable), or ``timeout`` passes.
+    """
+    loop = asyncio.get_running_loop()
+    sock, kernel_stamps = _udp_socket(host)
+    wait = _UdpWait(sock, {query_id for query_id, _ in messages}, kernel_stamps)
+    fd = sock.fileno()
+    timer = None
+    try:
+        sock.connect((host, port))
+        loop.add_reader(fd, wait.on_readable)
+        timer = loop.call_later(timeout, wait.on_timeout)
+        wait.mark_sent()
+        for _query_id, wire in messages:
+            sock.send(wire)
+        await wait.done
+    except OSError as exc:
+        wait.outcome.error = exc
+    finally:
+        if timer is not None:
+            timer.cancel()
+        loop.remove_reader(fd)
+        sock.close()
+    return wait.outcome
+
+
+def _kernel_latency(ancdata: list[tuple[int, int, bytes]], sent_wall_ns: int, fallback: float) -> float:
+    for level, kind, payload in ancdata:
+        if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(payload) >= _TIMESPEC.size:
+            seconds, nanos = _TIMESPEC.unpack_from(payload)
+            latency = float(seconds * 1_000_000_000 + nanos - sent_wall_ns) / 1e9
+            # A clock step between send and receive makes the stamp useless: keep the fallback.
+            if 0 <= latency <= fallback + 0.001:
+                return latency
+    return fallback
+
+
+async def exchange_tcp(host: str, port: int, wire: bytes, timeout: float) -> tuple[bytes, float]:
+    """Connect, send one length-prefixed query, read one reply.
+
+    The latency covers the connect and the exchange: what a client that
+    falls back to TCP waits for. Raises :class:`ExchangeError`.
+    """
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(_family(host), socket.SOCK_STREAM)
+    sock.setblocking(False)
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(timeout):
+            await loop.sock_connect(sock, (host, port))
+            await loop.sock_sendall(sock, len(wire).to_bytes(2, "big") + wire)
+            length = int.from_bytes(await _read_exactly(loop, sock, 2), "big")
+            data = await _read_exactly(loop, sock, length)
+            return data, time.perf_counter() - started
+    except TimeoutError:
+        raise ExchangeError(f"no reply within {timeout:g}s", timed_out=True) from None
+    except OSError as exc:
+        raise ExchangeError(describe_os_error(exc)) from None
+    finally:
+        sock.close()
+
+
+async def _read_exactly(loop: asyncio.AbstractEventLoop, sock: socket.socket, size: int) -> bytes:
+    chunks = bytearray()
+    while len(chunks) < size:
+        chunk = await loop.sock_recv(sock, size - len(chunks))
+        if not chunk:
+            raise ExchangeError(f"connection closed after {len(chunks)} of {size} bytes")
+        chunks += chunk
+    return bytes(chunks)

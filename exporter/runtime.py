@@ -1,0 +1,123 @@
+"""The running exporter's parts, wired once per config: targets, prober, state, diagnosis.
+
+``serve`` schedules :meth:`Runtime.probe_round`; ``doctor`` calls it once. Both
+read the same state through :meth:`Runtime.report` and the same collector,
+so /metrics, /diagnose and ``doctor`` can never disagree.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from prometheus_client import CollectorRegistry
+
+from exporter.collector import ExporterCollector, ScrapeCollector
+from exporter.config import Config
+from exporter.diagnosis import Findings, Observations, diagnose
+from exporter.probe.engine import Prober, Round
+from exporter.report import build_report
+from exporter.state import ProbeState
+from exporter.status import Status
+from exporter.targets import TargetSources
+
+log = structlog.get_logger(__name__)
+
+DIAGNOSIS_WINDOW = 3
+"""Rounds a diagnosis looks back over: a cause needs a steady fault, not one lost datagram."""
+
+
+class Runtime:
+    def __init__(self, config: Config, *, status: Status | None = None) -> None:
+        self.status = status or Status()
+        self.probes = ProbeState()
+        self.findings = Findings()
+        self.scrape_collectors: list[ScrapeCollector] = []
+        self.apply(config)
+
+    def apply(self, config: Config) -> None:
+        """Use ``config`` from the next round on (start-up and SIGHUP reload)."""
+        self.config = config
+        self.sources = TargetSources(config)
+        self.prober = Prober(config)
+
+    async def probe_round(self) -> Round:
+        """Probe every target once, record the results and diagnose."""
+        started = time.perf_counter()
+        targets = self.sources.current()
+        for source, error in targets.errors.items():
+            log.warning("target_source_failed", source=source, error=error)
+        self.status.record(
+            "targets",
+            ok=not targets.errors,
+            duration=0.0,
+            error="; ".join(f"{s}: {e}" for s, e in sorted(targets.errors.items())) or None,
+        )
+        round_ = await self.prober.run(targets)
+        self.probes.record(round_)
+        self.status.record("probe", ok=True, duration=round_.duration)
+        self.findings.set(self.diagnose())
+        self._log_round(round_, time.perf_counter() - started)
+        return round_
+
+    def observations(self, window: int = DIAGNOSIS_WINDOW) -> Observations:
+        rounds = self.probes.view().rounds[-window:]
+        configured = {p for p, spec in self.config.paths.direct().items() if spec != ()}
+        if self.config.paths.resolver is not None:
+            configured.add("resolver")
+        return Observations(
+            rounds=rounds,
+            names=self.config.names,
+            configured_paths=frozenset(configured),
+            now=time.time(),
+        )
+
+    def diagnose(self) -> Sequence[Any]:
+        return diagnose(self.observations())
+
+    def report(self) -> dict[str, Any]:
+        view = self.probes.view()
+        latest = view.rounds[-1] if view.rounds else None
+        return build_report(
+            results=latest.results if latest else (),
+            findings=self.findings.get(),
+            collectors=self.status.runs(),
+            source_errors=latest.source_errors if latest else {},
+        )
+
+    def registry(self) -> CollectorRegistry:
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(
+            ExporterCollector(
+                config=lambda: self.config,
+                probes=self.probes,
+                findings=self.findings,
+                status=self.status,
+                scrape_collectors=self.scrape_collectors,
+            )
+        )
+        return registry
+
+    def _log_round(self, round_: Round, took: float) -> None:
+        failed = [r for r in round_.results if not r.ok]
+        for result in failed:
+            log.warning(
+                "probe_failed",
+                path=result.path,
+                server=result.server,
+                name=result.name,
+                qtype=result.qtype,
+                transport=result.transport,
+                reason=str(result.reason),
+                detail=result.detail,
+            )
+        log.info(
+            "probe_round",
+            probes=len(round_.results),
+            failed=len(failed),
+            queries=sum(r.queries for r in round_.results),
+            duration_seconds=round(took, 4),
+            causes=[f.cause for f in self.findings.get()],
+        )

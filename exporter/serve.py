@@ -1,0 +1,125 @@
+"""``serve``: probe on a schedule and answer HTTP until SIGTERM or SIGINT; SIGHUP reloads the config."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from datetime import UTC, datetime
+
+import structlog
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, JobExecutionEvent
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from exporter.config import Config, ConfigError, load_config
+from exporter.runtime import Runtime
+from exporter.server import App, Health, HttpServer
+
+log = structlog.get_logger(__name__)
+
+PROBE_JOB = "probe_round"
+
+
+class Service:
+    """The long-running exporter: a scheduler on an asyncio loop, HTTP on a thread."""
+
+    def __init__(self, config: Config, config_path: str | None, listen: tuple[str, int]) -> None:
+        self.runtime = Runtime(config)
+        self._config_path = config_path
+        self._listen = listen
+        self._stop = asyncio.Event()
+        self._scheduler: AsyncIOScheduler | None = None
+        health = Health(config.interval, lambda: self.runtime.probes.view().last_round_end)
+        app = App(self.runtime.registry(), self.runtime.report, health)
+        self.http = HttpServer(listen[0], listen[1], app)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self.reload)
+        scheduler = AsyncIOScheduler(event_loop=loop, timezone=UTC)
+        scheduler.add_listener(self._on_event, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_ERROR)
+        self._scheduler = scheduler
+        self._schedule(self.runtime.config)
+        self.http.start()
+        scheduler.start()
+        log.info(
+            "exporter_started",
+            listen=f"{self._listen[0]}:{self.http.port}",
+            config=self.runtime.config.source,
+            interval=self.runtime.config.interval,
+        )
+        try:
+            await self._stop.wait()
+        finally:
+            scheduler.shutdown(wait=False)
+            await _cancel_others()
+            self.http.stop()
+            log.info("exporter_stopped")
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _schedule(self, config: Config) -> None:
+        assert self._scheduler is not None
+        self._scheduler.add_job(
+            self.runtime.probe_round,
+            IntervalTrigger(seconds=config.interval, jitter=config.jitter or None, timezone=UTC),
+            id=PROBE_JOB,
+            name=PROBE_JOB,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=datetime.now(UTC),
+            replace_existing=True,
+        )
+
+    def reload(self) -> None:
+        """Load the config file again; on any error keep the running config and say why."""
+        if self._config_path is None:
+            log.warning("config_reload_skipped", reason="started without a config file")
+            return
+        try:
+            config = load_config(self._config_path)
+        except ConfigError as exc:
+            self.runtime.status.config_loaded(ok=False, error=str(exc))
+            log.error(
+                "config_reload_failed",
+                config=self._config_path,
+                error=str(exc),
+                action="keeping the running config",
+            )
+            return
+        if config.listen != self.runtime.config.listen:
+            log.warning("config_listen_changed", note="a new listen address takes a restart")
+        self.runtime.apply(config)
+        self.runtime.status.config_loaded(ok=True)
+        self._schedule(config)
+        log.info("config_reloaded", config=self._config_path, names=len(config.names))
+
+    def _on_event(self, event: JobExecutionEvent) -> None:
+        if event.code == EVENT_JOB_MAX_INSTANCES:
+            self.runtime.probes.skipped()
+            log.warning("probe_round_skipped", reason="the previous round is still running")
+        elif event.exception is not None:
+            self.runtime.status.record("probe", ok=False, duration=0.0, error=str(event.exception))
+            log.error(
+                "probe_round_failed", error=str(event.exception), error_type=type(event.exception).__name__
+            )
+
+
+async def _cancel_others() -> None:
+    current = asyncio.current_task()
+    others = [t for t in asyncio.all_tasks() if t is not current]
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)
+
+
+def serve(config: Config, config_path: str | None, listen: tuple[str, int]) -> int:
+    async def main() -> None:
+        await Service(config, config_path, listen).run()
+
+    asyncio.run(main())
+    return 0

@@ -1,0 +1,161 @@
+"""The probe state: what rounds have accumulated, read by /metrics, /diagnose and diagnosis.
+
+Rounds write, scrapes read, from different threads, so every access holds one
+lock and readers get copies. A series exists only while its probe is planned:
+after each round, counters and histograms of probes the round did not run (a
+CoreDNS pod that went away, a server removed from the config) are dropped.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from exporter.probe.engine import Round
+from exporter.probe.result import ProbeResult, Reason
+
+LATENCY_BUCKETS: tuple[float, ...] = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+)
+"""Seconds. Loopback and node-local answers land under 1 ms, in-cluster 1-10 ms, upstreams 10-250 ms."""
+
+ProbeKey = tuple[str, str, str, str, str]
+"""path, server, name, qtype, transport."""
+HistogramKey = tuple[str, str, str]
+"""path, server, transport."""
+
+
+@dataclass(slots=True)
+class Histogram:
+    buckets: list[int]
+    total: float = 0.0
+    count: int = 0
+
+    def observe(self, value: float) -> None:
+        index = bisect.bisect_left(LATENCY_BUCKETS, value)
+        if index < len(self.buckets):
+            self.buckets[index] += 1
+        self.total += value
+        self.count += 1
+
+    def cumulative(self) -> list[tuple[str, float]]:
+        running = 0
+        out: list[tuple[str, float]] = []
+        for bound, count in zip(LATENCY_BUCKETS, self.buckets, strict=True):
+            running += count
+            out.append((repr(bound), float(running)))
+        out.append(("+Inf", float(self.count)))
+        return out
+
+
+@dataclass(slots=True)
+class ProbeSeries:
+    probes: int = 0
+    failures: dict[Reason, int] = field(default_factory=dict)
+    last: ProbeResult | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeView:
+    """A consistent copy of the probe state, for one scrape or one diagnosis."""
+
+    series: dict[ProbeKey, ProbeSeries]
+    histograms: dict[HistogramKey, Histogram]
+    queries_sent: dict[tuple[str, str], int]
+    rounds: tuple[Round, ...]
+    rounds_total: int
+    rounds_skipped: int
+    last_round_end: float | None
+    last_round_duration: float | None
+
+
+class ProbeState:
+    def __init__(self, history: int = 60) -> None:
+        self._lock = threading.Lock()
+        self._series: dict[ProbeKey, ProbeSeries] = {}
+        self._histograms: dict[HistogramKey, Histogram] = {}
+        self._queries_sent: dict[tuple[str, str], int] = {}
+        self._rounds: deque[Round] = deque(maxlen=history)
+        self._rounds_total = 0
+        self._rounds_skipped = 0
+        self._last_end: float | None = None
+        self._last_duration: float | None = None
+
+    def record(self, round_: Round) -> None:
+        """Fold one round in, and drop every series the round did not probe."""
+        with self._lock:
+            live: set[ProbeKey] = set()
+            live_histograms: set[HistogramKey] = set()
+            for result in round_.results:
+                key = result.key
+                live.add(key)
+                series = self._series.get(key)
+                if series is None:
+                    series = self._series[key] = ProbeSeries()
+                series.probes += 1
+                series.last = result
+                if result.reason is not None:
+                    series.failures[result.reason] = series.failures.get(result.reason, 0) + 1
+                hkey = (result.path, result.server, result.transport)
+                live_histograms.add(hkey)
+                if result.latency is not None:
+                    histogram = self._histograms.get(hkey)
+                    if histogram is None:
+                        histogram = Histogram([0] * len(LATENCY_BUCKETS))
+                        self._histograms[hkey] = histogram
+                    histogram.observe(result.latency)
+                sent_key = (result.path, result.transport)
+                self._queries_sent[sent_key] = self._queries_sent.get(sent_key, 0) + result.queries
+            for key in self._series.keys() - live:
+                del self._series[key]
+            for hkey in self._histograms.keys() - live_histograms:
+                del self._histograms[hkey]
+            self._rounds.append(round_)
+            self._rounds_total += 1
+            self._last_end = round_.started + round_.duration
+            self._last_duration = round_.duration
+
+    def skipped(self) -> None:
+        """A round was due while the previous one still ran."""
+        with self._lock:
+            self._rounds_skipped += 1
+
+    @property
+    def ready(self) -> bool:
+        with self._lock:
+            return self._rounds_total > 0
+
+    def view(self) -> ProbeView:
+        with self._lock:
+            return ProbeView(
+                series={k: ProbeSeries(v.probes, dict(v.failures), v.last) for k, v in self._series.items()},
+                histograms={
+                    k: Histogram(list(v.buckets), v.total, v.count) for k, v in self._histograms.items()
+                },
+                queries_sent=dict(self._queries_sent),
+                rounds=tuple(self._rounds),
+                rounds_total=self._rounds_total,
+                rounds_skipped=self._rounds_skipped,
+                last_round_end=self._last_end,
+                last_round_duration=self._last_duration,
+            )
+
+    def latest(self) -> Sequence[ProbeResult]:
+        """The results of the last round (empty before the first)."""
+        with self._lock:
+            return self._rounds[-1].results if self._rounds else ()

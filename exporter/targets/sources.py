@@ -1,0 +1,76 @@
+"""Turn each path's :data:`~exporter.config.TargetSpec` into the servers to probe now.
+
+Static lists are what they are. A ``{resolv_conf: FILE}`` source is re-read
+every round, so an edited file changes the targets (and their series) at the
+next round. A source that fails keeps its last good servers and reports the
+error, so a passing read error does not make series flap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from exporter.config import AUTO, Config, ResolvConfTargets, ResolverTarget, Server, TargetSpec
+from exporter.resolvconf import ResolvConf, read_resolv_conf
+
+Discovery = Callable[[str], tuple[Server, ...]]
+"""``path -> servers`` for paths configured as ``auto``; raises ``Exception`` on failure."""
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSet:
+    """The servers of every direct path, and the resolv.conf of the ``resolver`` path, now."""
+
+    servers: Mapping[str, tuple[Server, ...]]
+    resolver: tuple[ResolverTarget, ResolvConf] | None = None
+    errors: Mapping[str, str] = field(default_factory=dict)
+    """Source name (``paths.<path>``) -> what went wrong reading it this round."""
+
+
+class TargetSources:
+    def __init__(self, config: Config, discovery: Discovery | None = None) -> None:
+        self._specs: dict[str, TargetSpec] = {
+            path: spec for path, spec in config.paths.direct().items() if spec != ()
+        }
+        self._resolver = config.paths.resolver
+        self._discovery = discovery
+        self._last: dict[str, tuple[Server, ...]] = {}
+        self._last_conf: ResolvConf | None = None
+
+    def current(self) -> TargetSet:
+        servers: dict[str, tuple[Server, ...]] = {}
+        errors: dict[str, str] = {}
+        for path, spec in self._specs.items():
+            try:
+                servers[path] = self._read(path, spec)
+                self._last[path] = servers[path]
+            except Exception as exc:  # noqa: BLE001 - a failing source is data, not a crash
+                errors[f"paths.{path}"] = _describe(exc)
+                servers[path] = self._last.get(path, ())
+        resolver = None
+        if self._resolver is not None:
+            try:
+                self._last_conf = read_resolv_conf(self._resolver.file)
+            except OSError as exc:
+                errors["paths.resolver"] = _describe(exc)
+            if self._last_conf is not None:
+                resolver = (self._resolver, self._last_conf)
+        return TargetSet(servers=servers, resolver=resolver, errors=errors)
+
+    def _read(self, path: str, spec: TargetSpec) -> tuple[Server, ...]:
+        if isinstance(spec, ResolvConfTargets):
+            conf = read_resolv_conf(spec.file)
+            return tuple(Server(host, spec.port) for host in conf.used_nameservers)
+        if spec == AUTO:
+            if self._discovery is None:
+                raise RuntimeError("discovery is not configured")
+            return self._discovery(path)
+        assert isinstance(spec, tuple)
+        return spec
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return str(exc) or type(exc).__name__

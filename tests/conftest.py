@@ -1,0 +1,146 @@
+"""Shared fixtures: the lab, configs written for it, and the exporter run as a real process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.lab import Lab, free_port
+
+REPO = Path(__file__).resolve().parent.parent
+_next_net = iter(range(1, 250))
+
+
+@pytest.fixture(scope="session")
+def shared_lab() -> Iterator[Lab]:
+    """A healthy lab shared by tests that only read from it (never stop its servers)."""
+    with Lab(net=0) as lab:
+        yield lab
+
+
+@pytest.fixture
+def lab() -> Iterator[Lab]:
+    """A lab of its own, on a fresh 127.<net>.0.0/16, that the test may break."""
+    with Lab(net=next(_next_net)) as lab:
+        yield lab
+
+
+def write_config(path: Path, doc: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def run_cli(*args: str, timeout: float = 60, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m exporter ARGS`` as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "exporter", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def http_get(url: str, timeout: float = 5) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback only
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+@dataclass
+class Exporter:
+    """A ``serve`` process and its base URL."""
+
+    process: subprocess.Popen[str]
+    url: str
+    config: Path
+
+    def get(self, path: str) -> tuple[int, str]:
+        return http_get(self.url + path)
+
+    def metrics(self) -> str:
+        status, body = self.get("/metrics")
+        assert status == 200, body
+        return body
+
+    def wait_for(self, predicate: Any, timeout: float = 20, what: str = "condition") -> Any:
+        """Poll ``predicate()`` until it returns a truthy value (the exporter works on a schedule)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            if self.process.poll() is not None:
+                raise AssertionError(f"exporter exited with {self.process.returncode}: {self.output()}")
+            time.sleep(0.1)
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+    def signal(self, signum: int) -> None:
+        self.process.send_signal(signum)
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def output(self) -> str:
+        if self.process.poll() is None:
+            return "(still running)"
+        assert self.process.stdout is not None
+        return self.process.stdout.read()
+
+
+@pytest.fixture
+def start_exporter(tmp_path: Path) -> Iterator[Any]:
+    """Start ``serve`` with a config document; wait until it is ready; SIGTERM it afterwards."""
+    started: list[Exporter] = []
+
+    def start(doc: dict[str, Any], *, ready: bool = True, name: str = "config.yaml") -> Exporter:
+        port = free_port()
+        doc = {**doc, "listen": f"127.0.0.1:{port}"}
+        config = write_config(tmp_path / name, doc)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "exporter", "serve", "--config", str(config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=REPO,
+        )
+        exporter = Exporter(process, f"http://127.0.0.1:{port}", config)
+        started.append(exporter)
+        exporter.wait_for(lambda: _answers(exporter), what="the HTTP listener")
+        if ready:
+            exporter.wait_for(lambda: exporter.get("/readyz")[0] == 200, what="the first round")
+        return exporter
+
+    yield start
+    for exporter in started:
+        exporter.stop()
+
+
+def _answers(exporter: Exporter) -> bool:
+    try:
+        return exporter.get("/healthz")[0] in (200, 503)
+    except OSError:
+        return False

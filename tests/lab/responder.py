@@ -1,0 +1,166 @@
+"""A scripted DNS responder, for the faults real servers cannot be made to produce.
+
+It listens on UDP and TCP and asks a handler what to do with each query:
+reply with a message, send raw bytes (garbage, a wrong ID), stay silent
+(black hole), or wait first (a slow server). It runs its own event loop on a
+thread, so it serves while the code under test runs in the main thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import dns.flags
+import dns.message
+import dns.rcode
+import dns.rrset
+
+
+@dataclass(frozen=True)
+class Request:
+    wire: bytes
+    message: dns.message.Message | None
+    transport: str
+    peer: tuple[str, int]
+    index: int
+    """How many queries arrived before this one."""
+
+
+@dataclass(frozen=True)
+class Delayed:
+    seconds: float
+    then: Action
+
+
+Action = dns.message.Message | bytes | Delayed | None
+Handler = Callable[[Request], Action]
+
+
+def answer(
+    request: Request, records: dict[str, list[str]] | None = None, *, rcode: int = 0, truncate: bool = False
+) -> dns.message.Message:
+    """A reply to ``request``: ``records`` maps a type (``A``) to rdata texts for the asked name."""
+    assert request.message is not None
+    reply = dns.message.make_response(request.message)
+    reply.set_rcode(rcode)
+    question = request.message.question[0]
+    for rtype, values in (records or {}).items():
+        reply.answer.append(dns.rrset.from_text_list(question.name, 30, "IN", rtype, values))
+    if truncate:
+        reply.flags |= dns.flags.TC
+    return reply
+
+
+def healthy(request: Request) -> Action:
+    """A well-behaved server: an A or AAAA record for every name, NXDOMAIN for ``*.invalid.``."""
+    assert request.message is not None
+    question = request.message.question[0]
+    if question.name.to_text().endswith(".invalid."):
+        return answer(request, rcode=dns.rcode.NXDOMAIN)
+    if question.rdtype == dns.rdatatype.AAAA:
+        return answer(request, {"AAAA": ["2001:db8::53"]})
+    return answer(request, {"A": ["192.0.2.53"]})
+
+
+class Responder:
+    def __init__(self, host: str, port: int, handler: Handler = healthy) -> None:
+        self.host = host
+        self.port = port
+        self.handler = handler
+        self.requests: list[Request] = []
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="responder", daemon=True)
+        self._udp: asyncio.DatagramTransport | None = None
+        self._tcp: asyncio.Server | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self) -> Responder:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._open(), self._loop).result(timeout=5)
+        return self
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._close(), self._loop).result(timeout=5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+        self._loop.close()
+
+    def __enter__(self) -> Responder:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    async def _open(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._udp, _ = await loop.create_datagram_endpoint(
+            lambda: _Udp(self), local_addr=(self.host, self.port)
+        )
+        self._tcp = await asyncio.start_server(self._serve_tcp, self.host, self.port)
+
+    async def _close(self) -> None:
+        if self._udp is not None:
+            self._udp.close()
+        if self._tcp is not None:
+            self._tcp.close()
+            await self._tcp.wait_closed()
+
+    def _request(self, wire: bytes, transport: str, peer: tuple[str, int]) -> Request:
+        try:
+            message: dns.message.Message | None = dns.message.from_wire(wire)
+        except Exception:  # noqa: BLE001 - a responder for fault tests accepts anything
+            message = None
+        with self._lock:
+            request = Request(wire, message, transport, peer, len(self.requests))
+            self.requests.append(request)
+        return request
+
+    async def _resolve(self, action: Action) -> bytes | None:
+        while isinstance(action, Delayed):
+            await asyncio.sleep(action.seconds)
+            action = action.then
+        if action is None:
+            return None
+        if isinstance(action, bytes):
+            return action
+        return action.to_wire()
+
+    async def _serve_udp(self, wire: bytes, peer: tuple[str, int]) -> None:
+        data = await self._resolve(self.handler(self._request(wire, "udp", peer)))
+        if data is not None and self._udp is not None:
+            self._udp.sendto(data, peer)
+
+    async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        try:
+            while True:
+                length = int.from_bytes(await reader.readexactly(2), "big")
+                wire = await reader.readexactly(length)
+                data = await self._resolve(self.handler(self._request(wire, "tcp", peer)))
+                if data is None:
+                    await asyncio.sleep(3600)  # black hole: hold the connection open
+                    return
+                writer.write(len(data).to_bytes(2, "big") + data)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+
+class _Udp(asyncio.DatagramProtocol):
+    def __init__(self, responder: Responder) -> None:
+        self._responder = responder
+        self._tasks: set[asyncio.Future[None]] = set()
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        task = asyncio.ensure_future(self._responder._serve_udp(data, addr))
+        self._tasks.add(task)  # held until done, so the loop cannot drop it
+        task.add_done_callback(self._tasks.discard)

@@ -1,0 +1,143 @@
+"""The lab: every hop of a cluster's DNS path as real servers on loopback.
+
+=============  ==================  ============================================================
+role           address (net 0)     played by
+=============  ==================  ============================================================
+service        127.0.10.10:5353    dnsmasq forwarding to the pods (the kube-dns Service VIP)
+pod-1, pod-2   127.0.20.{1,2}:5353 dnsmasq serving cluster.local, forwarding the rest upstream
+nodelocal      127.0.30.1:5353     unbound caching forwarder (NodeLocal DNSCache)
+upstream-1, 2  127.0.40.{1,2}:5353 unbound serving example.org, example.com, corp.internal
+=============  ==================  ============================================================
+
+``net`` moves the whole lab to ``127.<net>.x.y`` so tests can run several labs at once.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tests.lab.servers import Dnsmasq, Server, Unbound
+from tests.lab.zones import CLUSTER, PRIVATE, PUBLIC, Zone
+
+DEFAULT_PORT = 5353
+
+
+class Lab:
+    def __init__(
+        self,
+        workdir: Path | None = None,
+        *,
+        net: int = 0,
+        port: int = DEFAULT_PORT,
+        pods: int = 2,
+        upstream_zones: Sequence[Sequence[Zone]] | None = None,
+    ) -> None:
+        self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="k8s-dns-lab-")
+        self.workdir = Path(workdir) if workdir else Path(self._tmp.name)  # type: ignore[union-attr]
+        self.net = net
+        self.port = port
+        zones_per_upstream = upstream_zones or [(*PUBLIC, PRIVATE), (*PUBLIC, PRIVATE)]
+        self.servers: dict[str, Server] = {}
+        upstreams = []
+        for index, zones in enumerate(zones_per_upstream, start=1):
+            host = self.host(f"40.{index}")
+            self._add(Unbound(f"upstream-{index}", host, port, self.workdir, zones=zones))
+            upstreams.append(f"{host}:{port}")
+        pod_addresses = []
+        for index in range(1, pods + 1):
+            host = self.host(f"20.{index}")
+            self._add(Dnsmasq(f"pod-{index}", host, port, self.workdir, zone=CLUSTER, forward=upstreams))
+            pod_addresses.append(f"{host}:{port}")
+        service = self.host("10.10")
+        self._add(Dnsmasq("service", service, port, self.workdir, forward=pod_addresses, all_servers=True))
+        self._add(
+            Unbound(
+                "nodelocal",
+                self.host("30.1"),
+                port,
+                self.workdir,
+                forward={"cluster.local.": [f"{service}:{port}"], ".": upstreams},
+                probe_name="kubernetes.default.svc.cluster.local.",
+            )
+        )
+
+    def host(self, suffix: str) -> str:
+        return f"127.{self.net}.{suffix}"
+
+    def _add(self, server: Server) -> None:
+        self.servers[server.role] = server
+
+    def address(self, role: str) -> str:
+        return self.servers[role].address
+
+    def roles(self, prefix: str) -> list[str]:
+        return [role for role in self.servers if role.split("-")[0] == prefix]
+
+    def start(self) -> Lab:
+        # Upstreams first, then pods, then what forwards to them.
+        try:
+            for server in self.servers.values():
+                server.start()
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for server in reversed(list(self.servers.values())):
+            server.stop()
+
+    def close(self) -> None:
+        self.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def __enter__(self) -> Lab:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def kill(self, role: str) -> None:
+        self.servers[role].stop()
+
+    def revive(self, role: str) -> None:
+        self.servers[role].start()
+
+    def write_resolv_conf(
+        self, path: Path, *, ndots: int = 5, nameservers: Sequence[str] | None = None
+    ) -> Path:
+        """A pod's resolv.conf pointing at the lab's kube-dns Service (port set in the config)."""
+        hosts = nameservers or [self.servers["service"].host]
+        lines = [f"nameserver {h}" for h in hosts]
+        lines += [
+            "search default.svc.cluster.local svc.cluster.local cluster.local",
+            f"options ndots:{ndots} timeout:1 attempts:2",
+        ]
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def config(self, *, resolv_conf: Path | None = None, **overrides: Any) -> dict[str, Any]:
+        """A config document probing every path of this lab."""
+        doc: dict[str, Any] = {
+            "listen": "127.0.0.1:0",
+            "interval": "1s",
+            "timeout": "500ms",
+            "names": [
+                {"name": "kubernetes.default.svc.cluster.local.", "type": "A"},
+                {"name": "example.org.", "type": "A"},
+            ],
+            "paths": {
+                "service": [self.address("service")],
+                "pod": [self.address(r) for r in self.roles("pod")],
+                "nodelocal": [self.address("nodelocal")],
+                "upstream": [self.address(r) for r in self.roles("upstream")],
+            },
+        }
+        if resolv_conf is not None:
+            doc["paths"]["resolver"] = {"file": str(resolv_conf), "port": self.port}
+        doc.update(overrides)
+        return doc

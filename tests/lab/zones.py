@@ -1,0 +1,52 @@
+"""The lab's DNS data: the cluster zone the CoreDNS stand-ins serve and the zones upstreams serve.
+
+Addresses are from the documentation ranges (RFC 5737 / RFC 3849) and the
+Service CIDR of a default cluster: they are only DNS data, nothing is sent to them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Record = tuple[str, str]
+"""(type, rdata text), e.g. ("A", "192.0.2.10")."""
+
+
+@dataclass(frozen=True)
+class Zone:
+    name: str
+    records: dict[str, tuple[Record, ...]] = field(default_factory=dict)
+    """Owner name (absolute) -> records."""
+
+
+HEADLESS_ENDPOINTS = 40
+"""Enough A records that a UDP answer without EDNS (512 bytes) must be truncated."""
+
+CLUSTER = Zone(
+    "cluster.local.",
+    {
+        "kubernetes.default.svc.cluster.local.": (("A", "10.96.0.1"),),
+        "kube-dns.kube-system.svc.cluster.local.": (("A", "10.96.0.10"),),
+        "web.default.svc.cluster.local.": (("A", "10.96.12.7"),),
+        "big-headless.default.svc.cluster.local.": tuple(
+            ("A", f"10.244.{i // 200}.{i % 200 + 10}") for i in range(HEADLESS_ENDPOINTS)
+        ),
+    },
+)
+
+PUBLIC = (
+    Zone(
+        "example.org.",
+        {
+            "example.org.": (("A", "192.0.2.10"), ("AAAA", "2001:db8::10")),
+            "www.example.org.": (("A", "192.0.2.11"),),
+        },
+    ),
+    Zone("example.com.", {"example.com.": (("A", "198.51.100.20"),)}),
+)
+
+PRIVATE = Zone(
+    "corp.internal.",
+    {"db.corp.internal.": (("A", "10.20.0.5"),)},
+)
+"""A private zone that custom DNS servers serve and a cloud's default resolver does not."""
