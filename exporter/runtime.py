@@ -35,6 +35,7 @@ class Runtime:
         self.probes = ProbeState()
         self.findings = Findings()
         self.scrape_collectors: list[ScrapeCollector] = []
+        self._failing: dict[tuple[str, str, str, str, str], object] = {}
         self.apply(config)
 
     def apply(self, config: Config) -> None:
@@ -101,18 +102,29 @@ class Runtime:
         return registry
 
     def _log_round(self, round_: Round, took: float) -> None:
+        """One line per round; a probe's failure is logged when it starts or changes, not every round."""
         failed = [r for r in round_.results if not r.ok]
+        now = {r.key: r.reason for r in failed}
         for result in failed:
-            log.warning(
-                "probe_failed",
-                path=result.path,
-                server=result.server,
-                name=result.name,
-                qtype=result.qtype,
-                transport=result.transport,
-                reason=str(result.reason),
-                detail=result.detail,
-            )
+            if self._failing.get(result.key) != result.reason:
+                log.warning(
+                    "probe_failed",
+                    path=result.path,
+                    server=result.server,
+                    name=result.name,
+                    qtype=result.qtype,
+                    transport=result.transport,
+                    reason=str(result.reason),
+                    detail=result.detail,
+                )
+        planned = {r.key for r in round_.results}
+        for key in self._failing.keys() - now.keys():
+            if key in planned:
+                path, server, name, qtype, transport = key
+                log.info(
+                    "probe_recovered", path=path, server=server, name=name, qtype=qtype, transport=transport
+                )
+        self._failing = now
         log.info(
             "probe_round",
             probes=len(round_.results),

@@ -42,7 +42,9 @@ def write_config(path: Path, doc: dict[str, Any]) -> Path:
     return path
 
 
-def run_cli(*args: str, timeout: float = 60, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """``python -m exporter ARGS`` as a user runs it."""
     return subprocess.run(
         [sys.executable, "-m", "exporter", *args],
@@ -70,6 +72,7 @@ class Exporter:
     process: subprocess.Popen[str]
     url: str
     config: Path
+    log: Path
 
     def get(self, path: str) -> tuple[int, str]:
         return http_get(self.url + path)
@@ -105,10 +108,8 @@ class Exporter:
         return self.process.returncode
 
     def output(self) -> str:
-        if self.process.poll() is None:
-            return "(still running)"
-        assert self.process.stdout is not None
-        return self.process.stdout.read()
+        """Everything the process wrote so far."""
+        return self.log.read_text(errors="replace")
 
 
 @pytest.fixture
@@ -120,14 +121,16 @@ def start_exporter(tmp_path: Path) -> Iterator[Any]:
         port = free_port()
         doc = {**doc, "listen": f"127.0.0.1:{port}"}
         config = write_config(tmp_path / name, doc)
-        process = subprocess.Popen(
-            [sys.executable, "-m", "exporter", "serve", "--config", str(config)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=REPO,
-        )
-        exporter = Exporter(process, f"http://127.0.0.1:{port}", config)
+        log = tmp_path / f"{name}.log"
+        with log.open("w") as out:  # a file, not a pipe: a full pipe would block the exporter
+            process = subprocess.Popen(
+                [sys.executable, "-m", "exporter", "serve", "--config", str(config)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+                cwd=REPO,
+            )
+        exporter = Exporter(process, f"http://127.0.0.1:{port}", config, log)
         started.append(exporter)
         exporter.wait_for(lambda: _answers(exporter), what="the HTTP listener")
         if ready:

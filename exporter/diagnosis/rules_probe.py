@@ -38,10 +38,10 @@ def pod_network_broken(obs: Observations, stats: Stats) -> Draft | None:
 
 def coredns_unavailable(obs: Observations, stats: Stats) -> Draft | None:
     pods = stats.path("pod")
-    if not pods or not all(p.all.failing for p in pods):
+    if not pods or not all(p.down for p in pods):
         return None
     service = stats.path("service")
-    if service and not all(s.all.failing for s in service):
+    if service and not all(s.down for s in service):
         return None
     return Draft(
         "coredns_unavailable",
@@ -54,7 +54,7 @@ def coredns_unavailable(obs: Observations, stats: Stats) -> Draft | None:
 
 
 def service_routing_broken(obs: Observations, stats: Stats) -> Draft | None:
-    service = [s for s in stats.path("service") if s.all.failing]
+    service = [s for s in stats.path("service") if s.down]
     pods = stats.path("pod")
     if not service or not pods or not all(p.all.answering for p in pods):
         return None
@@ -70,7 +70,7 @@ def service_routing_broken(obs: Observations, stats: Stats) -> Draft | None:
 
 
 def nodelocal_down(obs: Observations, stats: Stats) -> Draft | None:
-    nodelocal = [s for s in stats.path("nodelocal") if s.all.failing]
+    nodelocal = [s for s in stats.path("nodelocal") if s.down]
     behind = stats.path("service") or stats.path("pod")
     if not nodelocal or not behind or not any(s.all.answering for s in behind):
         return None

@@ -1,6 +1,6 @@
 """Window statistics over probe rounds: how each server fared, by name kind and transport.
 
-A server is *failing* when at least half of its probes in the window failed,
+A server is *failing* when more than half of its probes in the window failed,
 and *answering* otherwise. Rules are written in these two words, so one lost
 datagram never names a cause and a steady fault always does.
 """
@@ -33,7 +33,7 @@ class Tally:
 
     @property
     def failing(self) -> bool:
-        return self.total > 0 and self.failed / self.total >= FAILING_RATIO
+        return self.total > 0 and self.failed / self.total > FAILING_RATIO
 
     @property
     def answering(self) -> bool:
@@ -58,6 +58,16 @@ class ServerStats:
     by_transport: dict[str, Tally] = field(default_factory=dict)
     latest: dict[tuple[str, str, str], ProbeResult] = field(default_factory=dict)
     """(name, qtype, transport) -> the newest result in the window."""
+
+    @property
+    def down(self) -> bool:
+        """Silent, or failing internal and external names alike: not one kind of name, the server."""
+        internal, external = self.kind("internal"), self.kind("external")
+        if self.all.silent:
+            return True
+        if internal.total and external.total:
+            return internal.failing and external.failing
+        return self.all.failing
 
     def kind(self, kind: str) -> Tally:
         return self.by_kind.get(kind, Tally())

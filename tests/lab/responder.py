@@ -110,6 +110,12 @@ class Responder:
             self._udp.close()
         if self._tcp is not None:
             self._tcp.close()
+        current = asyncio.current_task()
+        pending = [task for task in asyncio.all_tasks() if task is not current]
+        for task in pending:  # held black-hole connections, delayed replies
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if self._tcp is not None:
             await self._tcp.wait_closed()
 
     def _request(self, wire: bytes, transport: str, peer: tuple[str, int]) -> Request:

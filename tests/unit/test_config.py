@@ -10,8 +10,8 @@ import pytest
 from exporter.config import (
     ConfigError,
     Expect,
-    ResolverTarget,
     ResolvConfTargets,
+    ResolverTarget,
     Server,
     default_config,
     load_config,
@@ -53,7 +53,10 @@ BROKEN = [
     (doc(names=[NAME, {"name": "a.", "type": "AAA"}]), "names[1].type: 'AAA' is not a DNS type"),
     (doc(names=[{"name": "a.", "type": "ANY"}]), "names[0].type: 'ANY' is a meta type; probe a data type"),
     (doc(names=[{"name": "a..b."}]), "names[0].name: 'a..b.' is not a valid DNS name: "),
-    (doc(names=[{"name": "a.", "kind": "inside"}]), "names[0].kind: 'inside' is not one of: internal, external"),
+    (
+        doc(names=[{"name": "a.", "kind": "inside"}]),
+        "names[0].kind: 'inside' is not one of: internal, external",
+    ),
     (doc(names=[NAME, dict(NAME)]), "names[1]: duplicate of names[0] (example.org. A)"),
     (doc(names=[{"name": "a.", "paths": ["pods"]}]), "names[0].paths[0]: 'pods' is not one of: service, pod"),
     (doc(names=[{"name": "a.", "paths": []}]), "names[0].paths: list at least one path"),
@@ -66,7 +69,10 @@ BROKEN = [
         doc(names=[{"name": "a.", "type": "MX", "race": True}]),
         "names[0].race: the A+AAAA race probe needs type A or AAAA, not MX",
     ),
-    (doc(names=[{"name": "a.", "expect": {"rcode": "NOPE"}}]), "names[0].expect.rcode: 'NOPE' is not a DNS rcode"),
+    (
+        doc(names=[{"name": "a.", "expect": {"rcode": "NOPE"}}]),
+        "names[0].expect.rcode: 'NOPE' is not a DNS rcode",
+    ),
     (
         doc(names=[{"name": "a.", "expect": {"answers": ["1.2.3"]}}]),
         "names[0].expect.answers[0]: '1.2.3' is not a valid A record: ",
@@ -189,7 +195,10 @@ def test_bad_listen_flag_is_a_usage_error(tmp_path: Path) -> None:
         "error: --listen: 'nowhere:9958' is not an IP address with a port\n",
     )
     result = run_cli("serve", "--config", str(config), "--listen", "127.0.0.1")
-    assert (result.returncode, result.stderr) == (2, "error: --listen: '127.0.0.1' has no port; write it as 'IP:port'\n")
+    assert (result.returncode, result.stderr) == (
+        2,
+        "error: --listen: '127.0.0.1' has no port; write it as 'IP:port'\n",
+    )
 
 
 def test_unknown_command_line_options_exit_2() -> None:

@@ -1,0 +1,171 @@
+"""Probe-differential rules: each names its cause from the paths, and healthy input names none."""
+
+from __future__ import annotations
+
+import pytest
+
+from exporter.config import parse_config
+from exporter.diagnosis import CAUSES, Observations, diagnose
+from exporter.probe import ProbeResult, Reason
+from tests.unit.results import EXTERNAL, INTERNAL, result, round_of
+
+NAMES = parse_config(
+    {"names": [{"name": INTERNAL}, {"name": EXTERNAL}], "paths": {"service": ["10.96.0.10:53"]}}
+).names
+SERVICE, POD1, POD2, NODELOCAL, UP1, UP2 = (
+    "10.96.0.10:53", "10.244.0.5:53", "10.244.1.7:53", "169.254.20.10:53", "10.0.0.2:53", "10.0.0.3:53",
+)  # fmt: skip
+
+
+def healthy_results() -> list[ProbeResult]:
+    out = []
+    for path, server in (("service", SERVICE), ("pod", POD1), ("pod", POD2), ("nodelocal", NODELOCAL)):
+        for name in (INTERNAL, EXTERNAL):
+            for transport in ("udp", "tcp"):
+                out.append(result(path, server, name, transport=transport))
+    for server in (UP1, UP2):
+        for transport in ("udp", "tcp"):
+            out.append(result("upstream", server, EXTERNAL, transport=transport))
+    return out
+
+
+def causes(results: list[ProbeResult], rounds: int = 3) -> list[str]:
+    obs = Observations(
+        rounds=tuple(round_of(*results) for _ in range(rounds)),
+        names=NAMES,
+        configured_paths=frozenset({"service", "pod", "nodelocal", "upstream"}),
+    )
+    return [f.cause for f in diagnose(obs)]
+
+
+def broken(results: list[ProbeResult], fault: object) -> list[ProbeResult]:
+    return [fault(r) or r for r in results]  # type: ignore[operator]
+
+
+def fail(reason: Reason, rcode: str | None = None, **match: str) -> object:
+    def apply(r: ProbeResult) -> ProbeResult | None:
+        if all(getattr(r, k) == v for k, v in match.items()):
+            return result(
+                r.path, r.server, r.name, transport=r.transport, reason=reason, rcode=rcode, answers=()
+            )
+        return None
+
+    return apply
+
+
+def test_healthy_input_names_no_cause() -> None:
+    assert causes(healthy_results()) == []
+
+
+def test_every_cause_has_a_catalog_entry_with_a_severity() -> None:
+    assert len(CAUSES) == 26
+    assert {c.severity for c in CAUSES.values()} == {"critical", "warning"}
+
+
+@pytest.mark.parametrize(
+    ("faults", "expected"),
+    [
+        ([fail(Reason.TIMEOUT, path="service")], ["service_routing_broken"]),
+        ([fail(Reason.TIMEOUT, path="nodelocal")], ["nodelocal_down"]),
+        (
+            [
+                fail(Reason.TIMEOUT, path="pod"),
+                fail(Reason.TIMEOUT, path="service"),
+                fail(Reason.SERVFAIL, "SERVFAIL", path="nodelocal"),
+            ],
+            ["coredns_unavailable"],
+        ),
+        (
+            [fail(Reason.NETWORK_ERROR, path=p) for p in ("service", "pod", "nodelocal", "upstream")],
+            ["pod_network_broken"],
+        ),
+        ([fail(Reason.TIMEOUT, server=UP2)], ["upstream_unreachable"]),
+        (
+            [
+                fail(Reason.SERVFAIL, "SERVFAIL", path=p, name=EXTERNAL)
+                for p in ("service", "pod", "nodelocal")
+            ],
+            ["coredns_config_error"],
+        ),
+        (
+            [
+                fail(Reason.SERVFAIL, "SERVFAIL", path=p, name=INTERNAL)
+                for p in ("service", "pod", "nodelocal")
+            ],
+            ["coredns_api_unreachable"],
+        ),
+        ([fail(Reason.TIMEOUT, path="upstream", transport="tcp")], ["upstream_tcp_unsupported"]),
+        ([fail(Reason.NXDOMAIN, "NXDOMAIN", server=UP2)], ["upstream_mixed_resolvers"]),
+        ([fail(Reason.SERVFAIL, "SERVFAIL", path="upstream")], ["upstream_error"]),
+    ],
+    ids=[
+        "routing",
+        "nodelocal",
+        "coredns down",
+        "pod network",
+        "upstream down",
+        "config",
+        "api",
+        "tcp",
+        "mixed",
+        "upstream error",
+    ],
+)
+def test_one_fault_one_cause(faults: list[object], expected: list[str]) -> None:
+    results = healthy_results()
+    for fault in faults:
+        results = broken(results, fault)
+    assert causes(results) == expected
+
+
+def test_one_lost_datagram_names_nothing() -> None:
+    healthy = healthy_results()
+    lossy = broken(healthy, fail(Reason.TIMEOUT, path="service", transport="udp", name=EXTERNAL))
+    obs = Observations(
+        rounds=(round_of(*healthy), round_of(*lossy), round_of(*healthy)),
+        names=NAMES,
+        configured_paths=frozenset({"service", "pod"}),
+    )
+    assert diagnose(obs) == []
+
+
+def test_truncation_is_compared_with_tcp() -> None:
+    results = healthy_results()
+    results.append(
+        result(
+            "pod",
+            POD1,
+            "big.default.svc.cluster.local.",
+            reason=Reason.TRUNCATED,
+            answers=("10.0.0.1",) * 29,
+            truncated=True,
+        )
+    )
+    results.append(
+        result("pod", POD1, "big.default.svc.cluster.local.", transport="tcp", answers=("10.0.0.1",) * 40)
+    )
+    obs = Observations(rounds=(round_of(*results),), names=NAMES, configured_paths=frozenset({"pod"}))
+    (finding,) = diagnose(obs)
+    assert finding.cause == "response_truncated"
+    assert finding.evidence == (
+        f"pod {POD1}: big.default.svc.cluster.local. A truncated over UDP (29 records), 40 records over TCP",
+    )
+
+
+def test_mixed_resolvers_evidence_names_each_upstream_and_azure() -> None:
+    azure = "168.63.129.16:53"
+    results = [r for r in healthy_results() if r.path != "upstream"]
+    results += [
+        result("upstream", UP1, "db.corp.internal.", answers=("10.20.0.5",)),
+        result("upstream", UP2, "db.corp.internal.", answers=("10.20.0.5",)),
+        result("upstream", azure, "db.corp.internal.", reason=Reason.NXDOMAIN, rcode="NXDOMAIN", answers=()),
+    ]
+    obs = Observations(rounds=(round_of(*results),), names=NAMES, configured_paths=frozenset({"upstream"}))
+    (finding,) = diagnose(obs)
+    assert finding.cause == "upstream_mixed_resolvers"
+    assert finding.severity == "critical"
+    assert finding.evidence == (
+        f"db.corp.internal. A: {UP1} -> NOERROR 10.20.0.5; {UP2} -> NOERROR 10.20.0.5; {azure} -> NXDOMAIN",
+        "Azure DNS (168.63.129.16) is listed beside custom DNS servers",
+    )
+    assert finding.runbook == "docs/runbooks/upstream_mixed_resolvers.md"

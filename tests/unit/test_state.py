@@ -1,0 +1,119 @@
+"""Probe state and its rendering: counters, histograms, and series that vanish with their target."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from exporter.collector import ExporterCollector, NoData
+from exporter.config import parse_config
+from exporter.diagnosis import Findings
+from exporter.probe import Reason
+from exporter.state import LATENCY_BUCKETS, ProbeState
+from exporter.status import Status
+from tests.unit.results import EXTERNAL, result, round_of
+
+CONFIG = parse_config({"names": [{"name": EXTERNAL}], "paths": {"pod": ["10.0.0.1:53"]}, "interval": "5s"})
+LABELS = {"path": "pod", "server": "10.0.0.1:53", "name": EXTERNAL, "qtype": "A", "transport": "udp"}
+
+
+def registry_for(
+    state: ProbeState, *, status: Status | None = None, scrape: tuple[object, ...] = ()
+) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(
+        ExporterCollector(
+            config=lambda: CONFIG,
+            probes=state,
+            findings=Findings(),
+            status=status or Status(),
+            scrape_collectors=scrape,  # type: ignore[arg-type]
+        )
+    )
+    return registry
+
+
+def test_counters_success_and_histogram() -> None:
+    state = ProbeState()
+    state.record(round_of(result("pod", "10.0.0.1:53", latency=0.0007)))
+    state.record(round_of(result("pod", "10.0.0.1:53", reason=Reason.TIMEOUT)))
+    state.record(
+        round_of(
+            result("pod", "10.0.0.1:53", reason=Reason.SERVFAIL, rcode="SERVFAIL", answers=(), latency=0.03)
+        )
+    )
+    registry = registry_for(state)
+    get = registry.get_sample_value
+    assert get("k8s_dns_probes_total", LABELS) == 3
+    assert get("k8s_dns_probe_failures_total", {**LABELS, "reason": "timeout"}) == 1
+    assert get("k8s_dns_probe_failures_total", {**LABELS, "reason": "servfail"}) == 1
+    assert get("k8s_dns_probe_failures_total", {**LABELS, "reason": "nxdomain"}) is None
+    assert get("k8s_dns_probe_success", LABELS) == 0
+    hist = {"path": "pod", "server": "10.0.0.1:53", "transport": "udp"}
+    assert get("k8s_dns_probe_duration_seconds_count", hist) == 2  # the timeout has no latency
+    assert get("k8s_dns_probe_duration_seconds_sum", hist) == pytest.approx(0.0307)
+    assert get("k8s_dns_probe_duration_seconds_bucket", {**hist, "le": "0.001"}) == 1
+    assert get("k8s_dns_probe_duration_seconds_bucket", {**hist, "le": "0.025"}) == 1
+    assert get("k8s_dns_probe_duration_seconds_bucket", {**hist, "le": "0.05"}) == 2
+    assert get("k8s_dns_probe_duration_seconds_bucket", {**hist, "le": "+Inf"}) == 2
+    assert get("k8s_dns_probe_rounds_total") == 3
+    assert get("k8s_dns_queries_sent_total", {"path": "pod", "transport": "udp"}) == 3
+
+
+def test_a_server_gone_from_the_round_vanishes_from_metrics() -> None:
+    state = ProbeState()
+    state.record(round_of(result("pod", "10.0.0.1:53"), result("pod", "10.0.0.2:53", reason=Reason.TIMEOUT)))
+    registry = registry_for(state)
+    gone = {**LABELS, "server": "10.0.0.2:53"}
+    assert registry.get_sample_value("k8s_dns_probe_success", gone) == 0
+    state.record(round_of(result("pod", "10.0.0.1:53")))
+    assert registry.get_sample_value("k8s_dns_probe_success", gone) is None
+    assert registry.get_sample_value("k8s_dns_probes_total", gone) is None
+    assert registry.get_sample_value("k8s_dns_probe_failures_total", {**gone, "reason": "timeout"}) is None
+    assert registry.get_sample_value("k8s_dns_probe_targets", {"path": "pod"}) == 1
+    assert registry.get_sample_value("k8s_dns_probe_success", LABELS) == 1
+
+
+def test_buckets_are_cumulative_and_sorted() -> None:
+    assert list(LATENCY_BUCKETS) == sorted(LATENCY_BUCKETS)
+    state = ProbeState()
+    state.record(round_of(*(result("pod", "10.0.0.1:53", latency=lat) for lat in (0.0001, 0.004, 9.0))))
+    counts = [
+        registry_for(state).get_sample_value(
+            "k8s_dns_probe_duration_seconds_bucket",
+            {"path": "pod", "server": "10.0.0.1:53", "transport": "udp", "le": repr(b)},
+        )
+        for b in LATENCY_BUCKETS
+    ]
+    assert counts == sorted(counts)
+    assert counts[0] == 1
+    assert counts[-1] == 2  # 9 s is above the last bucket: only in +Inf
+
+
+class Broken:
+    name = "broken"
+
+    def collect(self) -> list[object]:
+        raise OSError("no such file: /proc/net/stat/nf_conntrack")
+
+
+class Absent:
+    name = "absent"
+
+    def collect(self) -> list[object]:
+        raise NoData("nf_conntrack is not loaded")
+
+
+def test_failing_collectors_are_reported_and_the_scrape_survives() -> None:
+    status = Status()
+    registry = registry_for(ProbeState(), status=status, scrape=(Broken(), Absent()))
+    assert registry.get_sample_value("k8s_dns_collector_success", {"collector": "broken"}) == 0
+    assert registry.get_sample_value("k8s_dns_collector_success", {"collector": "absent"}) == 0
+    assert (
+        registry.get_sample_value(
+            "k8s_dns_exporter_build_info",
+            {"mode": "node", "version": "0.1.0", "python_version": __import__("platform").python_version()},
+        )
+        == 1
+    )
+    assert status.runs()["broken"].error == "no such file: /proc/net/stat/nf_conntrack"
