@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_config
+from tests.conftest import run_cli, write_config
 from tests.integration.metrics_text import samples, value
 from tests.lab import Lab, Responder
-from tests.lab.responder import Action, Request
+from tests.lab.responder import Action, Delayed, Request, healthy
 
 pytestmark = pytest.mark.lab
 
@@ -73,8 +73,6 @@ def test_endpoints_metrics_and_clean_stop(shared_lab: Lab, tmp_path: Path, start
 
 def test_not_ready_until_the_first_round_ends(tmp_path: Path, start_exporter) -> None:
     def slow_then_answer(request: Request) -> Action:
-        from tests.lab.responder import Delayed, healthy
-
         return Delayed(1.5, healthy(request))
 
     with Responder("127.0.78.1", 5300, slow_then_answer) as slow:
@@ -107,8 +105,6 @@ def test_killed_server_fails_alone_in_metrics_diagnose_and_doctor(lab: Lab, star
     assert {p["server"] for p in failed} == {dead}
     assert [c["cause"] for c in report["causes"]] == ["upstream_unreachable"]
     assert value(exporter.metrics(), "k8s_dns_cause_active", cause="upstream_unreachable") == 1
-
-    from tests.conftest import run_cli
 
     doctor = run_cli("doctor", "--config", str(exporter.config), "--format", "json")
     assert doctor.returncode == 1
