@@ -18,6 +18,7 @@ from exporter.collector import ExporterCollector, ScrapeCollector
 from exporter.config import Config
 from exporter.diagnosis import Findings, Observations, diagnose
 from exporter.probe.engine import Prober, Round
+from exporter.probe.result import Reason
 from exporter.report import build_report
 from exporter.state import ProbeState
 from exporter.status import Status
@@ -35,7 +36,7 @@ class Runtime:
         self.probes = ProbeState()
         self.findings = Findings()
         self.scrape_collectors: list[ScrapeCollector] = []
-        self._failing: dict[tuple[str, str, str, str, str], object] = {}
+        self._failing: dict[tuple[str, str, str, str, str], Reason | None] = {}
         self.apply(config)
 
     def apply(self, config: Config) -> None:
