@@ -132,6 +132,8 @@ def _doctor(config: Config, args: argparse.Namespace) -> int:
     runtime = Runtime(config)
 
     async def rounds() -> None:
+        for job in runtime.jobs:  # readers first, so the round is diagnosed with their readings
+            await job.run()
         for index in range(args.rounds):
             if index:
                 await asyncio.sleep(config.interval)

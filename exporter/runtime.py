@@ -8,8 +8,9 @@ so /metrics, /diagnose and ``doctor`` can never disagree.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import structlog
 from prometheus_client import CollectorRegistry
@@ -26,6 +27,26 @@ from exporter.targets import TargetSources
 
 log = structlog.get_logger(__name__)
 
+
+class Readings(Protocol):
+    """What a reader hands to diagnosis and /diagnose (node readings, cluster readings)."""
+
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """Work that runs on its own schedule besides the probe round (e.g. cluster readers).
+
+    ``serve`` schedules it (no overlapping runs, jittered); ``doctor`` runs it once,
+    before the probe round. A job records its own ``collector_success``.
+    """
+
+    name: str
+    interval: float
+    run: Callable[[], Awaitable[None]]
+
+
 DIAGNOSIS_WINDOW = 3
 """Rounds a diagnosis looks back over: a cause needs a steady fault, not one lost datagram."""
 
@@ -36,6 +57,13 @@ class Runtime:
         self.probes = ProbeState()
         self.findings = Findings()
         self.scrape_collectors: list[ScrapeCollector] = []
+        """Collectors read at scrape time (cheap host files)."""
+        self.jobs: list[Job] = []
+        """Scheduled besides the probe round."""
+        self.tasks: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        """Long-running coroutines (API watches) that ``serve`` starts and cancels at stop."""
+        self.readings: dict[str, Callable[[], Readings | None]] = {}
+        """``"node"`` / ``"cluster"`` -> the latest readings, for diagnosis and /diagnose."""
         self._failing: dict[tuple[str, str, str, str, str], Reason | None] = {}
         self.apply(config)
 
@@ -73,8 +101,14 @@ class Runtime:
             rounds=rounds,
             names=self.config.names,
             configured_paths=frozenset(configured),
+            node=self._reading("node"),
+            cluster=self._reading("cluster"),
             now=time.time(),
         )
+
+    def _reading(self, kind: str) -> Readings | None:
+        source = self.readings.get(kind)
+        return source() if source is not None else None
 
     def diagnose(self) -> Sequence[Any]:
         return diagnose(self.observations())
@@ -82,11 +116,14 @@ class Runtime:
     def report(self) -> dict[str, Any]:
         view = self.probes.view()
         latest = view.rounds[-1] if view.rounds else None
+        node, cluster = self._reading("node"), self._reading("cluster")
         return build_report(
             results=latest.results if latest else (),
             findings=self.findings.get(),
             collectors=self.status.runs(),
             source_errors=latest.source_errors if latest else {},
+            node=node.as_dict() if node is not None else None,
+            cluster=cluster.as_dict() if cluster is not None else None,
         )
 
     def registry(self) -> CollectorRegistry:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import structlog
@@ -42,6 +43,7 @@ class Service:
         scheduler.add_listener(self._on_event, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_ERROR)
         self._scheduler = scheduler
         self._schedule(self.runtime.config)
+        background = [asyncio.create_task(task(), name="background") for task in self.runtime.tasks]
         self.http.start()
         scheduler.start()
         log.info(
@@ -54,6 +56,8 @@ class Service:
             await self._stop.wait()
         finally:
             scheduler.shutdown(wait=False)
+            for task in background:
+                task.cancel()
             await _cancel_others()
             self.http.stop()
             log.info("exporter_stopped")
@@ -62,12 +66,18 @@ class Service:
         self._stop.set()
 
     def _schedule(self, config: Config) -> None:
+        self._add(PROBE_JOB, self.runtime.probe_round, config.interval, config.jitter)
+        for job in self.runtime.jobs:
+            self._add(job.name, job.run, job.interval, job.interval * 0.1)
+
+    def _add(self, name: str, run: Callable[[], Awaitable[object]], interval: float, jitter: float) -> None:
+        """Run now, then every ``interval`` plus up to ``jitter``; never two runs at once."""
         assert self._scheduler is not None
         self._scheduler.add_job(
-            self.runtime.probe_round,
-            IntervalTrigger(seconds=config.interval, jitter=config.jitter or None, timezone=UTC),
-            id=PROBE_JOB,
-            name=PROBE_JOB,
+            run,
+            IntervalTrigger(seconds=interval, jitter=jitter or None, timezone=UTC),
+            id=name,
+            name=name,
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,
@@ -100,12 +110,17 @@ class Service:
 
     def _on_event(self, event: JobExecutionEvent) -> None:
         if event.code == EVENT_JOB_MAX_INSTANCES:
-            self.runtime.probes.skipped()
-            log.warning("probe_round_skipped", reason="the previous round is still running")
+            if event.job_id == PROBE_JOB:
+                self.runtime.probes.skipped()
+            log.warning("job_skipped", job=event.job_id, reason="the previous run is still running")
         elif event.exception is not None:
-            self.runtime.status.record("probe", ok=False, duration=0.0, error=str(event.exception))
+            name = "probe" if event.job_id == PROBE_JOB else event.job_id
+            self.runtime.status.record(name, ok=False, duration=0.0, error=str(event.exception))
             log.error(
-                "probe_round_failed", error=str(event.exception), error_type=type(event.exception).__name__
+                "job_failed",
+                job=event.job_id,
+                error=str(event.exception),
+                error_type=type(event.exception).__name__,
             )
 
 

@@ -88,14 +88,15 @@ def test_not_ready_until_the_first_round_ends(tmp_path: Path, start_exporter) ->
 
 
 def test_killed_server_fails_alone_in_metrics_diagnose_and_doctor(lab: Lab, start_exporter) -> None:
+    """NodeLocal DNSCache is a leaf: nothing forwards to it, so only its own probes can fail."""
     exporter = start_exporter(lab.config())
-    dead = lab.address("upstream-2")
-    lab.kill("upstream-2")
+    dead = lab.address("nodelocal")
+    lab.kill("nodelocal")
 
     def failing() -> list[tuple[dict[str, str], float]]:
         return [s for s in samples(exporter.metrics(), "k8s_dns_probe_success") if s[1] == 0]
 
-    exporter.wait_for(lambda: len(failing()) == 2, what="upstream-2 to fail")
+    exporter.wait_for(lambda: len(failing()) == 4, what="nodelocal to fail")
     time.sleep(1.2)  # one more round: the set of failing series is stable, not flapping
     assert {labels["server"] for labels, _ in failing()} == {dead}
     reasons = {labels["reason"] for labels, _ in samples(exporter.metrics(), "k8s_dns_probe_failures_total")}
@@ -103,14 +104,14 @@ def test_killed_server_fails_alone_in_metrics_diagnose_and_doctor(lab: Lab, star
     report = json.loads(exporter.get("/diagnose")[1])
     failed = [p for p in report["probes"] if p["result"] != "success"]
     assert {p["server"] for p in failed} == {dead}
-    assert [c["cause"] for c in report["causes"]] == ["upstream_unreachable"]
-    assert value(exporter.metrics(), "k8s_dns_cause_active", cause="upstream_unreachable") == 1
+    assert [c["cause"] for c in report["causes"]] == ["nodelocal_down"]
+    assert value(exporter.metrics(), "k8s_dns_cause_active", cause="nodelocal_down") == 1
 
     doctor = run_cli("doctor", "--config", str(exporter.config), "--format", "json")
     assert doctor.returncode == 1
     doc = json.loads(doctor.stdout)
     assert {p["server"] for p in doc["probes"] if p["result"] != "success"} == {dead}
-    assert [c["cause"] for c in doc["causes"]] == ["upstream_unreachable"]
+    assert [c["cause"] for c in doc["causes"]] == ["nodelocal_down"]
 
 
 def test_reload_drops_series_of_removed_servers_and_survives_a_bad_file(lab: Lab, start_exporter) -> None:

@@ -49,7 +49,18 @@ class Lab:
         pod_addresses = []
         for index in range(1, pods + 1):
             host = self.host(f"20.{index}")
-            self._add(Dnsmasq(f"pod-{index}", host, port, self.workdir, zone=CLUSTER, forward=upstreams))
+            # --all-servers: like CoreDNS's health-checked forward, one dead upstream is not waited on.
+            self._add(
+                Dnsmasq(
+                    f"pod-{index}",
+                    host,
+                    port,
+                    self.workdir,
+                    zone=CLUSTER,
+                    forward=upstreams,
+                    all_servers=True,
+                )
+            )
             pod_addresses.append(f"{host}:{port}")
         service = self.host("10.10")
         self._add(Dnsmasq("service", service, port, self.workdir, forward=pod_addresses, all_servers=True))
