@@ -36,8 +36,8 @@ run: setup
 	$(BIN)/python -m tests.lab run --config examples/lab.yaml
 
 lint: python-deps
-	$(BIN)/ruff check exporter tests
-	$(BIN)/ruff format --check exporter tests
+	$(BIN)/ruff check exporter tests alerts dashboards
+	$(BIN)/ruff format --check exporter tests alerts dashboards
 	$(BIN)/mypy
 
 # Tests run inside a new network namespace that has only loopback: no test can
