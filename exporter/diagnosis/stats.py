@@ -61,13 +61,13 @@ class ServerStats:
 
     @property
     def down(self) -> bool:
-        """Silent, or failing internal and external names alike: not one kind of name, the server."""
-        internal, external = self.kind("internal"), self.kind("external")
-        if self.all.silent:
-            return True
-        if internal.total and external.total:
-            return internal.failing and external.failing
-        return self.all.failing
+        """Every kind of name it was asked fails: the server, not one zone behind it.
+
+        A pod that answers the cluster zone but fails every forwarded name is up:
+        its forwarding is broken, which is another cause.
+        """
+        asked = [tally for tally in self.by_kind.values() if tally.total]
+        return bool(asked) and all(tally.failing for tally in asked)
 
     def kind(self, kind: str) -> Tally:
         return self.by_kind.get(kind, Tally())

@@ -133,12 +133,15 @@ class Dnsmasq(Server):
         *,
         zone: Zone | None = None,
         forward: Sequence[str] = (),
+        forward_zones: dict[str, str] | None = None,
         all_servers: bool = False,
         probe_name: str = "kubernetes.default.svc.cluster.local.",
     ) -> None:
         super().__init__(role, host, port, workdir)
         self.zone = zone
         self.forward = list(forward)
+        self.forward_zones = dict(forward_zones or {})
+        """Zone -> the one server its names are sent to (``--server=/zone/host#port``)."""
         self.all_servers = all_servers
         self._probe_name = probe_name
 
@@ -176,6 +179,9 @@ class Dnsmasq(Server):
         for target in self.forward:
             host, port = target.rsplit(":", 1)
             cmd.append(f"--server={host}#{port}")
+        for zone_name, target in self.forward_zones.items():
+            host, port = target.rsplit(":", 1)
+            cmd.append(f"--server=/{zone_name}/{host}#{port}")
         if self.all_servers:
             cmd.append("--all-servers")
         return cmd
@@ -195,11 +201,15 @@ class Unbound(Server):
         zones: Sequence[Zone] = (),
         forward: dict[str, Sequence[str]] | None = None,
         probe_name: str = "example.org.",
+        tcp: bool = True,
+        refuse: Sequence[str] = (),
     ) -> None:
         super().__init__(role, host, port, workdir)
         self.zones = list(zones)
         self.forward = dict(forward or {})
         self._probe_name = probe_name
+        self.tcp = tcp
+        self.refuse = list(refuse)
 
     def probe_name(self) -> str:
         return self._probe_name
@@ -233,9 +243,14 @@ class Unbound(Server):
             "  cache-max-negative-ttl: 1",
             "  do-ip6: no",
         ]
+        if not self.tcp:
+            lines.append("  do-tcp: no")
         if not self.forward:
             lines.append('  local-zone: "." static')
+        lines.extend(f'  local-zone: "{zone_name}" refuse' for zone_name in self.refuse)
         for zone in self.zones:
+            if zone.name in self.refuse:
+                continue
             lines.append(f'  local-zone: "{zone.name}" static')
             for owner, records in zone.records.items():
                 lines.extend(f'  local-data: "{owner} 300 IN {rtype} {value}"' for rtype, value in records)

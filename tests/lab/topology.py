@@ -4,18 +4,22 @@
 role           address (net 0)     played by
 =============  ==================  ============================================================
 service        127.0.10.10:5353    dnsmasq forwarding to the pods (the kube-dns Service VIP)
-pod-1, pod-2   127.0.20.{1,2}:5353 dnsmasq serving cluster.local, forwarding the rest upstream
+pod-1, pod-2   127.0.20.{1,2}:5353 dnsmasq serving cluster.local, forwarding the rest to all upstreams
 nodelocal      127.0.30.1:5353     unbound caching forwarder (NodeLocal DNSCache)
 upstream-1, 2  127.0.40.{1,2}:5353 unbound serving example.org, example.com, corp.internal
 =============  ==================  ============================================================
 
 ``net`` moves the whole lab to ``127.<net>.x.y`` so tests can run several labs at once.
+Scenarios change it the way a cluster breaks: upstreams that serve different zones,
+refuse a zone or do not serve TCP; pods that forward to the wrong place or cannot
+answer the cluster zone (as CoreDNS does when it loses the API server).
 """
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +27,16 @@ from tests.lab.servers import Dnsmasq, Server, Unbound
 from tests.lab.zones import CLUSTER, PRIVATE, PUBLIC, Zone
 
 DEFAULT_PORT = 5353
+DEAD = "99.99"
+"""Host suffix where nothing listens: a forward target that is gone."""
+
+
+@dataclass(frozen=True)
+class Upstream:
+    zones: tuple[Zone, ...] = (*PUBLIC, PRIVATE)
+    tcp: bool = True
+    refuse: tuple[str, ...] = ()
+    """Zones it answers REFUSED for (a resolver that will not serve them)."""
 
 
 class Lab:
@@ -33,19 +47,32 @@ class Lab:
         net: int = 0,
         port: int = DEFAULT_PORT,
         pods: int = 2,
-        upstream_zones: Sequence[Sequence[Zone]] | None = None,
+        upstreams: Sequence[Upstream] = (Upstream(), Upstream()),
+        pod_forward: Sequence[str] | None = None,
+        pods_serve_cluster: bool = True,
     ) -> None:
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="k8s-dns-lab-")
         self.workdir = Path(workdir) if workdir else Path(self._tmp.name)  # type: ignore[union-attr]
         self.net = net
         self.port = port
-        zones_per_upstream = upstream_zones or [(*PUBLIC, PRIVATE), (*PUBLIC, PRIVATE)]
         self.servers: dict[str, Server] = {}
-        upstreams = []
-        for index, zones in enumerate(zones_per_upstream, start=1):
+        upstream_addresses = []
+        for index, spec in enumerate(upstreams, start=1):
             host = self.host(f"40.{index}")
-            self._add(Unbound(f"upstream-{index}", host, port, self.workdir, zones=zones))
-            upstreams.append(f"{host}:{port}")
+            self._add(
+                Unbound(
+                    f"upstream-{index}",
+                    host,
+                    port,
+                    self.workdir,
+                    zones=spec.zones,
+                    tcp=spec.tcp,
+                    refuse=spec.refuse,
+                )
+            )
+            upstream_addresses.append(f"{host}:{port}")
+        forward = list(pod_forward) if pod_forward is not None else upstream_addresses
+        dead = f"{self.host(DEAD)}:{port}"
         pod_addresses = []
         for index in range(1, pods + 1):
             host = self.host(f"20.{index}")
@@ -56,22 +83,36 @@ class Lab:
                     host,
                     port,
                     self.workdir,
-                    zone=CLUSTER,
-                    forward=upstreams,
+                    zone=CLUSTER if pods_serve_cluster else None,
+                    forward=forward,
+                    forward_zones={} if pods_serve_cluster else {"cluster.local": dead},
                     all_servers=True,
+                    probe_name="kubernetes.default.svc.cluster.local."
+                    if pods_serve_cluster
+                    else "example.org.",
                 )
             )
             pod_addresses.append(f"{host}:{port}")
         service = self.host("10.10")
-        self._add(Dnsmasq("service", service, port, self.workdir, forward=pod_addresses, all_servers=True))
+        self._add(
+            Dnsmasq(
+                "service",
+                service,
+                port,
+                self.workdir,
+                forward=pod_addresses,
+                all_servers=True,
+                probe_name="kubernetes.default.svc.cluster.local." if pods_serve_cluster else "example.org.",
+            )
+        )
         self._add(
             Unbound(
                 "nodelocal",
                 self.host("30.1"),
                 port,
                 self.workdir,
-                forward={"cluster.local.": [f"{service}:{port}"], ".": upstreams},
-                probe_name="kubernetes.default.svc.cluster.local.",
+                forward={"cluster.local.": [f"{service}:{port}"], ".": upstream_addresses},
+                probe_name="kubernetes.default.svc.cluster.local." if pods_serve_cluster else "example.org.",
             )
         )
 

@@ -1,0 +1,147 @@
+"""Scenarios: each documented cause the probes can see, made in the lab the way it happens in a cluster.
+
+Each scenario breaks the lab (real DNS servers) like the cause breaks a cluster,
+runs three probe rounds (the diagnosis window), and asserts that exactly that
+cause is named, with its evidence. The healthy lab names nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from exporter.diagnosis import Finding
+from tests.integration.probing import run_round
+from tests.lab import Lab
+from tests.lab.topology import DEAD, Upstream
+from tests.lab.zones import PUBLIC
+
+pytestmark = pytest.mark.lab
+
+NAMES = [
+    {"name": "kubernetes.default.svc.cluster.local.", "type": "A"},
+    {"name": "example.org.", "type": "A"},
+    {"name": "db.corp.internal.", "type": "A", "kind": "external"},
+]
+
+
+@dataclass
+class Scenario:
+    lab: dict[str, Any] = field(default_factory=dict)
+    kill: tuple[str, ...] = ()
+    names: list[dict[str, Any]] = field(default_factory=lambda: NAMES)
+    expected: list[str] = field(default_factory=list)
+    evidence: Callable[[Lab], list[str]] = lambda lab: []
+
+
+def dead(net: int) -> str:
+    return f"127.{net}.{DEAD}:5353"
+
+
+SCENARIOS = {
+    "healthy": Scenario(),
+    # kube-proxy lost the Service's rules: the VIP leads nowhere, the pods answer.
+    "service_routing_broken": Scenario(
+        kill=("service",),
+        expected=["service_routing_broken"],
+        evidence=lambda lab: [f"service {lab.address('service')}: 18/18 probes failed (network_error)"],
+    ),
+    "nodelocal_down": Scenario(
+        kill=("nodelocal",),
+        expected=["nodelocal_down"],
+        evidence=lambda lab: [f"nodelocal {lab.address('nodelocal')}: 18/18 probes failed (network_error)"],
+    ),
+    # Every CoreDNS pod is gone: the Service and NodeLocal's cluster zone fail behind them.
+    "coredns_unavailable": Scenario(
+        kill=("pod-1", "pod-2"),
+        expected=["coredns_unavailable"],
+        evidence=lambda lab: [f"pod {lab.address('pod-1')}: 18/18 probes failed (network_error)"],
+    ),
+    # A Corefile whose forward block points at a server that is not there.
+    "coredns_config_error": Scenario(
+        lab={"pod_forward": "dead"},
+        expected=["coredns_config_error"],
+        evidence=lambda lab: [f"upstream {lab.address('upstream-1')}: external names answer"],
+    ),
+    # CoreDNS lost the API server: it cannot answer the cluster zone, forwarding still works.
+    "coredns_api_unreachable": Scenario(
+        lab={"pods_serve_cluster": False},
+        expected=["coredns_api_unreachable"],
+        evidence=lambda lab: [f"pod {lab.address('pod-1')}: internal 6/6 failed"],
+    ),
+    # The Azure case: two custom DNS servers serve the private zone, Azure DNS beside them does not.
+    "upstream_mixed_resolvers": Scenario(
+        lab={"upstreams": (Upstream(), Upstream(), Upstream(zones=PUBLIC))},
+        expected=["upstream_mixed_resolvers"],
+        evidence=lambda lab: [
+            f"db.corp.internal. A: {lab.address('upstream-1')} -> NOERROR 10.20.0.5; "
+            f"{lab.address('upstream-2')} -> NOERROR 10.20.0.5; {lab.address('upstream-3')} -> NXDOMAIN"
+        ],
+    ),
+    "upstream_unreachable": Scenario(
+        kill=("upstream-2",),
+        names=[NAMES[1]],
+        expected=["upstream_unreachable"],
+        evidence=lambda lab: [f"upstream {lab.address('upstream-2')}: 6/6 probes failed (network_error)"],
+    ),
+    # Both upstreams refuse a zone: not a disagreement, an upstream error.
+    "upstream_error": Scenario(
+        lab={"upstreams": (Upstream(refuse=("example.com.",)), Upstream(refuse=("example.com.",)))},
+        names=[NAMES[1], {"name": "example.com.", "type": "A"}],
+        expected=["upstream_error"],
+        evidence=lambda lab: [f"upstream {lab.address('upstream-1')}: example.com. A -> REFUSED"],
+    ),
+    # A private-zone style resolver that serves UDP only.
+    "upstream_tcp_unsupported": Scenario(
+        lab={"upstreams": (Upstream(tcp=False), Upstream(tcp=False))},
+        names=[NAMES[1]],
+        expected=["upstream_tcp_unsupported"],
+        evidence=lambda lab: [
+            f"upstream {lab.address('upstream-1')}: udp answers, tcp 3/3 failed (network_error)"
+        ],
+    ),
+    # A headless Service with 40 endpoints: the UDP answer does not fit in 512 bytes.
+    "response_truncated": Scenario(
+        names=[{"name": "big-headless.default.svc.cluster.local.", "type": "A"}],
+        expected=["response_truncated"],
+        evidence=lambda lab: [
+            f"pod {lab.address('pod-1')}: big-headless.default.svc.cluster.local. A truncated over UDP"
+        ],
+    ),
+    # The node's pod network reaches nothing.
+    "pod_network_broken": Scenario(
+        kill=("service", "pod-1", "pod-2", "nodelocal", "upstream-1", "upstream-2"),
+        expected=["pod_network_broken"],
+        evidence=lambda lab: [f"upstream {lab.address('upstream-1')}: 12/12 probes failed (network_error)"],
+    ),
+}
+
+
+def findings_for(scenario: Scenario, net: int) -> tuple[Lab, list[Finding]]:
+    options = dict(scenario.lab)
+    if options.get("pod_forward") == "dead":
+        options["pod_forward"] = [dead(net)]
+    with Lab(net=net, **options) as lab:
+        for role in scenario.kill:
+            lab.kill(role)
+        doc = lab.config(names=scenario.names)
+        runtime, _ = run_round(doc, rounds=3)
+        return lab, list(runtime.findings.get())
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_scenario_names_exactly_its_cause(name: str) -> None:
+    scenario = SCENARIOS[name]
+    lab, findings = findings_for(scenario, net=100 + list(SCENARIOS).index(name))
+    assert [f.cause for f in findings] == scenario.expected, [f.summary for f in findings]
+    for fact in scenario.evidence(lab):
+        assert any(line.startswith(fact) for f in findings for line in f.evidence), (
+            fact,
+            [f.evidence for f in findings],
+        )
+    for finding in findings:
+        assert finding.fix
+        assert finding.runbook == f"docs/runbooks/{finding.cause}.md"
