@@ -47,10 +47,6 @@ class Job:
     run: Callable[[], Awaitable[None]]
 
 
-DIAGNOSIS_WINDOW = 3
-"""Rounds a diagnosis looks back over: a cause needs a steady fault, not one lost datagram."""
-
-
 class Runtime:
     def __init__(self, config: Config, *, status: Status | None = None) -> None:
         self.status = status or Status()
@@ -92,8 +88,8 @@ class Runtime:
         self._log_round(round_, time.perf_counter() - started)
         return round_
 
-    def observations(self, window: int = DIAGNOSIS_WINDOW) -> Observations:
-        rounds = self.probes.view().rounds[-window:]
+    def observations(self) -> Observations:
+        rounds = self.probes.view().rounds[-self.config.diagnosis.window :]
         configured = {p for p, spec in self.config.paths.direct().items() if spec != ()}
         if self.config.paths.resolver is not None:
             configured.add("resolver")
@@ -104,6 +100,7 @@ class Runtime:
             node=self._reading("node"),
             cluster=self._reading("cluster"),
             now=time.time(),
+            thresholds=self.config.diagnosis.thresholds,
         )
 
     def _reading(self, kind: str) -> Readings | None:
@@ -111,7 +108,7 @@ class Runtime:
         return source() if source is not None else None
 
     def diagnose(self) -> Sequence[Any]:
-        return diagnose(self.observations())
+        return diagnose(self.observations(), runbook_base=self.config.diagnosis.runbook_url)
 
     def report(self) -> dict[str, Any]:
         view = self.probes.view()

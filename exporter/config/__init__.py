@@ -10,6 +10,7 @@ from exporter.config.model import (
     PATHS,
     TRANSPORTS,
     Config,
+    DiagnosisConfig,
     Expect,
     LogConfig,
     NameSpec,
@@ -19,6 +20,7 @@ from exporter.config.model import (
     ResolverTarget,
     Server,
     TargetSpec,
+    Thresholds,
 )
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "TRANSPORTS",
     "Config",
     "ConfigError",
+    "DiagnosisConfig",
     "Expect",
     "LogConfig",
     "NameSpec",
@@ -37,6 +40,7 @@ __all__ = [
     "ResolverTarget",
     "Server",
     "TargetSpec",
+    "Thresholds",
     "default_config",
     "load_config",
     "parse_config",

@@ -17,6 +17,7 @@ import dns.rdatatype
 from exporter.config import _reader as r
 from exporter.config._reader import ConfigError
 from exporter.config._yaml import load_yaml
+from exporter.config.diagnosis import parse_diagnosis
 from exporter.config.model import (
     AUTO,
     DIRECT_PATHS,
@@ -117,6 +118,7 @@ def parse_config(raw: Any, *, source: str = "<memory>", base_dir: str | None = N
         paths=_paths(doc.get("paths"), "paths", here),
         log=_log(doc.get("log"), "log"),
         node=_node(doc.get("node"), "node"),
+        diagnosis=parse_diagnosis(doc.get("diagnosis"), "diagnosis"),
         source=source,
     )
 

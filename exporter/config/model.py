@@ -109,6 +109,31 @@ class NodeConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class Thresholds:
+    """When a reading becomes evidence. Defaults follow the source guides and common practice."""
+
+    conntrack_fill: float = 0.9
+    """conntrack entries over the table's limit."""
+    coredns_cpu: float = 0.8
+    """CoreDNS CPU usage over its limit (or request when no limit is set)."""
+    coredns_memory: float = 0.8
+    node_cpu: float = 0.9
+    """Usage over allocatable of a node hosting CoreDNS."""
+    lookup_queries: int = 6
+    """Queries one external lookup through the pod resolv.conf may cost before it is a problem.
+    Kubernetes' own default (ndots:5, three search domains) costs 4."""
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosisConfig:
+    window: int = 3
+    """Probe rounds a diagnosis reads: a cause needs a steady fault, not one lost datagram."""
+    runbook_url: str = "docs/runbooks"
+    """Base of runbook links in doctor and /diagnose: ``<runbook_url>/<cause>.md``."""
+    thresholds: Thresholds = field(default_factory=Thresholds)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     mode: Literal["node", "cluster"] = "node"
     listen: tuple[str, int] = ("0.0.0.0", 9958)  # noqa: S104 - an exporter is scraped from outside
@@ -124,5 +149,6 @@ class Config:
     paths: PathsConfig = field(default_factory=PathsConfig)
     log: LogConfig = field(default_factory=LogConfig)
     node: NodeConfig = field(default_factory=NodeConfig)
+    diagnosis: DiagnosisConfig = field(default_factory=DiagnosisConfig)
     source: str = "<defaults>"
     """The file this config came from, for messages."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from exporter.config import NameSpec
+from exporter.config import NameSpec, Thresholds
 from exporter.probe.engine import Round
 
 
@@ -21,6 +21,7 @@ class Observations:
     node: Any = None
     cluster: Any = None
     now: float = 0.0
+    thresholds: Thresholds = field(default_factory=Thresholds)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,8 @@ class Round:
     duration: float
     results: tuple[ProbeResult, ...]
     source_errors: dict[str, str]
+    targets: TargetSet | None = None
+    """What the round probed: the servers of each path and the resolver's resolv.conf."""
 
 
 class Prober:
@@ -109,4 +111,5 @@ class Prober:
             duration=time.perf_counter() - started,
             results=tuple(results),
             source_errors=dict(targets.errors),
+            targets=targets,
         )
