@@ -110,6 +110,10 @@ class ExporterCollector:
         for cause in CAUSES.values():
             family.add_metric([cause.id, cause.severity], 1.0 if cause.id in active else 0.0)
         yield family
+        disagreement = metrics.UPSTREAM_DISAGREEMENT.gauge()
+        for comparison in self._findings.comparisons():
+            disagreement.add_metric([comparison.name, comparison.qtype], 1.0 if comparison.disagree else 0.0)
+        yield disagreement
 
 
 def render_probes(view: ProbeView, interval: float) -> Iterator[Metric]:
@@ -134,6 +138,7 @@ def render_probes(view: ProbeView, interval: float) -> Iterator[Metric]:
                 lookups.add_metric([last.server, last.name, last.qtype], last.queries)
         targets.setdefault(key[0], set()).add(key[1])
     yield from (success, probes, failures, answers, lookups)
+    yield from _resolver_conf(view)
     duration = metrics.PROBE_DURATION.histogram()
     for (path, server, transport), histogram in sorted(view.histograms.items()):
         duration.add_metric([path, server, transport], histogram.cumulative(), histogram.total)
@@ -147,6 +152,24 @@ def render_probes(view: ProbeView, interval: float) -> Iterator[Metric]:
         sent.add_metric([path, transport], total)
     yield sent
     yield from _round_families(view, interval)
+
+
+def _resolver_conf(view: ProbeView) -> Iterator[Metric]:
+    family = metrics.RESOLVER_CONF.gauge()
+    targets = view.rounds[-1].targets if view.rounds else None
+    if targets is not None and targets.resolver is not None:
+        resolver, conf = targets.resolver
+        family.add_metric(
+            [
+                resolver.file,
+                ",".join(conf.nameservers),
+                ",".join(conf.search),
+                str(conf.ndots),
+                " ".join(conf.options),
+            ],
+            1.0,
+        )
+    yield family
 
 
 def _round_families(view: ProbeView, interval: float) -> Iterator[Metric]:

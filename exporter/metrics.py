@@ -143,6 +143,17 @@ CONFIG_RELOAD_TIME = _spec(
     "When the config was last loaded successfully (Unix time).",
 )
 
+RESOLVER_CONF = _spec(
+    "resolver_conf_info",
+    "gauge",
+    "Always 1: the resolv.conf the resolver path reads (in a pod, its own) and what glibc takes from it.",
+    "file",
+    "nameservers",
+    "search",
+    "ndots",
+    "options",
+)
+
 # Diagnosis.
 CAUSE_ACTIVE = _spec(
     "cause_active",
@@ -150,4 +161,12 @@ CAUSE_ACTIVE = _spec(
     "1 if the documented cause is active now, else 0. Every known cause is always present.",
     "cause",
     "severity",
+)
+UPSTREAM_DISAGREEMENT = _spec(
+    "upstream_disagreement",
+    "gauge",
+    "1 if the upstream servers answer this name differently (the rcode, or whether records come back; "
+    "the records themselves for names whose answers the config pins), else 0.",
+    "name",
+    "qtype",
 )

@@ -8,7 +8,7 @@ so /metrics, /diagnose and ``doctor`` can never disagree.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from exporter.collector import ExporterCollector, ScrapeCollector
 from exporter.config import Config
-from exporter.diagnosis import Findings, Observations, diagnose
+from exporter.diagnosis import Findings, Observations, diagnose, upstream_comparisons
 from exporter.probe.engine import Prober, Round
 from exporter.probe.result import Reason
 from exporter.report import build_report
@@ -84,7 +84,11 @@ class Runtime:
         round_ = await self.prober.run(targets)
         self.probes.record(round_)
         self.status.record("probe", ok=True, duration=round_.duration)
-        self.findings.set(self.diagnose())
+        observations = self.observations()
+        self.findings.set(
+            diagnose(observations, runbook_base=self.config.diagnosis.runbook_url),
+            upstream_comparisons(observations),
+        )
         self._log_round(round_, time.perf_counter() - started)
         return round_
 
@@ -106,9 +110,6 @@ class Runtime:
     def _reading(self, kind: str) -> Readings | None:
         source = self.readings.get(kind)
         return source() if source is not None else None
-
-    def diagnose(self) -> Sequence[Any]:
-        return diagnose(self.observations(), runbook_base=self.config.diagnosis.runbook_url)
 
     def report(self) -> dict[str, Any]:
         view = self.probes.view()

@@ -4,12 +4,19 @@ CoreDNS ``forward`` picks an upstream at random: if one of them answers a
 name differently (typically NXDOMAIN for a private zone the others serve),
 pods fail now and then while the node, which asks the first server, never
 does. The comparison uses the newest UDP reply of each upstream.
+
+Names served through CDNs or geo-aware DNS legitimately get different addresses
+from different resolvers, so by default only the outcome is compared: the rcode
+and whether records came back. A name whose config pins its answers
+(``expect.answers``) is compared on the records too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from exporter.config import NameSpec
 from exporter.diagnosis.draft import Draft
 from exporter.diagnosis.model import Observations
 from exporter.diagnosis.stats import Stats
@@ -24,32 +31,40 @@ class Comparison:
     qtype: str
     outcomes: dict[str, str]
     """Upstream server -> what it answered (``NOERROR 192.0.2.1``, ``NXDOMAIN``) or why it did not."""
-
-    @property
-    def replied(self) -> dict[str, str]:
-        return {s: o for s, o in self.outcomes.items() if not o.startswith("no reply")}
+    keys: dict[str, tuple[str, ...]]
+    """Upstream server -> what is compared: (rcode, "records"|"no records") or the records themselves."""
 
     @property
     def disagree(self) -> bool:
-        return len(set(self.replied.values())) > 1
+        return len(set(self.keys.values())) > 1
 
 
-def compare_upstreams(stats: Stats) -> list[Comparison]:
-    """One comparison per (name, qtype) probed on two or more upstream servers."""
-    table: dict[tuple[str, str], dict[str, str]] = {}
+def compare_upstreams(stats: Stats, names: Sequence[NameSpec] = ()) -> list[Comparison]:
+    """One comparison per (name, qtype) that two or more upstream servers answered."""
+    pinned = {(spec.name, spec.qtype) for spec in names if spec.expect.answers is not None}
+    outcomes: dict[tuple[str, str], dict[str, str]] = {}
+    keys: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {}
     for upstream in stats.path("upstream"):
         for (name, qtype, transport), result in upstream.latest.items():
             if transport != "udp":
                 continue
+            shown = (
+                f"no reply ({result.reason})"
+                if result.rcode is None
+                else " ".join([result.rcode, *result.answers])
+            )
+            outcomes.setdefault((name, qtype), {})[upstream.server] = shown
             if result.rcode is None:
-                outcome = f"no reply ({result.reason})"
+                continue  # silence is upstream_unreachable's evidence, not a disagreement
+            if (name, qtype) in pinned:
+                key: tuple[str, ...] = (result.rcode, *result.answers)
             else:
-                outcome = " ".join([result.rcode, *result.answers])
-            table.setdefault((name, qtype), {})[upstream.server] = outcome
+                key = (result.rcode, "records" if result.answer_count else "no records")
+            keys.setdefault((name, qtype), {})[upstream.server] = key
     return [
-        Comparison(name, qtype, outcomes)
-        for (name, qtype), outcomes in sorted(table.items())
-        if len(outcomes) > 1
+        Comparison(name, qtype, outcomes[(name, qtype)], replied)
+        for (name, qtype), replied in sorted(keys.items())
+        if len(replied) > 1
     ]
 
 
@@ -58,7 +73,7 @@ def _host(server: str) -> str:
 
 
 def upstream_mixed_resolvers(obs: Observations, stats: Stats) -> Draft | None:
-    split = [c for c in compare_upstreams(stats) if c.disagree]
+    split = [c for c in compare_upstreams(stats, obs.names) if c.disagree]
     if not split:
         return None
     servers = sorted({s for c in split for s in c.outcomes})
@@ -82,7 +97,7 @@ def upstream_mixed_resolvers(obs: Observations, stats: Stats) -> Draft | None:
 
 
 def upstream_error(obs: Observations, stats: Stats) -> Draft | None:
-    split = {(c.name, c.qtype) for c in compare_upstreams(stats) if c.disagree}
+    split = {(c.name, c.qtype) for c in compare_upstreams(stats, obs.names) if c.disagree}
     kinds = {spec.name: spec.kind for spec in obs.names}
     cases = []
     for upstream in stats.path("upstream"):

@@ -5,16 +5,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 
-from exporter.diagnosis.agreement import upstream_error, upstream_mixed_resolvers
+from exporter.diagnosis.agreement import (
+    Comparison,
+    compare_upstreams,
+    upstream_error,
+    upstream_mixed_resolvers,
+)
 from exporter.diagnosis.catalog import CAUSES, SEVERITY_ORDER, runbook_url
 from exporter.diagnosis.draft import Draft
 from exporter.diagnosis.model import Finding, Observations
 from exporter.diagnosis.rules_probe import RULES as PROBE_RULES
+from exporter.diagnosis.rules_resolver import pod_resolv_conf_wrong
 from exporter.diagnosis.stats import Stats
 
 Rule = Callable[[Observations, Stats], Draft | None]
 
-RULES: tuple[Rule, ...] = (*PROBE_RULES, upstream_mixed_resolvers, upstream_error)
+RULES: tuple[Rule, ...] = (*PROBE_RULES, upstream_mixed_resolvers, upstream_error, pod_resolv_conf_wrong)
 
 EXPLAINS: dict[str, frozenset[str]] = {
     # When the pod network is down nothing else can be told apart.
@@ -68,17 +74,28 @@ def diagnose(
     return findings
 
 
+def upstream_comparisons(observations: Observations) -> list[Comparison]:
+    """How the upstreams answered each name they were asked, for ``k8s_dns_upstream_disagreement``."""
+    return compare_upstreams(Stats(observations.rounds, observations.names), observations.names)
+
+
 class Findings:
     """The latest diagnosis, shared between the round that computes it and the readers."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._findings: tuple[Finding, ...] = ()
+        self._comparisons: tuple[Comparison, ...] = ()
 
-    def set(self, findings: Sequence[Finding]) -> None:
+    def set(self, findings: Sequence[Finding], comparisons: Sequence[Comparison] = ()) -> None:
         with self._lock:
             self._findings = tuple(findings)
+            self._comparisons = tuple(comparisons)
 
     def get(self) -> tuple[Finding, ...]:
         with self._lock:
             return self._findings
+
+    def comparisons(self) -> tuple[Comparison, ...]:
+        with self._lock:
+            return self._comparisons

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from exporter.diagnosis.draft import Draft
 from exporter.diagnosis.model import Observations
-from exporter.diagnosis.stats import ServerStats, Stats
+from exporter.diagnosis.stats import ServerStats, Stats, Tally
 from exporter.probe.result import Reason
 
 Rule = Callable[[Observations, Stats], Draft | None]
@@ -130,7 +130,13 @@ def coredns_api_unreachable(obs: Observations, stats: Stats) -> Draft | None:
     pods = stats.path("pod")
     if not pods:
         return None
-    affected = [p for p in pods if p.kind("internal").failing and p.kind("external").answering]
+    affected = [
+        p
+        for p in pods
+        if p.kind("internal").failing
+        and p.kind("external").answering
+        and _api_failures(p.kind("internal")) * 2 > p.kind("internal").failed
+    ]
     if not affected:
         return None
     return Draft(
@@ -146,6 +152,14 @@ def coredns_api_unreachable(obs: Observations, stats: Stats) -> Draft | None:
         "Service IP and port 443/6443); look at kube-proxy and the API server's health.",
         {"pods": [p.server for p in affected]},
     )
+
+
+_API_REASONS = frozenset({Reason.SERVFAIL, Reason.TIMEOUT, Reason.REFUSED, Reason.NETWORK_ERROR})
+
+
+def _api_failures(tally: Tally) -> int:
+    """Failures of the kind a CoreDNS without the API gives (SERVFAIL, no answer), not NXDOMAIN."""
+    return sum(n for reason, n in tally.reasons.items() if reason in _API_REASONS)
 
 
 def response_truncated(obs: Observations, stats: Stats) -> Draft | None:
@@ -190,8 +204,9 @@ def upstream_tcp_unsupported(obs: Observations, stats: Stats) -> Draft | None:
             f"{u.transport('tcp').total} failed ({u.transport('tcp').top_reason()})"
             for u in affected
         ),
-        "If NodeLocal DNSCache forwards to this upstream, add `prefer_udp` to its forward block; "
-        "otherwise allow TCP port 53 to the upstream.",
+        "Allow TCP port 53 to the upstream if you can. If it cannot serve TCP (some private-zone "
+        "services), add `prefer_udp` to the `forward` block of the CoreDNS Corefile: CoreDNS forwards "
+        "with the client's protocol, and NodeLocal DNSCache talks to CoreDNS over TCP.",
         {"upstreams": [u.server for u in affected]},
     )
 

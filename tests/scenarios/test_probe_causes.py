@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from exporter.diagnosis import Finding
+from exporter.diagnosis import CAUSES, Finding
+from exporter.runtime import Runtime
 from tests.integration.probing import run_round
 from tests.lab import Lab
 from tests.lab.topology import DEAD, Upstream
@@ -35,14 +37,41 @@ class Scenario:
     names: list[dict[str, Any]] = field(default_factory=lambda: NAMES)
     expected: list[str] = field(default_factory=list)
     evidence: Callable[[Lab], list[str]] = lambda lab: []
+    resolv_conf: Callable[[Lab, Path], Path] | None = None
+    """The pod resolv.conf the resolver path reads (default: none, the path is off)."""
 
 
 def dead(net: int) -> str:
     return f"127.{net}.{DEAD}:5353"
 
 
+def _long_search(lab: Lab, tmp: Path) -> Path:
+    path = tmp / "resolv.conf"
+    search = "default.svc.cluster.local svc.cluster.local cluster.local corp.internal example.net example.com"
+    path.write_text(f"nameserver {lab.servers['service'].host}\nsearch {search}\noptions ndots:5\n")
+    return path
+
+
 SCENARIOS = {
-    "healthy": Scenario(),
+    "healthy": Scenario(resolv_conf=lambda lab, tmp: lab.write_resolv_conf(tmp / "resolv.conf")),
+    # dnsPolicy: Default: the pod asks the node's upstream directly, never cluster DNS.
+    "pod_resolv_conf_wrong (dnsPolicy Default)": Scenario(
+        names=[*NAMES, {"name": "example.org", "kind": "external"}],
+        resolv_conf=lambda lab, tmp: lab.write_resolv_conf(
+            tmp / "resolv.conf", nameservers=[lab.servers["upstream-1"].host]
+        ),
+        expected=["pod_resolv_conf_wrong"],
+        evidence=lambda lab: [
+            f"{{file}} lists {lab.servers['upstream-1'].host}: neither the kube-dns Service nor"
+        ],
+    ),
+    # ndots:5 with a long search list: every external lookup costs one query per search domain first.
+    "pod_resolv_conf_wrong (search list)": Scenario(
+        names=[*NAMES, {"name": "example.org", "kind": "external"}],
+        resolv_conf=_long_search,
+        expected=["pod_resolv_conf_wrong"],
+        evidence=lambda lab: ["looking up example.org took 7 queries (search default.svc.cluster.local"],
+    ),
     # kube-proxy lost the Service's rules: the VIP leads nowhere, the pods answer.
     "service_routing_broken": Scenario(
         kill=("service",),
@@ -120,24 +149,31 @@ SCENARIOS = {
 }
 
 
-def findings_for(scenario: Scenario, net: int) -> tuple[Lab, list[Finding]]:
+def findings_for(scenario: Scenario, net: int, tmp: Path) -> tuple[Lab, Runtime, list[Finding]]:
     options = dict(scenario.lab)
     if options.get("pod_forward") == "dead":
         options["pod_forward"] = [dead(net)]
     with Lab(net=net, **options) as lab:
         for role in scenario.kill:
             lab.kill(role)
-        doc = lab.config(names=scenario.names)
+        resolv = scenario.resolv_conf(lab, tmp) if scenario.resolv_conf else None
+        doc = lab.config(names=scenario.names, resolv_conf=resolv)
         runtime, _ = run_round(doc, rounds=3)
-        return lab, list(runtime.findings.get())
+        return lab, runtime, list(runtime.findings.get())
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
-def test_scenario_names_exactly_its_cause(name: str) -> None:
+def test_scenario_names_exactly_its_cause(name: str, tmp_path: Path) -> None:
     scenario = SCENARIOS[name]
-    lab, findings = findings_for(scenario, net=100 + list(SCENARIOS).index(name))
+    lab, runtime, findings = findings_for(scenario, 100 + list(SCENARIOS).index(name), tmp_path)
     assert [f.cause for f in findings] == scenario.expected, [f.summary for f in findings]
-    for fact in scenario.evidence(lab):
+    registry = runtime.registry()
+    for cause in CAUSES:
+        active = registry.get_sample_value(
+            "k8s_dns_cause_active", {"cause": cause, "severity": CAUSES[cause].severity}
+        )
+        assert active == (1.0 if cause in scenario.expected else 0.0), cause
+    for fact in (f.replace("{file}", str(tmp_path / "resolv.conf")) for f in scenario.evidence(lab)):
         assert any(line.startswith(fact) for f in findings for line in f.evidence), (
             fact,
             [f.evidence for f in findings],
@@ -145,3 +181,31 @@ def test_scenario_names_exactly_its_cause(name: str) -> None:
     for finding in findings:
         assert finding.fix
         assert finding.runbook == f"docs/runbooks/{finding.cause}.md"
+
+
+def test_the_azure_case_is_graphed_per_name(tmp_path: Path) -> None:
+    _, runtime, _ = findings_for(SCENARIOS["upstream_mixed_resolvers"], 150, tmp_path)
+    registry = runtime.registry()
+    assert (
+        registry.get_sample_value(
+            "k8s_dns_upstream_disagreement", {"name": "db.corp.internal.", "qtype": "A"}
+        )
+        == 1
+    )
+    assert (
+        registry.get_sample_value("k8s_dns_upstream_disagreement", {"name": "example.org.", "qtype": "A"})
+        == 0
+    )
+
+
+def test_the_resolver_conf_is_exported(tmp_path: Path) -> None:
+    lab_, runtime, _ = findings_for(SCENARIOS["pod_resolv_conf_wrong (search list)"], 151, tmp_path)
+    registry = runtime.registry()
+    labels = {
+        "file": str(tmp_path / "resolv.conf"),
+        "nameservers": lab_.servers["service"].host,
+        "search": "default.svc.cluster.local,svc.cluster.local,cluster.local,corp.internal,example.net,example.com",
+        "ndots": "5",
+        "options": "ndots:5",
+    }
+    assert registry.get_sample_value("k8s_dns_resolver_conf_info", labels) == 1

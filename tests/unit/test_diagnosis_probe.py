@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from exporter.config import parse_config
-from exporter.diagnosis import CAUSES, Observations, diagnose
+from exporter.diagnosis import CAUSES, Observations, diagnose, upstream_comparisons
 from exporter.probe import ProbeResult, Reason
 from tests.unit.results import EXTERNAL, INTERNAL, result, round_of
 
@@ -169,3 +169,38 @@ def test_mixed_resolvers_evidence_names_each_upstream_and_azure() -> None:
         "Azure DNS (168.63.129.16) is listed beside custom DNS servers",
     )
     assert finding.runbook == "docs/runbooks/upstream_mixed_resolvers.md"
+
+
+def _upstreams_answering(answers: dict[str, tuple[str, ...]]) -> list[ProbeResult]:
+    return [
+        result("upstream", server, "cdn.example.org.", answers=records) for server, records in answers.items()
+    ]
+
+
+def test_different_addresses_from_a_cdn_are_not_a_disagreement() -> None:
+    results = _upstreams_answering({UP1: ("192.0.2.1",), UP2: ("198.51.100.7",)})
+    names = parse_config({"names": [{"name": "cdn.example.org."}], "paths": {"upstream": [UP1, UP2]}}).names
+    obs = Observations(rounds=(round_of(*results),), names=names, configured_paths=frozenset({"upstream"}))
+    assert diagnose(obs) == []
+    (comparison,) = upstream_comparisons(obs)
+    assert not comparison.disagree
+
+
+def test_pinned_answers_are_compared_record_by_record() -> None:
+    results = _upstreams_answering({UP1: ("192.0.2.1",), UP2: ("198.51.100.7",)})
+    names = parse_config(
+        {
+            "names": [{"name": "cdn.example.org.", "expect": {"answers": ["192.0.2.1"]}}],
+            "paths": {"upstream": [UP1, UP2]},
+        }
+    ).names
+    obs = Observations(rounds=(round_of(*results),), names=names, configured_paths=frozenset({"upstream"}))
+    assert [f.cause for f in diagnose(obs)] == ["upstream_mixed_resolvers"]
+    assert upstream_comparisons(obs)[0].disagree
+
+
+def test_a_silent_upstream_is_not_a_disagreement() -> None:
+    results = [result("upstream", UP1, EXTERNAL), result("upstream", UP2, EXTERNAL, reason=Reason.TIMEOUT)]
+    obs = Observations(rounds=(round_of(*results),), names=NAMES, configured_paths=frozenset({"upstream"}))
+    assert [f.cause for f in diagnose(obs)] == ["upstream_unreachable"]
+    assert upstream_comparisons(obs) == []
