@@ -57,10 +57,13 @@ class NodeMonitor:
         self._sampled_paths: NodePaths | None = None
         self._change: ResolvConfChange | None = None
         self._readings: NodeReadings | None = None
-        self._reported: dict[str, str] = {}
 
     def sample(self, round_: Round | None = None) -> NodeReadings:
-        """Read every source now, add the sample (with the round's race probes) and rebuild the snapshot."""
+        """Read every source now, add the sample (with the round's race probes) and rebuild the snapshot.
+
+        Each source's outcome goes to ``status`` under its collector name (so ``doctor``,
+        which never scrapes, reports it too); logging a failure is left to the scrape.
+        """
         paths = self._paths()
         values: dict[str, Any] = {}
         errors: dict[str, str] = {}
@@ -70,9 +73,6 @@ class NodeMonitor:
                 values[name] = reader(paths)
             except Exception as exc:  # noqa: BLE001 - a broken node file is data, never a crash
                 errors[name] = sources.describe(exc)
-                self._report(name, exc, errors[name])
-            else:
-                self._reported.pop(name, None)
             self._status.record(
                 name, ok=name in values, duration=time.perf_counter() - started, error=errors.get(name)
             )
@@ -107,16 +107,6 @@ class NodeMonitor:
             if before != after:
                 self._change = ResolvConfChange(before, after, now.modified, sample.at)
                 log.warning("node_resolv_conf_changed", file=now.file, before=before, after=after)
-
-    def _report(self, name: str, exc: Exception, error: str) -> None:
-        """Log a source's failure once until it changes: absent at debug, broken as a warning."""
-        if self._reported.get(name) == error:
-            return
-        self._reported[name] = error
-        if sources.is_absent(exc):
-            log.debug("collector_no_data", collector=name, reason=error)
-        else:
-            log.warning("collector_failed", collector=name, error=error, error_type=type(exc).__name__)
 
 
 def _snapshot(paths: NodePaths, samples: Sequence[Sample], change: ResolvConfChange | None) -> NodeReadings:
