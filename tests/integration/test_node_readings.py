@@ -15,6 +15,7 @@ import pytest
 
 from exporter.node.conntrack import parse_conntrack_stat
 from exporter.node.snmp import parse_snmp
+from exporter.resolvconf import parse_resolv_conf
 from tests.conftest import REPO, run_cli, write_config
 from tests.integration.metrics_text import samples, value
 from tests.lab import Lab
@@ -128,6 +129,17 @@ def test_doctor_and_metrics_on_this_machine(shared_lab: Lab, tmp_path: Path, sta
         assert node["errors"]["node_conntrack"].startswith("No such file or directory")
     assert node["race"]["probes"] == 1
     assert node["race"]["lost"] == 0
+    # The node resolver is only read, never queried.
+    file = next(f for f in ("/run/systemd/resolve/resolv.conf", "/etc/resolv.conf") if os.path.exists(f))
+    assert node["resolv_conf"]["file"] == file
+    assert node["resolv_conf"]["nameservers"] == list(parse_resolv_conf(read_host(file)).nameservers)
+    assert node["resolv_conf"]["modified"] == os.stat(file).st_mtime
+    text = run_cli("doctor", "--config", str(config)).stdout
+    assert "Node (procfs /proc, root /; 1 sample(s) growth needs two):" in text
+    assert ("  conntrack  " in text) == has_conntrack
+    assert "  udp        InErrors " in text  # counters move between runs: the JSON check bounds them
+    assert f"  resolver   {file}: nameservers {', '.join(node['resolv_conf']['nameservers'])}" in text
+    assert "  race       1 probe(s): 0 answer(s) lost with A+AAAA together from one socket" in text
 
     exporter = start_exporter(lab_doc(shared_lab, node={"procfs": "/proc", "rootfs": "/"}))
     before = parse_conntrack_stat(read_host(stat_file))[0] if has_conntrack else {}
