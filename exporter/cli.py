@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import sys
@@ -45,6 +46,18 @@ def _parser() -> argparse.ArgumentParser:
         )
         sub.add_argument(
             "--log-level", choices=("debug", "info", "warning", "error"), help="override log.level"
+        )
+        sub.add_argument(
+            "--path.procfs",
+            dest="procfs",
+            metavar="DIR",
+            help="the node's procfs (override node.procfs; in the DaemonSet /host/proc)",
+        )
+        sub.add_argument(
+            "--path.rootfs",
+            dest="rootfs",
+            metavar="DIR",
+            help="the node's root file system (override node.rootfs; in the DaemonSet /host)",
         )
 
     serve = commands.add_parser("serve", help="probe on a schedule and serve /metrics (default)")
@@ -89,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.log_level or config.log.level, config.log.format)
     from exporter.serve import serve  # noqa: PLC0415 - only serve needs the scheduler
 
-    return serve(config, _config_path(args), listen)
+    return serve(config, _config_path(args), listen, adjust=lambda loaded: _flags(loaded, args))
 
 
 def _config_path(args: argparse.Namespace) -> str | None:
@@ -100,11 +113,19 @@ def _config_path(args: argparse.Namespace) -> str | None:
 def _load(args: argparse.Namespace) -> Config:
     path = _config_path(args)
     if path is None:
-        return default_config(args.resolv_conf)
+        return _flags(default_config(args.resolv_conf), args)
     try:
-        return load_config(path)
+        return _flags(load_config(path), args)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc.field}" if exc.field else path, exc.reason) from None
+
+
+def _flags(config: Config, args: argparse.Namespace) -> Config:
+    """The config with the command line's overrides (applied again on every reload)."""
+    node = dataclasses.replace(
+        config.node, procfs=args.procfs or config.node.procfs, rootfs=args.rootfs or config.node.rootfs
+    )
+    return dataclasses.replace(config, node=node)
 
 
 def _check_config(path: str) -> int:

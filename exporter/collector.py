@@ -151,6 +151,7 @@ def render_probes(view: ProbeView, interval: float) -> Iterator[Metric]:
     for (path, transport), total in sorted(view.queries_sent.items()):
         sent.add_metric([path, transport], total)
     yield sent
+    yield from _race_families(view)
     yield from _round_families(view, interval)
 
 
@@ -170,6 +171,19 @@ def _resolver_conf(view: ProbeView) -> Iterator[Metric]:
             1.0,
         )
     yield family
+
+
+def _race_families(view: ProbeView) -> Iterator[Metric]:
+    probes = metrics.RACE_PROBES.counter()
+    lost = metrics.RACE_LOST.counter()
+    sequential = metrics.RACE_SEQUENTIAL_LOST.counter()
+    for (path, server, name), series in sorted(view.races.items()):
+        probes.add_metric([path, server, name], series.probes)
+        for qtype, count in series.lost.items():
+            lost.add_metric([path, server, name, qtype], count)
+        for qtype, count in series.sequential_lost.items():
+            sequential.add_metric([path, server, name, qtype], count)
+    yield from (probes, lost, sequential)
 
 
 def _round_families(view: ProbeView, interval: float) -> Iterator[Metric]:

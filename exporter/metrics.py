@@ -170,3 +170,122 @@ UPSTREAM_DISAGREEMENT = _spec(
     "name",
     "qtype",
 )
+
+# Node readings (exporter/node): the host network namespace, read through the host procfs.
+NODE_CONNTRACK_ENTRIES = _spec(
+    "node_conntrack_entries",
+    "gauge",
+    "Connections tracked in the host network namespace (entries column of <procfs>/1/net/stat/nf_conntrack).",
+)
+NODE_CONNTRACK_LIMIT = _spec(
+    "node_conntrack_entries_limit",
+    "gauge",
+    "Size of the conntrack table (nf_conntrack_max); new connections are dropped when entries reach it.",
+)
+NODE_CONNTRACK_INSERT_FAILED = _spec(
+    "node_conntrack_insert_failed_total",
+    "counter",
+    "Packets dropped because their conntrack entry could not be inserted, summed over CPUs (the "
+    "A+AAAA race on one source port ends here).",
+)
+NODE_CONNTRACK_DROP = _spec(
+    "node_conntrack_drop_total",
+    "counter",
+    "Packets dropped by conntrack (table full, or no memory for a new entry), summed over CPUs.",
+)
+NODE_CONNTRACK_EARLY_DROP = _spec(
+    "node_conntrack_early_drop_total",
+    "counter",
+    "Unconfirmed entries evicted to make room in a full table, summed over CPUs.",
+)
+NODE_CONNTRACK_CLASH_RESOLVE = _spec(
+    "node_conntrack_clash_resolve_total",
+    "counter",
+    "Insert clashes the kernel resolved without dropping the packet, summed over CPUs (kernels 5.9+).",
+)
+NODE_UDP_IN_ERRORS = _spec(
+    "node_udp_in_errors_total",
+    "counter",
+    "UDP datagrams the host could not deliver to a socket (Udp InErrors of <procfs>/1/net/snmp).",
+)
+NODE_UDP_RCVBUF_ERRORS = _spec(
+    "node_udp_receive_buffer_errors_total",
+    "counter",
+    "UDP datagrams dropped because the receiving socket's buffer was full (Udp RcvbufErrors).",
+)
+NODE_UDP_SNDBUF_ERRORS = _spec(
+    "node_udp_send_buffer_errors_total",
+    "counter",
+    "UDP datagrams not sent because the send buffer was full (Udp SndbufErrors).",
+)
+NODE_UDP_NO_PORTS = _spec(
+    "node_udp_no_ports_total",
+    "counter",
+    "UDP datagrams to a port nobody listened on (Udp NoPorts).",
+)
+NODE_TCP_RETRANS = _spec(
+    "node_tcp_retransmitted_segments_total",
+    "counter",
+    "TCP segments the host retransmitted (Tcp RetransSegs).",
+)
+NODE_CPU_PRESSURE = _spec(
+    "node_cpu_pressure_seconds_total",
+    "counter",
+    "Time during which at least one runnable task on the node waited for a CPU (PSI cpu 'some' total).",
+)
+NODE_CPU_SECONDS = _spec(
+    "node_cpu_seconds_total",
+    "counter",
+    "CPU time of the node by mode, summed over all CPUs (first line of <procfs>/stat).",
+    "mode",
+)
+NODE_RESOLV_CONF_INFO = _spec(
+    "node_resolv_conf_info",
+    "gauge",
+    "Always 1; labels carry the node resolver file and its nameservers, search list and options "
+    "(comma-separated, as written).",
+    "file",
+    "nameservers",
+    "search",
+    "options",
+)
+NODE_RESOLV_CONF_MODIFIED = _spec(
+    "node_resolv_conf_modified_timestamp_seconds",
+    "gauge",
+    "When the node resolver file was last written (its mtime, Unix time).",
+    "file",
+)
+NODE_RESOLV_CONF_AZURE_MIXED = _spec(
+    "node_resolv_conf_azure_dns_mixed",
+    "gauge",
+    "1 if the node resolver file lists Azure DNS (168.63.129.16) beside other servers, else 0.",
+)
+
+# The A+AAAA race probe (probe/race.py).
+RACE_PROBES = _spec(
+    "race_probes_total",
+    "counter",
+    "Race probes run: A and AAAA sent together from one UDP socket, and the same pair sent one by "
+    "one from separate sockets.",
+    "path",
+    "server",
+    "name",
+)
+RACE_LOST = _spec(
+    "race_probe_lost_total",
+    "counter",
+    "Answers that never came when A and AAAA were sent together from one socket, by query type.",
+    "path",
+    "server",
+    "name",
+    "qtype",
+)
+RACE_SEQUENTIAL_LOST = _spec(
+    "race_sequential_lost_total",
+    "counter",
+    "Answers that never came when A and AAAA were sent one after the other from separate sockets.",
+    "path",
+    "server",
+    "name",
+    "qtype",
+)

@@ -106,9 +106,74 @@ def render_text(report: Mapping[str, Any]) -> str:
         )
     for source, error in sorted(report["source_errors"].items()):
         lines.append(f"  ERROR         {source}: {error}")
+    if report.get("node"):
+        lines.append("")
+        lines.extend(node_lines(report["node"]))
     failed_collectors = {n: c for n, c in report["collectors"].items() if not c["success"]}
     if failed_collectors:
         lines.append("")
         lines.append("Collectors without data:")
         lines.extend(f"  {name}: {c['error']}" for name, c in sorted(failed_collectors.items()))
     return "\n".join(lines) + "\n"
+
+
+def node_lines(node: Mapping[str, Any]) -> list[str]:
+    """The node readings: conntrack fill, loss counters, CPU, the race probe, the node resolver."""
+    grown = node["increases"]
+    span = f"over {grown['seconds']:.0f}s; +N: growth in that time" if grown else "growth needs two"
+    lines = [f"Node (procfs {node['procfs']}, root {node['rootfs']}; {node['samples']} sample(s) {span}):"]
+
+    def plus(key: str) -> str:
+        """`` (+3)`` when the counter grew over the window."""
+        return f" (+{grown[key]})" if grown and grown[key] else ""
+
+    ct = node["conntrack"]
+    if ct is not None:
+        limit = ct["limit"] if ct["limit"] is not None else "?"
+        fill = f"{ct['fill_ratio'] * 100:.1f}% full" if ct["fill_ratio"] is not None else "fill unknown"
+        clash = (
+            "n/a"
+            if ct["clash_resolve"] is None
+            else f"{ct['clash_resolve']}{plus('conntrack_clash_resolve')}"
+        )
+        lines.append(
+            f"  conntrack  {ct['entries']} of {limit} entries ({fill}); insert_failed {ct['insert_failed']}"
+            f"{plus('conntrack_insert_failed')}, drop {ct['drop']}{plus('conntrack_drop')}, early_drop "
+            f"{ct['early_drop']}{plus('conntrack_early_drop')}, clash_resolve {clash}"
+        )
+    net = node["net"]
+    if net is not None:
+        lines.append(
+            f"  udp        InErrors {net['udp_in_errors']}{plus('udp_in_errors')}, RcvbufErrors "
+            f"{net['udp_receive_buffer_errors']}{plus('udp_receive_buffer_errors')}, SndbufErrors "
+            f"{net['udp_send_buffer_errors']}{plus('udp_send_buffer_errors')}, "
+            f"NoPorts {net['udp_no_ports']}; "
+            f"tcp RetransSegs {net['tcp_retransmitted_segments']}{plus('tcp_retransmitted_segments')}"
+        )
+    if grown and (grown["cpu_busy_ratio"] is not None or grown["cpu_pressure_ratio"] is not None):
+        parts = [
+            f"{label} {grown[key] * 100:.1f}%"
+            for label, key in (("busy", "cpu_busy_ratio"), ("pressure", "cpu_pressure_ratio"))
+            if grown[key] is not None
+        ]
+        lines.append(f"  cpu        {', '.join(parts)} over {grown['seconds']:.0f}s")
+    race = node["race"]
+    lines.append(
+        f"  race       {race['probes']} probe(s): {race['lost']} answer(s) lost with A+AAAA together "
+        f"from one socket, {race['sequential_lost']} lost one by one"
+    )
+    lines.extend(
+        f"             {t['path']} {t['server']} {t['name']}: {t['lost']} lost together, "
+        f"{t['sequential_lost']} one by one"
+        for t in race["targets"]
+        if t["lost"] or t["sequential_lost"]
+    )
+    conf = node["resolv_conf"]
+    if conf is not None:
+        modified = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(conf["modified"]))
+        lines.append(
+            f"  resolver   {conf['file']}: nameservers {', '.join(conf['nameservers']) or 'none'}; "
+            f"search {' '.join(conf['search']) or '-'}; options {' '.join(conf['options']) or '-'}; "
+            f"modified {modified}" + ("; Azure DNS beside other servers" if conf["azure_dns_mixed"] else "")
+        )
+    return lines  # sources without data are listed under "Collectors without data"

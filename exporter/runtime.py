@@ -18,12 +18,15 @@ from prometheus_client import CollectorRegistry
 from exporter.collector import ExporterCollector, ScrapeCollector
 from exporter.config import Config
 from exporter.diagnosis import Findings, Observations, diagnose, upstream_comparisons
+from exporter.node import NodePaths
+from exporter.node.wiring import attach_node
 from exporter.probe.engine import Prober, Round
 from exporter.probe.result import Reason
 from exporter.report import build_report
 from exporter.state import ProbeState
 from exporter.status import Status
 from exporter.targets import TargetSources
+from exporter.targets.discovery import node_discovery
 
 log = structlog.get_logger(__name__)
 
@@ -60,13 +63,19 @@ class Runtime:
         """Long-running coroutines (API watches) that ``serve`` starts and cancels at stop."""
         self.readings: dict[str, Callable[[], Readings | None]] = {}
         """``"node"`` / ``"cluster"`` -> the latest readings, for diagnosis and /diagnose."""
+        self.round_hooks: list[Callable[[Round], object]] = []
+        """Called after each round, before it is diagnosed (e.g. the node readers take their sample)."""
+        self.node_paths = NodePaths()
         self._failing: dict[tuple[str, str, str, str, str], Reason | None] = {}
         self.apply(config)
+        if config.mode == "node":  # the cluster instance has no host mounts: its /proc is its own
+            attach_node(self)
 
     def apply(self, config: Config) -> None:
         """Use ``config`` from the next round on (start-up and SIGHUP reload)."""
         self.config = config
-        self.sources = TargetSources(config)
+        self.node_paths = NodePaths(config.node.procfs, config.node.rootfs)
+        self.sources = TargetSources(config, discovery=node_discovery(lambda: self.node_paths))
         self.prober = Prober(config)
 
     async def probe_round(self) -> Round:
@@ -84,6 +93,13 @@ class Runtime:
         round_ = await self.prober.run(targets)
         self.probes.record(round_)
         self.status.record("probe", ok=True, duration=round_.duration)
+        for hook in self.round_hooks:
+            try:
+                hook(round_)
+            except Exception as exc:  # noqa: BLE001 - a failing reader must not stop probing
+                log.warning(
+                    "round_hook_failed", hook=getattr(hook, "__qualname__", repr(hook)), error=str(exc)
+                )
         observations = self.observations()
         self.findings.set(
             diagnose(observations, runbook_base=self.config.diagnosis.runbook_url),

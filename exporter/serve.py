@@ -24,9 +24,16 @@ PROBE_JOB = "probe_round"
 class Service:
     """The long-running exporter: a scheduler on an asyncio loop, HTTP on a thread."""
 
-    def __init__(self, config: Config, config_path: str | None, listen: tuple[str, int]) -> None:
+    def __init__(
+        self,
+        config: Config,
+        config_path: str | None,
+        listen: tuple[str, int],
+        adjust: Callable[[Config], Config] = lambda config: config,
+    ) -> None:
         self.runtime = Runtime(config)
         self._config_path = config_path
+        self._adjust = adjust
         self._listen = listen
         self._stop = asyncio.Event()
         self._scheduler: AsyncIOScheduler | None = None
@@ -91,7 +98,7 @@ class Service:
             log.warning("config_reload_skipped", reason="started without a config file")
             return
         try:
-            config = load_config(self._config_path)
+            config = self._adjust(load_config(self._config_path))
         except ConfigError as exc:
             self.runtime.status.config_loaded(ok=False, error=str(exc))
             log.error(
@@ -103,6 +110,8 @@ class Service:
             return
         if config.listen != self.runtime.config.listen:
             log.warning("config_listen_changed", note="a new listen address takes a restart")
+        if config.mode != self.runtime.config.mode:
+            log.warning("config_mode_changed", note="a new mode takes a restart")
         self.runtime.apply(config)
         self.runtime.status.config_loaded(ok=True)
         self._schedule(config)
@@ -132,9 +141,16 @@ async def _cancel_others() -> None:
     await asyncio.gather(*others, return_exceptions=True)
 
 
-def serve(config: Config, config_path: str | None, listen: tuple[str, int]) -> int:
+def serve(
+    config: Config,
+    config_path: str | None,
+    listen: tuple[str, int],
+    adjust: Callable[[Config], Config] = lambda config: config,
+) -> int:
+    """Run until stopped. ``adjust`` applies the command line's overrides to every reloaded config."""
+
     async def main() -> None:
-        await Service(config, config_path, listen).run()
+        await Service(config, config_path, listen, adjust).run()
 
     asyncio.run(main())
     return 0

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from exporter.probe.engine import Round
+from exporter.probe.race import QTYPES, RaceResult
 from exporter.probe.result import ProbeResult, Reason
 
 LATENCY_BUCKETS: tuple[float, ...] = (
@@ -38,6 +39,10 @@ ProbeKey = tuple[str, str, str, str, str]
 """path, server, name, qtype, transport."""
 HistogramKey = tuple[str, str, str]
 """path, server, transport."""
+RaceKey = tuple[str, str, str]
+"""path, server, name."""
+RACE_QUERIES = 2 * len(QTYPES)
+"""Queries one race probe sends: the pair together, then the pair one by one."""
 
 
 @dataclass(slots=True)
@@ -70,6 +75,25 @@ class ProbeSeries:
     last: ProbeResult | None = None
 
 
+@dataclass(slots=True)
+class RaceSeries:
+    """Race probes of one name on one server: how many ran, and answers lost per query type."""
+
+    probes: int = 0
+    lost: dict[str, int] = field(default_factory=lambda: dict.fromkeys(QTYPES, 0))
+    sequential_lost: dict[str, int] = field(default_factory=lambda: dict.fromkeys(QTYPES, 0))
+
+    def add(self, race: RaceResult) -> None:
+        self.probes += 1
+        for qtype in race.lost:
+            self.lost[qtype] += 1
+        for qtype in race.sequential_lost:
+            self.sequential_lost[qtype] += 1
+
+    def copy(self) -> RaceSeries:
+        return RaceSeries(self.probes, dict(self.lost), dict(self.sequential_lost))
+
+
 @dataclass(frozen=True, slots=True)
 class ProbeView:
     """A consistent copy of the probe state, for one scrape or one diagnosis."""
@@ -77,6 +101,7 @@ class ProbeView:
     series: dict[ProbeKey, ProbeSeries]
     histograms: dict[HistogramKey, Histogram]
     queries_sent: dict[tuple[str, str], int]
+    races: dict[RaceKey, RaceSeries]
     rounds: tuple[Round, ...]
     rounds_total: int
     rounds_skipped: int
@@ -90,6 +115,7 @@ class ProbeState:
         self._series: dict[ProbeKey, ProbeSeries] = {}
         self._histograms: dict[HistogramKey, Histogram] = {}
         self._queries_sent: dict[tuple[str, str], int] = {}
+        self._races: dict[RaceKey, RaceSeries] = {}
         self._rounds: deque[Round] = deque(maxlen=history)
         self._rounds_total = 0
         self._rounds_skipped = 0
@@ -121,6 +147,7 @@ class ProbeState:
                     histogram.observe(result.latency)
                 sent_key = (result.path, result.transport)
                 self._queries_sent[sent_key] = self._queries_sent.get(sent_key, 0) + result.queries
+            self._record_races(round_.races)
             for key in self._series.keys() - live:
                 del self._series[key]
             for hkey in self._histograms.keys() - live_histograms:
@@ -129,6 +156,17 @@ class ProbeState:
             self._rounds_total += 1
             self._last_end = round_.started + round_.duration
             self._last_duration = round_.duration
+
+    def _record_races(self, races: Sequence[RaceResult]) -> None:
+        for race in races:
+            series = self._races.get(race.key)
+            if series is None:
+                series = self._races[race.key] = RaceSeries()
+            series.add(race)
+            sent_key = (race.path, "udp")
+            self._queries_sent[sent_key] = self._queries_sent.get(sent_key, 0) + RACE_QUERIES
+        for key in self._races.keys() - {race.key for race in races}:
+            del self._races[key]
 
     def skipped(self) -> None:
         """A round was due while the previous one still ran."""
@@ -148,6 +186,7 @@ class ProbeState:
                     k: Histogram(list(v.buckets), v.total, v.count) for k, v in self._histograms.items()
                 },
                 queries_sent=dict(self._queries_sent),
+                races={k: v.copy() for k, v in self._races.items()},
                 rounds=tuple(self._rounds),
                 rounds_total=self._rounds_total,
                 rounds_skipped=self._rounds_skipped,

@@ -117,14 +117,16 @@ def start_exporter(tmp_path: Path) -> Iterator[Any]:
     """Start ``serve`` with a config document; wait until it is ready; SIGTERM it afterwards."""
     started: list[Exporter] = []
 
-    def start(doc: dict[str, Any], *, ready: bool = True, name: str = "config.yaml") -> Exporter:
+    def start(
+        doc: dict[str, Any], *, ready: bool = True, name: str = "config.yaml", args: tuple[str, ...] = ()
+    ) -> Exporter:
         port = free_port()
         doc = {**doc, "listen": f"127.0.0.1:{port}"}
         config = write_config(tmp_path / name, doc)
         log = tmp_path / f"{name}.log"
         with log.open("w") as out:  # a file, not a pipe: a full pipe would block the exporter
             process = subprocess.Popen(
-                [sys.executable, "-m", "exporter", "serve", "--config", str(config)],
+                [sys.executable, "-m", "exporter", "serve", "--config", str(config), *args],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 text=True,

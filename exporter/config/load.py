@@ -74,12 +74,13 @@ def default_config(resolv_conf: str = "/etc/resolv.conf") -> Config:
     """The config used when no file is given: the pod's own DNS, as the pod sees it.
 
     Every nameserver of ``resolv_conf`` is probed directly (path ``service``: in a
-    pod with ``dnsPolicy: ClusterFirst`` that is the kube-dns Service), and a full
-    lookup goes through the file's search list (path ``resolver``).
+    pod with ``dnsPolicy: ClusterFirst`` that is the kube-dns Service), with the
+    A+AAAA race probe, and a full lookup goes through the file's search list
+    (path ``resolver``).
     """
     return parse_config(
         {
-            "names": [{"name": "kubernetes.default.svc.cluster.local.", "type": "A"}],
+            "names": [{"name": "kubernetes.default.svc.cluster.local.", "type": "A", "race": True}],
             "paths": {"service": {"resolv_conf": resolv_conf}, "resolver": {"file": resolv_conf}},
         },
         source="<defaults>",
@@ -244,7 +245,13 @@ def _paths(raw: Any, path: str, here: str) -> PathsConfig:
 
 def _targets(raw: Any, path: str, here: str) -> TargetSpec:
     if raw == AUTO:
-        raise ConfigError(path, "'auto' discovery needs Kubernetes, which this build does not read yet")
+        if path == "paths.upstream":
+            return AUTO  # the node resolv.conf's nameservers (targets/discovery.py)
+        raise ConfigError(
+            path,
+            "'auto' is supported only for upstream (the node resolv.conf's nameservers); discovering "
+            "the other paths needs Kubernetes, which this build does not read yet",
+        )
     if isinstance(raw, Mapping):
         doc = r.mapping(raw, path, ("resolv_conf", "port"))
         if "resolv_conf" not in doc:

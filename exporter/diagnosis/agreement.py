@@ -20,8 +20,9 @@ from exporter.config import NameSpec
 from exporter.diagnosis.draft import Draft
 from exporter.diagnosis.model import Observations
 from exporter.diagnosis.stats import Stats
+from exporter.node import NodeReadings
+from exporter.node.resolv_conf import AZURE_DNS
 
-AZURE_DNS = "168.63.129.16"
 _ERROR_RCODES = frozenset({"SERVFAIL", "REFUSED", "NXDOMAIN"})
 
 
@@ -73,8 +74,14 @@ def _host(server: str) -> str:
 
 
 def upstream_mixed_resolvers(obs: Observations, stats: Stats) -> Draft | None:
+    """Upstreams that disagree, or the node resolv.conf listing Azure DNS beside other servers.
+
+    Either is this cause; when both are seen they are one finding with both kinds of evidence.
+    """
     split = [c for c in compare_upstreams(stats, obs.names) if c.disagree]
-    if not split:
+    node = obs.node.resolv_conf if isinstance(obs.node, NodeReadings) else None
+    mixed = node is not None and node.azure_dns_mixed
+    if not split and not mixed:
         return None
     servers = sorted({s for c in split for s in c.outcomes})
     azure = [s for s in servers if _host(s) == AZURE_DNS]
@@ -84,15 +91,30 @@ def upstream_mixed_resolvers(obs: Observations, stats: Stats) -> Draft | None:
     )
     if azure:
         evidence += (f"Azure DNS ({AZURE_DNS}) is listed beside custom DNS servers",)
+    if node is not None and mixed:
+        evidence += (
+            f"the node's {node.file} lists Azure DNS ({AZURE_DNS}) beside other servers: "
+            + ", ".join(node.conf.nameservers),
+        )
+    summary = (
+        f"The upstream servers disagree on {len(split)} name(s); CoreDNS picks one at random, so "
+        "pods fail intermittently while the node (which asks the first server) does not."
+        if split
+        else "The node's DNS servers mix Azure DNS with other servers; CoreDNS forwards to one at "
+        "random, so names only the custom servers know fail now and then from pods."
+    )
     return Draft(
         "upstream_mixed_resolvers",
-        f"The upstream servers disagree on {len(split)} name(s); CoreDNS picks one at random, so "
-        "pods fail intermittently while the node (which asks the first server) does not.",
+        summary,
         evidence,
         "List only servers that serve the same zones in the network's DNS settings (for Azure: "
         "custom DNS servers only, with Azure DNS configured as their forwarder), then restart the "
         "nodes' network service and the CoreDNS pods.",
-        {"names": [{"name": c.name, "qtype": c.qtype, "outcomes": c.outcomes} for c in split]},
+        {
+            "names": [{"name": c.name, "qtype": c.qtype, "outcomes": c.outcomes} for c in split],
+            "node_nameservers": list(node.conf.nameservers) if node is not None else None,
+            "node_azure_dns_mixed": mixed,
+        },
     )
 
 

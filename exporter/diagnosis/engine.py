@@ -14,13 +14,20 @@ from exporter.diagnosis.agreement import (
 from exporter.diagnosis.catalog import CAUSES, SEVERITY_ORDER, runbook_url
 from exporter.diagnosis.draft import Draft
 from exporter.diagnosis.model import Finding, Observations
+from exporter.diagnosis.rules_node import RULES as NODE_RULES
 from exporter.diagnosis.rules_probe import RULES as PROBE_RULES
 from exporter.diagnosis.rules_resolver import pod_resolv_conf_wrong
 from exporter.diagnosis.stats import Stats
 
 Rule = Callable[[Observations, Stats], Draft | None]
 
-RULES: tuple[Rule, ...] = (*PROBE_RULES, upstream_mixed_resolvers, upstream_error, pod_resolv_conf_wrong)
+RULES: tuple[Rule, ...] = (
+    *PROBE_RULES,
+    upstream_mixed_resolvers,
+    upstream_error,
+    pod_resolv_conf_wrong,
+    *NODE_RULES,
+)
 
 EXPLAINS: dict[str, frozenset[str]] = {
     # When the pod network is down nothing else can be told apart.
@@ -38,6 +45,8 @@ EXPLAINS: dict[str, frozenset[str]] = {
     ),
     # An unreachable upstream explains errors seen through it.
     "upstream_unreachable": frozenset({"upstream_error", "coredns_config_error"}),
+    # A full table drops the race probe's answers too (and fails inserts): that is not the race.
+    "conntrack_table_full": frozenset({"conntrack_race_a_aaaa"}),
 }
 """Cause -> causes whose symptoms it produces; those are not named beside it."""
 

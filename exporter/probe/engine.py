@@ -2,7 +2,8 @@
 
 Probes run concurrently up to ``concurrency`` at once; each has its own
 deadline, so a black-holed server costs one timeout per probe and never holds
-the round longer than ``ceil(probes / concurrency) x timeout``.
+the round longer than ``ceil(probes / concurrency) x timeout`` (a race probe,
+which waits for its parallel and its sequential queries, counts as two).
 """
 
 from __future__ import annotations
@@ -11,13 +12,17 @@ import asyncio
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from exporter.config import Config, NameSpec, Server
 from exporter.probe.direct import probe_server
+from exporter.probe.race import QTYPES, RACE_PATHS, RaceResult, race_probe
 from exporter.probe.resolver import Lookup, lookup
 from exporter.probe.result import ProbeResult
 from exporter.probe.wire import Query
 from exporter.targets import TargetSet
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +35,8 @@ class Round:
     source_errors: dict[str, str]
     targets: TargetSet | None = None
     """What the round probed: the servers of each path and the resolver's resolv.conf."""
+    races: tuple[RaceResult, ...] = ()
+    """The A+AAAA race probes of the round (names with ``race: true``)."""
 
 
 class Prober:
@@ -82,6 +89,33 @@ class Prober:
                     )
         return planned
 
+    def races(self, targets: TargetSet) -> list[Awaitable[RaceResult]]:
+        """The race probes of one round: each ``race`` name once per server of the paths that cross
+        the node's conntrack (service, pod, nodelocal), over UDP."""
+        names: dict[str, NameSpec] = {}
+        for spec in self._config.names:
+            if spec.race:
+                names.setdefault(spec.fqdn.lower(), spec)
+        planned: list[Awaitable[RaceResult]] = []
+        for path, servers in targets.servers.items():
+            if path not in RACE_PATHS:
+                continue
+            for server in servers:
+                for spec in names.values():
+                    if path in spec.paths:
+                        planned.append(
+                            race_probe(
+                                path=path,
+                                host=server.host,
+                                port=server.port,
+                                server_label=str(server),
+                                name=spec.name,
+                                queries=(self.query(spec.fqdn, QTYPES[0]), self.query(spec.fqdn, QTYPES[1])),
+                                timeout=self._config.timeout,
+                            )
+                        )
+        return planned
+
     def _direct(self, path: str, server: Server, spec: NameSpec, transport: str) -> Awaitable[ProbeResult]:
         return probe_server(
             path=path,
@@ -101,15 +135,19 @@ class Prober:
         started = time.perf_counter()
         limit = asyncio.Semaphore(self._config.concurrency)
 
-        async def bounded(probe: Awaitable[ProbeResult]) -> ProbeResult:
+        async def bounded(probe: Awaitable[_T]) -> _T:
             async with limit:
                 return await probe
 
-        results = await asyncio.gather(*(bounded(p) for p in self.probes(targets)))
+        results, races = await asyncio.gather(
+            asyncio.gather(*(bounded(p) for p in self.probes(targets))),
+            asyncio.gather(*(bounded(r) for r in self.races(targets))),
+        )
         return Round(
             started=started_wall,
             duration=time.perf_counter() - started,
             results=tuple(results),
             source_errors=dict(targets.errors),
             targets=targets,
+            races=tuple(races),
         )

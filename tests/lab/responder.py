@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import dns.flags
 import dns.message
 import dns.rcode
+import dns.rdatatype
 import dns.rrset
 
 
@@ -63,6 +65,31 @@ def healthy(request: Request) -> Action:
     if question.rdtype == dns.rdatatype.AAAA:
         return answer(request, {"AAAA": ["2001:db8::53"]})
     return answer(request, {"A": ["192.0.2.53"]})
+
+
+class DropSecondFromOnePort:
+    """A server behind a conntrack insert race: of two queries that arrive from one source port
+    within ``window`` seconds, the second is dropped; queries from separate ports all get answers.
+
+    That is what a node does to glibc's parallel A and AAAA when the second datagram loses the
+    race to insert its conntrack entry. ``dropped`` lists the query types it dropped.
+    """
+
+    def __init__(self, window: float = 0.25, then: Handler = healthy) -> None:
+        self.window = window
+        self.then = then
+        self.dropped: list[str] = []
+        self._last: dict[tuple[str, int], float] = {}
+
+    def __call__(self, request: Request) -> Action:
+        now = time.monotonic()
+        last = self._last.get(request.peer)
+        self._last[request.peer] = now
+        if request.transport == "udp" and last is not None and now - last <= self.window:
+            assert request.message is not None
+            self.dropped.append(dns.rdatatype.to_text(request.message.question[0].rdtype))
+            return None
+        return self.then(request)
 
 
 class Responder:

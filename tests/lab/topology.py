@@ -27,6 +27,9 @@ from tests.lab.servers import Dnsmasq, Server, Unbound
 from tests.lab.zones import CLUSTER, PRIVATE, PUBLIC, Zone
 
 DEFAULT_PORT = 5353
+HEALTHY_NODE = Path(__file__).resolve().parent.parent / "fixtures" / "node" / "healthy"
+"""A quiet node's files, captured from a real kernel: lab configs read these, not this machine's,
+so a busy test machine never looks like an overloaded node."""
 DEAD = "99.99"
 """Host suffix where nothing listens: a forward target that is gone."""
 
@@ -188,6 +191,7 @@ class Lab:
                 "nodelocal": [self.address("nodelocal")],
                 "upstream": [self.address(r) for r in self.roles("upstream")],
             },
+            "node": {"procfs": str(HEALTHY_NODE / "proc"), "rootfs": str(HEALTHY_NODE / "root")},
         }
         if resolv_conf is not None:
             doc["paths"]["resolver"] = {"file": str(resolv_conf), "port": self.port}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from exporter.probe import ProbeResult, Reason, Round
+from exporter.probe.race import RaceResult
 
 INTERNAL = "kubernetes.default.svc.cluster.local."
 EXTERNAL = "example.org."
@@ -37,5 +38,5 @@ def result(
     )
 
 
-def round_of(*results: ProbeResult, started: float = 1000.0) -> Round:
-    return Round(started=started, duration=0.01, results=tuple(results), source_errors={})
+def round_of(*results: ProbeResult, started: float = 1000.0, races: tuple[RaceResult, ...] = ()) -> Round:
+    return Round(started=started, duration=0.01, results=tuple(results), source_errors={}, races=races)

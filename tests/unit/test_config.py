@@ -10,6 +10,7 @@ import pytest
 from exporter.config import (
     ConfigError,
     Expect,
+    NodeConfig,
     ResolvConfTargets,
     ResolverTarget,
     Server,
@@ -85,6 +86,13 @@ BROKEN = [
     (doc(paths={"pod": ["[::1:53"]}), "paths.pod[0]: '[::1:53' is not an IP address with a port"),
     (doc(paths={"pod": ["coredns:53"]}), "paths.pod[0]: 'coredns:53' is not an IP address with a port"),
     (doc(paths={"upstream": {"port": 53}}), "paths.upstream: 'resolv_conf' is required in this form"),
+    (
+        doc(paths={"service": "auto"}),
+        "paths.service: 'auto' is supported only for upstream (the node resolv.conf's nameservers); "
+        "discovering the other paths needs Kubernetes, which this build does not read yet",
+    ),
+    (doc(paths={"pod": "auto"}), "paths.pod: 'auto' is supported only for upstream"),
+    (doc(node={"procfs": ""}), "node.procfs: expected a non-empty string, got string ''"),
     (doc(paths={"resolver": {"file": "x", "port": 0}}), "paths.resolver.port: 0 is out of range [1, 65535]"),
     (doc(log={"level": "loud"}), "log.level: 'loud' is not one of: debug, info, warning, error"),
     (doc(node={"proc": "/host/proc"}), "node.proc: unknown key (expected one of: procfs, rootfs)"),
@@ -157,6 +165,20 @@ def test_default_config_probes_the_resolv_conf_it_is_given() -> None:
     assert config.paths.service == ResolvConfTargets("/some/resolv.conf", 53)
     assert config.paths.resolver == ResolverTarget("/some/resolv.conf", 53)
     assert [n.name for n in config.names] == ["kubernetes.default.svc.cluster.local."]
+    assert [n.race for n in config.names] == [True]  # the A+AAAA race probe is on by default
+
+
+def test_upstream_auto_and_node_roots() -> None:
+    config = parse_config(doc(paths={"upstream": "auto"}, node={"procfs": "/host/proc", "rootfs": "/host"}))
+    assert config.paths.upstream == "auto"
+    assert (config.node.procfs, config.node.rootfs) == ("/host/proc", "/host")
+    assert parse_config(doc()).node == NodeConfig("/proc", "/")
+
+
+def test_lab_example_races_one_internal_name() -> None:
+    config = load_config(REPO / "examples" / "lab.yaml")
+    racing = [(n.name, n.kind) for n in config.names if n.race]
+    assert racing == [("kubernetes.default.svc.cluster.local.", "internal")]
 
 
 def test_every_shipped_example_is_valid() -> None:

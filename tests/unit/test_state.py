@@ -9,6 +9,7 @@ from exporter.collector import ExporterCollector, NoData
 from exporter.config import parse_config
 from exporter.diagnosis import Findings
 from exporter.probe import Reason
+from exporter.probe.race import RaceResult
 from exporter.state import LATENCY_BUCKETS, ProbeState
 from exporter.status import Status
 from tests.unit.results import EXTERNAL, result, round_of
@@ -117,3 +118,23 @@ def test_failing_collectors_are_reported_and_the_scrape_survives() -> None:
         == 1
     )
     assert status.runs()["broken"].error == "no such file: /proc/net/stat/nf_conntrack"
+
+
+def test_race_counters_and_their_series_vanish_with_the_target() -> None:
+    name = "kubernetes.default.svc.cluster.local."
+    state = ProbeState()
+    racing = RaceResult("service", "10.96.0.10:53", name, ("AAAA",), ())
+    state.record(round_of(races=(racing, RaceResult("pod", "10.244.0.5:53", name, (), ("A",)))))
+    state.record(round_of(races=(racing,)))
+    registry = registry_for(state)
+    labels = {"path": "service", "server": "10.96.0.10:53", "name": name}
+    assert registry.get_sample_value("k8s_dns_race_probes_total", labels) == 2
+    assert registry.get_sample_value("k8s_dns_race_probe_lost_total", {**labels, "qtype": "AAAA"}) == 2
+    assert registry.get_sample_value("k8s_dns_race_probe_lost_total", {**labels, "qtype": "A"}) == 0
+    assert registry.get_sample_value("k8s_dns_race_sequential_lost_total", {**labels, "qtype": "A"}) == 0
+    # Each race probe sends four queries: the pair together, then the pair one by one.
+    assert (
+        registry.get_sample_value("k8s_dns_queries_sent_total", {"path": "service", "transport": "udp"}) == 8
+    )
+    gone = {"path": "pod", "server": "10.244.0.5:53", "name": name}
+    assert registry.get_sample_value("k8s_dns_race_probes_total", gone) is None

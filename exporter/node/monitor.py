@@ -1,0 +1,202 @@
+"""A short history of node readings, one sample per probe round, and the snapshot built from it.
+
+Each sample reads every node source once (a few small files) and keeps the
+round's race probes. The snapshot compares the oldest and newest samples of
+the window, so "insert_failed is rising" is decided here, without Prometheus.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from exporter.node import sources
+from exporter.node.paths import NodePaths
+from exporter.node.readings import Increases, NodeReadings, RaceSummary, RaceTarget, ResolvConfChange
+from exporter.node.resolv_conf import NodeResolvConf
+from exporter.probe.engine import Round
+from exporter.probe.race import RaceResult
+from exporter.status import Status
+
+log = structlog.get_logger(__name__)
+
+HISTORY = 5
+"""Samples kept: with the default 15 s interval, about a minute of node history."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    at: float
+    values: dict[str, Any]
+    """Collector name -> what its reader returned (absent when it failed)."""
+    errors: dict[str, str]
+    races: tuple[RaceResult, ...]
+
+
+class NodeMonitor:
+    def __init__(
+        self,
+        paths: Callable[[], NodePaths],
+        status: Status,
+        *,
+        history: int = HISTORY,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._paths = paths
+        self._status = status
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._samples: deque[Sample] = deque(maxlen=history)
+        self._sampled_paths: NodePaths | None = None
+        self._change: ResolvConfChange | None = None
+        self._readings: NodeReadings | None = None
+
+    def sample(self, round_: Round | None = None) -> NodeReadings:
+        """Read every source now, add the sample (with the round's race probes) and rebuild the snapshot.
+
+        Each source's outcome goes to ``status`` under its collector name (so ``doctor``,
+        which never scrapes, reports it too); logging a failure is left to the scrape.
+        """
+        paths = self._paths()
+        values: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        for name, reader in sources.READERS.items():
+            started = time.perf_counter()
+            try:
+                values[name] = reader(paths)
+            except Exception as exc:  # noqa: BLE001 - a broken node file is data, never a crash
+                errors[name] = sources.describe(exc)
+            self._status.record(
+                name, ok=name in values, duration=time.perf_counter() - started, error=errors.get(name)
+            )
+        sample = Sample(self._clock(), values, errors, round_.races if round_ is not None else ())
+        with self._lock:
+            if paths != self._sampled_paths:  # another node root: its history says nothing of this one
+                self._samples.clear()
+                self._change = None
+                self._sampled_paths = paths
+            self._note_change(sample)
+            self._samples.append(sample)
+            self._readings = _snapshot(paths, tuple(self._samples), self._change)
+            return self._readings
+
+    def readings(self) -> NodeReadings | None:
+        """The snapshot of the last sample; ``None`` before the first."""
+        with self._lock:
+            return self._readings
+
+    def _note_change(self, sample: Sample) -> None:
+        now = sample.values.get(sources.RESOLV_CONF)
+        previous = next(
+            (
+                s.values[sources.RESOLV_CONF]
+                for s in reversed(self._samples)
+                if sources.RESOLV_CONF in s.values
+            ),
+            None,
+        )
+        if isinstance(now, NodeResolvConf) and isinstance(previous, NodeResolvConf):
+            before, after = previous.conf.nameservers, now.conf.nameservers
+            if before != after:
+                self._change = ResolvConfChange(before, after, now.modified, sample.at)
+                log.warning("node_resolv_conf_changed", file=now.file, before=before, after=after)
+
+
+def _snapshot(paths: NodePaths, samples: Sequence[Sample], change: ResolvConfChange | None) -> NodeReadings:
+    newest = samples[-1]
+    values = newest.values
+    return NodeReadings(
+        procfs=paths.procfs,
+        rootfs=paths.rootfs,
+        taken_at=newest.at,
+        samples=len(samples),
+        conntrack=values.get(sources.CONNTRACK),
+        net=values.get(sources.SNMP),
+        cpu=values.get(sources.CPU),
+        cpu_pressure_seconds=values.get(sources.PRESSURE),
+        resolv_conf=values.get(sources.RESOLV_CONF),
+        increases=_increases(samples) if len(samples) > 1 else None,
+        race=_races(samples),
+        resolv_conf_change=change,
+        errors=dict(newest.errors),
+    )
+
+
+def _series(samples: Sequence[Sample], source: str, read: Callable[[Any], int | float | None]) -> list[float]:
+    out = []
+    for sample in samples:
+        if source in sample.values and (value := read(sample.values[source])) is not None:
+            out.append(float(value))
+    return out
+
+
+def _increase(values: list[float]) -> int | None:
+    """Growth of a counter over samples; a drop is a reset (reboot, module reload, 32-bit wrap)."""
+    if len(values) < 2:
+        return None
+    total = 0.0
+    for before, after in itertools.pairwise(values):
+        total += after - before if after >= before else after
+    return round(total)
+
+
+def _increases(samples: Sequence[Sample]) -> Increases:
+    def conntrack(field: str) -> int | None:
+        return _increase(_series(samples, sources.CONNTRACK, lambda c: getattr(c, field)))
+
+    def net(field: str) -> int | None:
+        return _increase(_series(samples, sources.SNMP, lambda n: getattr(n, field)))
+
+    busy = _series(samples, sources.CPU, lambda c: c.busy)
+    total = _series(samples, sources.CPU, lambda c: c.total)
+    pressure = [(s.at, s.values[sources.PRESSURE]) for s in samples if sources.PRESSURE in s.values]
+    return Increases(
+        seconds=samples[-1].at - samples[0].at,
+        conntrack_insert_failed=conntrack("insert_failed"),
+        conntrack_drop=conntrack("drop"),
+        conntrack_early_drop=conntrack("early_drop"),
+        conntrack_clash_resolve=conntrack("clash_resolve"),
+        udp_in_errors=net("udp_in_errors"),
+        udp_receive_buffer_errors=net("udp_receive_buffer_errors"),
+        udp_send_buffer_errors=net("udp_send_buffer_errors"),
+        tcp_retransmitted_segments=net("tcp_retransmitted_segments"),
+        cpu_busy_ratio=_ratio(busy[-1] - busy[0], total[-1] - total[0]) if len(busy) > 1 else None,
+        cpu_pressure_ratio=(
+            _ratio(pressure[-1][1] - pressure[0][1], pressure[-1][0] - pressure[0][0])
+            if len(pressure) > 1
+            else None
+        ),
+    )
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    if whole <= 0 or part < 0:
+        return None
+    return min(part / whole, 1.0)
+
+
+def _races(samples: Sequence[Sample]) -> RaceSummary:
+    targets: dict[tuple[str, str, str], list[int]] = {}
+    errors = 0
+    for sample in samples:
+        for race in sample.races:
+            tally = targets.setdefault(race.key, [0, 0, 0])
+            tally[0] += 1
+            tally[1] += len(race.lost)
+            tally[2] += len(race.sequential_lost)
+            errors += race.error is not None
+    rows = tuple(RaceTarget(p, s, n, *tally) for (p, s, n), tally in sorted(targets.items()))
+    return RaceSummary(
+        probes=sum(t.probes for t in rows),
+        lost=sum(t.lost for t in rows),
+        sequential_lost=sum(t.sequential_lost for t in rows),
+        errors=errors,
+        targets=rows,
+    )

@@ -1,0 +1,63 @@
+"""The one path helper every node file is read through.
+
+The agent runs in a pod: the node's procfs is mounted at ``/host/proc`` and its
+root file system at ``/host``; in tests both point at fixture trees. Readers
+name files relative to these roots and never open an absolute path of their own.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+MAX_FILE_BYTES = 1 << 20
+"""No node file the readers use is near this size; a bigger one is read only this far."""
+_MAX_LINKS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class NodePaths:
+    """Where the node's procfs and root file system are mounted in this process."""
+
+    procfs: str = "/proc"
+    rootfs: str = "/"
+
+    def proc(self, *parts: str) -> str:
+        """``proc("1", "net", "snmp")`` is ``<procfs>/1/net/snmp``."""
+        return os.path.join(self.procfs, *parts)
+
+    def host(self, path: str) -> str:
+        """A host path (``/etc/resolv.conf``) under the root, with symlinks kept inside the root.
+
+        ``/etc/resolv.conf`` is often a symlink; an absolute target such as
+        ``/run/systemd/resolve/stub-resolv.conf`` names a host path, so it is
+        followed under ``rootfs`` too, never in this container's own tree.
+        """
+        current = path
+        for _ in range(_MAX_LINKS):
+            mounted = self._under_root(current)
+            try:
+                target = os.readlink(mounted)
+            except OSError:
+                return mounted  # not a link (or absent: the caller's open says so)
+            current = target if target.startswith("/") else os.path.join(os.path.dirname(current), target)
+            current = os.path.normpath(current)
+        return self._under_root(current)
+
+    def _under_root(self, path: str) -> str:
+        return os.path.join(self.rootfs, os.path.normpath(path).lstrip("/"))
+
+
+def read_text(path: str) -> str:
+    """A node file's text. Raises ``OSError`` (``FileNotFoundError`` when it is absent)."""
+    with open(path, encoding="ascii", errors="replace") as handle:
+        return handle.read(MAX_FILE_BYTES)
+
+
+class CorruptFile(ValueError):
+    """A node file does not read the way the kernel writes it (truncated, garbage)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason

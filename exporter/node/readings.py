@@ -1,0 +1,181 @@
+"""What the node readers hand to diagnosis, ``/diagnose`` and ``doctor``: one frozen snapshot.
+
+Counter values are since boot; :class:`Increases` says how much each grew over
+the recent window of samples (one sample per probe round), so diagnosis can
+tell "rising" without Prometheus.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from exporter.node.conntrack import ConntrackStats
+from exporter.node.cpu import CpuTimes
+from exporter.node.resolv_conf import NodeResolvConf
+from exporter.node.snmp import NetStats
+
+
+@dataclass(frozen=True, slots=True)
+class Increases:
+    """Growth over the window; ``None`` where fewer than two samples had the counter."""
+
+    seconds: float
+    """From the oldest to the newest sample of the window."""
+    conntrack_insert_failed: int | None = None
+    conntrack_drop: int | None = None
+    conntrack_early_drop: int | None = None
+    conntrack_clash_resolve: int | None = None
+    udp_in_errors: int | None = None
+    udp_receive_buffer_errors: int | None = None
+    udp_send_buffer_errors: int | None = None
+    tcp_retransmitted_segments: int | None = None
+    cpu_busy_ratio: float | None = None
+    """Share of CPU time not idle (nor iowait) over the window, all CPUs."""
+    cpu_pressure_ratio: float | None = None
+    """Share of the window during which some task waited for a CPU (PSI)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class RaceTarget:
+    path: str
+    server: str
+    name: str
+    probes: int
+    lost: int
+    """Answers lost when the pair went together."""
+    sequential_lost: int
+
+
+@dataclass(frozen=True, slots=True)
+class RaceSummary:
+    """The race probes of the window: the pair sent together against the pair sent one by one."""
+
+    probes: int = 0
+    lost: int = 0
+    sequential_lost: int = 0
+    errors: int = 0
+    targets: tuple[RaceTarget, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "probes": self.probes,
+            "lost": self.lost,
+            "sequential_lost": self.sequential_lost,
+            "errors": self.errors,
+            "targets": [
+                {
+                    "path": t.path,
+                    "server": t.server,
+                    "name": t.name,
+                    "probes": t.probes,
+                    "lost": t.lost,
+                    "sequential_lost": t.sequential_lost,
+                }
+                for t in self.targets
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvConfChange:
+    """The node's nameservers changed while the exporter watched."""
+
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+    modified: float
+    """The file's mtime after the change."""
+    seen_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class NodeReadings:
+    procfs: str
+    rootfs: str
+    taken_at: float
+    samples: int
+    """Samples in the window (one per probe round)."""
+    conntrack: ConntrackStats | None
+    net: NetStats | None
+    cpu: CpuTimes | None
+    cpu_pressure_seconds: float | None
+    resolv_conf: NodeResolvConf | None
+    increases: Increases | None
+    """``None`` until two samples were taken."""
+    race: RaceSummary
+    resolv_conf_change: ResolvConfChange | None
+    """The latest change of nameservers seen since the exporter started."""
+    errors: dict[str, str]
+    """Collector -> why it has no reading (file absent, or corrupt)."""
+
+    @property
+    def fill_ratio(self) -> float | None:
+        return self.conntrack.fill_ratio if self.conntrack is not None else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "procfs": self.procfs,
+            "rootfs": self.rootfs,
+            "taken_at": self.taken_at,
+            "samples": self.samples,
+            "conntrack": _conntrack(self.conntrack),
+            "net": _net(self.net),
+            "cpu": {
+                "seconds": dict(self.cpu.seconds) if self.cpu is not None else None,
+                "pressure_seconds": self.cpu_pressure_seconds,
+            },
+            "increases": self.increases.as_dict() if self.increases is not None else None,
+            "race": self.race.as_dict(),
+            "resolv_conf": _resolv_conf(self.resolv_conf),
+            "resolv_conf_change": _change(self.resolv_conf_change),
+            "errors": dict(self.errors),
+        }
+
+
+def _conntrack(stats: ConntrackStats | None) -> dict[str, Any] | None:
+    if stats is None:
+        return None
+    return {
+        "entries": stats.entries,
+        "limit": stats.limit,
+        "fill_ratio": stats.fill_ratio,
+        "insert_failed": stats.insert_failed,
+        "drop": stats.drop,
+        "early_drop": stats.early_drop,
+        "clash_resolve": stats.clash_resolve,
+        "cpus": stats.cpus,
+    }
+
+
+def _net(stats: NetStats | None) -> dict[str, Any] | None:
+    if stats is None:
+        return None
+    return {f.name: getattr(stats, f.name) for f in fields(stats)}
+
+
+def _resolv_conf(node: NodeResolvConf | None) -> dict[str, Any] | None:
+    if node is None:
+        return None
+    return {
+        "file": node.file,
+        "nameservers": list(node.conf.nameservers),
+        "search": list(node.conf.search),
+        "options": list(node.conf.options),
+        "modified": node.modified,
+        "azure_dns_mixed": node.azure_dns_mixed,
+        "warnings": list(node.conf.warnings),
+    }
+
+
+def _change(change: ResolvConfChange | None) -> dict[str, Any] | None:
+    if change is None:
+        return None
+    return {
+        "before": list(change.before),
+        "after": list(change.after),
+        "modified": change.modified,
+        "seen_at": change.seen_at,
+    }

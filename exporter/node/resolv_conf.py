@@ -1,0 +1,52 @@
+"""The node's resolver file: the servers the node, and CoreDNS through ``forward . /etc/resolv.conf``, use.
+
+With systemd-resolved, ``/etc/resolv.conf`` lists only the local stub
+(127.0.0.53); the servers behind it are in ``/run/systemd/resolve/resolv.conf``,
+which is also the file kubelet hands to pods with ``dnsPolicy: Default``. So that
+file is read first, and ``/etc/resolv.conf`` only when it is absent.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import dataclass
+
+from exporter.node.paths import CorruptFile, NodePaths, read_text
+from exporter.resolvconf import ResolvConf, parse_resolv_conf
+
+CANDIDATES = ("/run/systemd/resolve/resolv.conf", "/etc/resolv.conf")
+AZURE_DNS = "168.63.129.16"
+"""Azure's platform resolver: it does not serve the zones of custom DNS servers."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeResolvConf:
+    file: str
+    """The host path read (``/run/systemd/resolve/resolv.conf`` or ``/etc/resolv.conf``)."""
+    conf: ResolvConf
+    modified: float
+    """The file's mtime (Unix seconds): when the node's DNS settings were last written."""
+
+    @property
+    def azure_dns_mixed(self) -> bool:
+        """Azure DNS listed beside other servers: names only the others serve fail at random."""
+        servers = set(self.conf.nameservers)
+        return AZURE_DNS in servers and len(servers) > 1
+
+
+def read_node_resolv_conf(paths: NodePaths) -> NodeResolvConf:
+    """The first candidate file that exists. Raises ``FileNotFoundError`` when none does."""
+    for file in CANDIDATES:
+        mounted = paths.host(file)
+        try:
+            text = read_text(mounted)
+            modified = os.stat(mounted).st_mtime
+        except FileNotFoundError:
+            continue
+        conf = parse_resolv_conf(text)
+        if "\x00" in text or (not conf.nameservers and conf.warnings):
+            raise CorruptFile(mounted, "no valid nameserver line; " + "; ".join(conf.warnings[:3]))
+        return NodeResolvConf(file=file, conf=conf, modified=modified)
+    tried = " or ".join(paths.host(file) for file in CANDIDATES)
+    raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), tried)

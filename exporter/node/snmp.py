@@ -1,0 +1,90 @@
+"""UDP and TCP loss counters of the host network namespace, from ``<procfs>/1/net/snmp``.
+
+Like conntrack, these counters belong to a network namespace: the file of PID 1
+of the host's procfs is the host's, ``/proc/self/net/snmp`` would be the pod's.
+The file comes in pairs of lines, names then values, per protocol::
+
+    Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors ...
+    Udp: 345 33 0 395 0 0 ...
+
+Columns are found by name, so kernels that add columns still read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from exporter.node.paths import CorruptFile, NodePaths, read_text
+
+SNMP_FILE = ("1", "net", "snmp")
+_WANTED = {
+    "Udp": ("InErrors", "RcvbufErrors", "SndbufErrors", "NoPorts"),
+    "Tcp": ("RetransSegs",),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NetStats:
+    udp_in_errors: int
+    """Datagrams the host could not deliver (buffer full, bad checksum), RcvbufErrors included."""
+    udp_receive_buffer_errors: int
+    udp_send_buffer_errors: int
+    udp_no_ports: int
+    """Datagrams to a port nobody listens on (answered with ICMP port unreachable)."""
+    tcp_retransmitted_segments: int
+
+
+def parse_snmp(text: str, path: str = "snmp") -> dict[str, dict[str, int]]:
+    """Protocol -> column -> value, for every pair of lines in the file."""
+    if text and not text.endswith("\n"):
+        raise CorruptFile(path, "the last line is cut short (no newline)")
+    tables: dict[str, dict[str, int]] = {}
+    pending: tuple[str, list[str], int] | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        proto, sep, rest = line.partition(":")
+        if not sep or not proto.isalnum():
+            raise CorruptFile(path, f"line {number} has no 'Proto:' prefix: {line[:40]!r}")
+        words = rest.split()
+        if pending is None or pending[0] != proto:
+            if pending is not None:
+                raise CorruptFile(path, f"{pending[0]}: line {pending[2]} has names but no values")
+            pending = (proto, words, number)
+            continue
+        names = pending[1]
+        if len(words) != len(names):
+            raise CorruptFile(path, f"{proto}: line {number} has {len(words)} values for {len(names)} names")
+        tables[proto] = {name: _integer(word, path, number) for name, word in zip(names, words, strict=True)}
+        pending = None
+    if pending is not None:
+        raise CorruptFile(path, f"{pending[0]}: line {pending[2]} has names but no values (truncated?)")
+    return tables
+
+
+def _integer(word: str, path: str, line: int) -> int:
+    digits = word.removeprefix("-")
+    if not digits.isdigit():
+        raise CorruptFile(path, f"line {line}: {word[:20]!r} is not a number")
+    return int(word)
+
+
+def read_net(paths: NodePaths) -> NetStats:
+    path = paths.proc(*SNMP_FILE)
+    tables = parse_snmp(read_text(path), path)
+    values: dict[str, int] = {}
+    for proto, columns in _WANTED.items():
+        table = tables.get(proto)
+        if table is None:
+            raise CorruptFile(path, f"no {proto} lines")
+        for column in columns:
+            if column not in table:
+                raise CorruptFile(path, f"{proto} has no {column} column")
+            values[f"{proto}.{column}"] = table[column]
+    return NetStats(
+        udp_in_errors=values["Udp.InErrors"],
+        udp_receive_buffer_errors=values["Udp.RcvbufErrors"],
+        udp_send_buffer_errors=values["Udp.SndbufErrors"],
+        udp_no_ports=values["Udp.NoPorts"],
+        tcp_retransmitted_segments=values["Tcp.RetransSegs"],
+    )
