@@ -29,9 +29,22 @@ RULES: tuple[Rule, ...] = (
     *NODE_RULES,
 )
 
+PROBE_CAUSES = frozenset(
+    {
+        "coredns_unavailable", "service_routing_broken", "nodelocal_down", "upstream_unreachable",
+        "upstream_error", "upstream_tcp_unsupported", "coredns_config_error", "coredns_api_unreachable",
+        "response_truncated", "upstream_mixed_resolvers", "pod_resolv_conf_wrong", "dns_port_blocked",
+        "coredns_overloaded",
+    }
+)  # fmt: skip
+"""Causes told from what this node's probes see, which a broken network on the node hides."""
+
 EXPLAINS: dict[str, frozenset[str]] = {
-    # When the pod network is down nothing else can be told apart.
-    "pod_network_broken": frozenset(CAUSES) - {"pod_network_broken"},
+    # When the pod network is down no probe can tell the hops apart; the node's own readings still can.
+    "pod_network_broken": PROBE_CAUSES,
+    # A full table drops new flows: every probe from this node fails with it, the pod network
+    # looks broken, and the race probe loses answers. The table is the cause to name.
+    "conntrack_table_full": PROBE_CAUSES | {"pod_network_broken", "conntrack_race_a_aaaa"},
     # Dead CoreDNS explains failures behind it.
     "coredns_unavailable": frozenset(
         {
@@ -45,8 +58,6 @@ EXPLAINS: dict[str, frozenset[str]] = {
     ),
     # An unreachable upstream explains errors seen through it.
     "upstream_unreachable": frozenset({"upstream_error", "coredns_config_error"}),
-    # A full table drops the race probe's answers too (and fails inserts): that is not the race.
-    "conntrack_table_full": frozenset({"conntrack_race_a_aaaa"}),
 }
 """Cause -> causes whose symptoms it produces; those are not named beside it."""
 

@@ -2,7 +2,8 @@
 
 Each rule reads :class:`~exporter.node.NodeReadings` (``Observations.node``);
 "rising" means a counter grew over the readings' window (one sample per probe
-round). Thresholds are constants here.
+round). The fill threshold comes from ``diagnosis.thresholds.conntrack_fill``;
+the others are constants here.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from exporter.node import NodeReadings
 
 Rule = Callable[[Observations, Stats], Draft | None]
 
-CONNTRACK_FULL_RATIO = 0.9
-"""Table fill at which new connections are about to be dropped."""
 CONNTRACK_DROPS_RISING = 1
 """drop + early_drop growth over the window that names a full table."""
 INSERT_FAILED_RISING = 1
@@ -50,12 +49,13 @@ def conntrack_table_full(obs: Observations, stats: Stats) -> Draft | None:
     grown = node.increases
     drops = (grown.conntrack_drop or 0) + (grown.conntrack_early_drop or 0) if grown else 0
     fill = ct.fill_ratio
-    full = fill is not None and fill >= CONNTRACK_FULL_RATIO
+    limit = obs.thresholds.conntrack_fill
+    full = fill is not None and fill >= limit
     if not full and drops < CONNTRACK_DROPS_RISING:
         return None
     evidence = [f"conntrack entries {ct.entries} of {ct.limit if ct.limit else 'unknown'} limit"]
     if fill is not None:
-        evidence[0] += f" ({_pct(fill)} full; named from {_pct(CONNTRACK_FULL_RATIO)})"
+        evidence[0] += f" ({_pct(fill)} full; named from {_pct(limit)})"
     if grown is not None:
         evidence.append(
             f"over the last {grown.seconds:.0f}s: drop +{grown.conntrack_drop}, "

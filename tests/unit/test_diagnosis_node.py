@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from exporter.config import Thresholds
 from exporter.diagnosis import Observations, diagnose
 from exporter.node import NodeReadings
 from exporter.node.conntrack import ConntrackStats
@@ -15,7 +16,7 @@ from exporter.node.resolv_conf import NodeResolvConf
 from exporter.node.snmp import NetStats
 from exporter.probe import ProbeResult, Reason
 from exporter.resolvconf import parse_resolv_conf
-from tests.unit.results import round_of
+from tests.unit.results import result, round_of
 from tests.unit.test_diagnosis_probe import NAMES, broken, fail, healthy_results
 
 NOW = 1_700_000_000.0
@@ -229,3 +230,27 @@ def test_findings_carry_the_values() -> None:
         "the same queries sent one by one: 0 lost"
     )
     assert "single-request-reopen" in race.fix
+
+
+def test_a_full_table_is_named_instead_of_the_broken_network_it_looks_like() -> None:
+    """New flows are dropped: every probe from the node times out, which alone reads as pod_network_broken."""
+    silent = [
+        result(r.path, r.server, r.name, transport=r.transport, reason=Reason.TIMEOUT)
+        for r in healthy_results()
+    ]
+    assert causes(None, silent) == ["pod_network_broken"]
+    assert causes(readings(conntrack=full_table(262000)), silent) == ["conntrack_table_full"]
+
+
+def test_the_fill_threshold_is_configurable() -> None:
+    node = readings(conntrack=full_table(200000))  # 76% full
+    obs = Observations(
+        rounds=tuple(round_of(*healthy_results()) for _ in range(3)),
+        names=NAMES,
+        configured_paths=frozenset({"service", "pod", "nodelocal", "upstream"}),
+        node=node,
+        now=NOW,
+        thresholds=Thresholds(conntrack_fill=0.75),
+    )
+    assert [f.cause for f in diagnose(obs)] == ["conntrack_table_full"]
+    assert causes(node) == []
