@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", help="probe once, print the causes found, exit 1 if any")
     config_options(doctor)
     doctor.add_argument("--format", choices=("text", "json"), default="text")
+    doctor.add_argument("--verbose", action="store_true", help="text: list every probe, not only failed ones")
     doctor.add_argument(
         "--rounds",
         type=int,
@@ -147,7 +148,7 @@ def _doctor(config: Config, args: argparse.Namespace) -> int:
         print("error: --rounds: must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     configure_logging(args.log_level or "error", "console", stream=sys.stderr)
-    from exporter.report import render_text  # noqa: PLC0415
+    from exporter.render import render_text  # noqa: PLC0415
     from exporter.runtime import Runtime  # noqa: PLC0415
 
     runtime = Runtime(config)
@@ -165,5 +166,5 @@ def _doctor(config: Config, args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(report, indent=2))
     else:
-        print(render_text(report), end="")
+        print(render_text(report, verbose=args.verbose), end="")
     return EXIT_OK if report["healthy"] else EXIT_PROBLEM

@@ -19,7 +19,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from prometheus_client import CollectorRegistry, make_wsgi_app
 
 from exporter import __version__
-from exporter.report import render_text
+from exporter.render import render_text
 
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
@@ -31,7 +31,7 @@ _LANDING = """<!doctype html>
 <ul>
 <li><a href="metrics">/metrics</a>: Prometheus metrics</li>
 <li><a href="diagnose">/diagnose</a>: active causes and the latest probe results (JSON;
-<a href="diagnose?format=text">text</a>)</li>
+<a href="diagnose?format=text">text</a>, <a href="diagnose?format=text&amp;verbose=1">every probe</a>)</li>
 <li><a href="healthz">/healthz</a>: liveness</li>
 <li><a href="readyz">/readyz</a>: ready after the first probe round</li>
 </ul></body></html>
@@ -89,7 +89,8 @@ class App:
         query = parse_qs(environ.get("QUERY_STRING", ""))
         report = self._report()
         if query.get("format", ["json"])[0] == "text":
-            return "200 OK", render_text(report), "text/plain"
+            verbose = query.get("verbose", ["0"])[0] not in ("0", "", "false")
+            return "200 OK", render_text(report, verbose=verbose), "text/plain"
         return "200 OK", json.dumps(report, indent=2) + "\n", "application/json"
 
     def _healthz(self, environ: Environ) -> tuple[str, str, str]:

@@ -33,11 +33,12 @@ PROBE_CAUSES = frozenset(
     {
         "coredns_unavailable", "service_routing_broken", "nodelocal_down", "upstream_unreachable",
         "upstream_error", "upstream_tcp_unsupported", "coredns_config_error", "coredns_api_unreachable",
-        "response_truncated", "upstream_mixed_resolvers", "pod_resolv_conf_wrong", "dns_port_blocked",
-        "coredns_overloaded",
+        "response_truncated", "dns_port_blocked", "coredns_overloaded",
     }
 )  # fmt: skip
-"""Causes told from what this node's probes see, which a broken network on the node hides."""
+"""Causes told from what this node's probes see, which a broken network on the node hides.
+Not here: causes read from files and objects (the node resolv.conf listing Azure DNS, the pod
+resolv.conf), which stay true whatever the network does."""
 
 EXPLAINS: dict[str, frozenset[str]] = {
     # When the pod network is down no probe can tell the hops apart; the node's own readings still can.

@@ -17,6 +17,8 @@ def _servers(stats: list[ServerStats]) -> str:
 
 
 def _state(s: ServerStats) -> str:
+    if not s.all.failed:
+        return f"{s.path} {s.server}: all {s.all.total} probes answered"
     return f"{s.path} {s.server}: {s.all.failed}/{s.all.total} probes failed ({s.all.top_reason()})"
 
 
