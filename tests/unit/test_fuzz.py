@@ -1,0 +1,140 @@
+"""Hostile input into every parser: only a value or the parser's own clear error comes out.
+
+Bounded example counts keep this in the test pass; `bench/fuzz.sh` documents a longer run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from exporter.config import ConfigError, parse_config
+from exporter.config._yaml import load_yaml
+from exporter.config.load import _TOP_KEYS
+from exporter.node.conntrack import parse_conntrack_stat, parse_limit
+from exporter.node.cpu import parse_pressure, parse_stat
+from exporter.node.paths import CorruptFile
+from exporter.node.snmp import parse_snmp
+from exporter.resolvconf import parse_resolv_conf
+
+EXAMPLES = int(os.environ.get("K8S_DNS_FUZZ_EXAMPLES", "300"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+KNOWN_KEYS = [*_TOP_KEYS, "name", "type", "kind", "expect", "rcode", "answers", "race", "service", "pod",
+              "upstream", "resolver", "file", "port", "resolv_conf", "level", "format", "window", "thresholds"]  # fmt: skip
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**40), 2**40),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+    st.sampled_from(["5s", "250ms", "1m30s", "A", "AAAA", "127.0.0.1:53", "[::1]:53", "auto", "udp", "x."]),
+)
+keys = st.one_of(st.sampled_from(KNOWN_KEYS), st.text(max_size=10))
+documents = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=5)),
+    max_leaves=25,
+)
+
+
+@FUZZ
+@given(raw=documents)
+def test_config_documents(raw: Any) -> None:
+    try:
+        parse_config(raw)
+    except ConfigError as exc:
+        assert str(exc)
+
+
+@FUZZ
+@given(raw=st.dictionaries(st.sampled_from(list(_TOP_KEYS)), documents, max_size=6))
+def test_config_documents_with_real_top_level_keys(raw: dict[str, Any]) -> None:
+    try:
+        parse_config(raw)
+    except ConfigError as exc:
+        assert str(exc)
+
+
+@FUZZ
+@given(text=st.text(max_size=400))
+def test_yaml_text(text: str) -> None:
+    try:
+        load_yaml(text)
+    except ConfigError as exc:
+        assert "YAML" in str(exc) or "duplicate key" in str(exc)
+
+
+@FUZZ
+@given(raw=documents)
+def test_yaml_round_trip_of_any_document(raw: Any) -> None:
+    with contextlib.suppress(ConfigError):
+        parse_config(load_yaml(yaml.safe_dump(raw)))
+
+
+@FUZZ
+@given(text=st.text(max_size=600))
+def test_resolv_conf_never_raises(text: str) -> None:
+    conf = parse_resolv_conf(text)
+    assert len(conf.used_nameservers) <= 3
+    assert 0 <= conf.ndots <= 15
+
+
+def _lines(alphabet: str) -> st.SearchStrategy[str]:
+    line = st.text(alphabet=alphabet, max_size=120)
+    return st.lists(line, max_size=8).map(lambda ls: "\n".join(ls) + ("\n" if ls else ""))
+
+
+CONNTRACK_HEADER = (
+    "entries  clashres found new invalid ignore delete chainlength insert insert_failed drop early_drop"
+)
+HEX = "0123456789abcdefABCDEF xg-\t"
+
+
+@FUZZ
+@given(body=_lines(HEX), cut=st.booleans())
+def test_conntrack_stat(body: str, cut: bool) -> None:
+    text = CONNTRACK_HEADER + "\n" + body
+    if cut:
+        text = text.rstrip("\n")
+    try:
+        counters, entries = parse_conntrack_stat(text)
+    except CorruptFile as exc:
+        assert str(exc)
+    else:
+        assert entries >= 0
+        assert all(value >= 0 for value in counters.values())
+
+
+@FUZZ
+@given(text=st.text(max_size=300))
+def test_conntrack_any_text(text: str) -> None:
+    for parse in (parse_conntrack_stat, lambda t: parse_limit(t, "nf_conntrack_max")):
+        with contextlib.suppress(CorruptFile):
+            parse(text)
+
+
+@FUZZ
+@given(text=st.one_of(st.text(max_size=400), _lines("UdpTcp: 0123456789-abcInErrors")))
+def test_snmp(text: str) -> None:
+    try:
+        tables = parse_snmp(text)
+    except CorruptFile as exc:
+        assert str(exc)
+    else:
+        assert all(isinstance(v, int) for table in tables.values() for v in table.values())
+
+
+@FUZZ
+@given(text=st.one_of(st.text(max_size=400), _lines("cpu 0123456789\tsomefull avg10=.total")))
+def test_cpu_stat_and_pressure(text: str) -> None:
+    for parse in (parse_stat, parse_pressure):
+        try:
+            parse(text)
+        except CorruptFile as exc:
+            assert str(exc)
