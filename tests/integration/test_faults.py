@@ -15,7 +15,7 @@ from exporter.probe import Reason
 from exporter.runtime import Runtime
 from tests.integration.probing import run_round
 from tests.lab import Responder
-from tests.lab.responder import Action, Delayed, Request, answer, healthy
+from tests.lab.responder import Action, Delayed, Flood, Request, answer, healthy
 
 HOST = "127.0.77.1"
 
@@ -144,3 +144,30 @@ def test_many_rounds_leak_no_sockets_and_no_tasks() -> None:
     view = runtime.probes.view()
     assert view.rounds_total == 40
     assert {key[1] for key in view.series} == {hole.address, junk.address, f"{HOST}:5454"}
+
+
+def flood(request: Request) -> Action:
+    """60 KiB of junk, 30 times, carrying the query's own ID so it is read as a reply."""
+    return Flood(request.wire[:2] + os.urandom(61_438), 30)
+
+
+def test_a_flood_of_oversized_replies_is_malformed_and_costs_nothing_after() -> None:
+    before = len(os.listdir("/proc/self/fd"))
+    with Responder(HOST, 5455, flood) as server:
+        runtime = Runtime(parse_config(config(server.port)))
+
+        async def rounds() -> list[object]:
+            results = []
+            for _ in range(5):
+                results.extend((await runtime.probe_round()).results)
+            return results
+
+        results = asyncio.run(rounds())
+    after = len(os.listdir("/proc/self/fd"))
+    udp = [r for r in results if r.transport == "udp"]
+    assert {r.reason for r in udp} == {Reason.MALFORMED}
+    assert all(r.detail for r in udp)
+    assert {r.reason for r in results if r.transport == "tcp"} == {Reason.MALFORMED}
+    assert after <= before
+    assert runtime.probes.view().last_round_duration is not None
+    assert runtime.probes.view().last_round_duration < 0.5  # the first datagram ends the wait

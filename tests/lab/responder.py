@@ -37,7 +37,15 @@ class Delayed:
     then: Action
 
 
-Action = dns.message.Message | bytes | Delayed | None
+@dataclass(frozen=True)
+class Flood:
+    """Send ``payload`` ``count`` times in reply to one UDP query (oversized junk, a reply storm)."""
+
+    payload: bytes
+    count: int
+
+
+Action = dns.message.Message | bytes | Delayed | Flood | None
 Handler = Callable[[Request], Action]
 
 
@@ -156,6 +164,8 @@ class Responder:
         return request
 
     async def _resolve(self, action: Action) -> bytes | None:
+        if isinstance(action, Flood):
+            return action.payload
         while isinstance(action, Delayed):
             await asyncio.sleep(action.seconds)
             action = action.then
@@ -166,7 +176,13 @@ class Responder:
         return action.to_wire()
 
     async def _serve_udp(self, wire: bytes, peer: tuple[str, int]) -> None:
-        data = await self._resolve(self.handler(self._request(wire, "udp", peer)))
+        action = self.handler(self._request(wire, "udp", peer))
+        if isinstance(action, Flood):
+            for _ in range(action.count):
+                if self._udp is not None:
+                    self._udp.sendto(action.payload, peer)
+            return
+        data = await self._resolve(action)
         if data is not None and self._udp is not None:
             self._udp.sendto(data, peer)
 
