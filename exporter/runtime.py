@@ -8,12 +8,13 @@ so /metrics, /diagnose and ``doctor`` can never disagree.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import structlog
 from prometheus_client import CollectorRegistry
+from prometheus_client.core import Metric
 
 from exporter.collector import ExporterCollector, ScrapeCollector
 from exporter.config import Config
@@ -23,7 +24,7 @@ from exporter.probe.result import Reason
 from exporter.report import build_report
 from exporter.state import ProbeState
 from exporter.status import Status
-from exporter.targets import TargetSources
+from exporter.targets import Discovery, TargetSet, TargetSources, compose
 
 log = structlog.get_logger(__name__)
 
@@ -52,7 +53,8 @@ DIAGNOSIS_WINDOW = 3
 
 
 class Runtime:
-    def __init__(self, config: Config, *, status: Status | None = None) -> None:
+    def __init__(self, config: Config, *, status: Status | None = None, one_shot: bool = False) -> None:
+        """``one_shot`` (``doctor``): one pass, so no API watches and no leader election."""
         self.status = status or Status()
         self.probes = ProbeState()
         self.findings = Findings()
@@ -63,20 +65,38 @@ class Runtime:
         self.tasks: list[Callable[[], Coroutine[Any, Any, None]]] = []
         """Long-running coroutines (API watches) that ``serve`` starts and cancels at stop."""
         self.readings: dict[str, Callable[[], Readings | None]] = {}
-        """``"node"`` / ``"cluster"`` -> the latest readings, for diagnosis and /diagnose."""
+        """``"node"`` / ``"cluster"`` -> the latest readings, for diagnosis and /diagnose
+        (``"discovery"``: what the API discovery found, for /diagnose and doctor)."""
+        self.renderers: list[Callable[[], Iterable[Metric]]] = []
+        """Render state that jobs and tasks wrote (they record their own collector_success)."""
+        self.before_round: list[Callable[[], Awaitable[None]]] = []
+        """Awaited at the start of each round (e.g. a bounded wait for the first discovery)."""
+        self.leading: Callable[[], bool] = lambda: True
+        """False on a cluster-mode standby: its rounds probe nothing, so only the leader reports."""
         self._failing: dict[tuple[str, str, str, str, str], Reason | None] = {}
+        from exporter.cluster.wiring import install  # noqa: PLC0415 - wiring imports Job from here
+
+        self._discovery: Discovery | None = None
+        self.config = config
+        kube = install(self, config, one_shot=one_shot)
+        if kube is not None:
+            self._discovery = compose(kube)
         self.apply(config)
 
     def apply(self, config: Config) -> None:
         """Use ``config`` from the next round on (start-up and SIGHUP reload)."""
+        if config.kubernetes != self.config.kubernetes or config.mode != self.config.mode:
+            log.warning("kubernetes_config_changed", note="changes to kubernetes and mode take a restart")
         self.config = config
-        self.sources = TargetSources(config)
+        self.sources = TargetSources(config, discovery=self._discovery)
         self.prober = Prober(config)
 
     async def probe_round(self) -> Round:
         """Probe every target once, record the results and diagnose."""
         started = time.perf_counter()
-        targets = self.sources.current()
+        for wait in self.before_round:
+            await wait()
+        targets = self.sources.current() if self.leading() else TargetSet(servers={})
         for source, error in targets.errors.items():
             log.warning("target_source_failed", source=source, error=error)
         self.status.record(
@@ -117,6 +137,7 @@ class Runtime:
         view = self.probes.view()
         latest = view.rounds[-1] if view.rounds else None
         node, cluster = self._reading("node"), self._reading("cluster")
+        discovery = self._reading("discovery")
         return build_report(
             results=latest.results if latest else (),
             findings=self.findings.get(),
@@ -124,6 +145,7 @@ class Runtime:
             source_errors=latest.source_errors if latest else {},
             node=node.as_dict() if node is not None else None,
             cluster=cluster.as_dict() if cluster is not None else None,
+            discovery=discovery.as_dict() if discovery is not None else None,
         )
 
     def registry(self) -> CollectorRegistry:
@@ -135,6 +157,7 @@ class Runtime:
                 findings=self.findings,
                 status=self.status,
                 scrape_collectors=self.scrape_collectors,
+                renderers=self.renderers,
             )
         )
         return registry
