@@ -33,6 +33,9 @@ class Capacity:
     services: int
     autopath: bool
     linear_replicas: int
+    """The linear formula's answer, bounded by min and max replicas."""
+    size_replicas: int
+    """The linear formula before the bounds: what the cluster's size alone asks for."""
     memory_recommended_bytes: float
     memory_limit_bytes: float | None
     """The smallest memory limit among the CoreDNS pods (``None``: no limit set)."""
@@ -54,10 +57,12 @@ class Capacity:
         }
 
 
+def size_replicas(cores: float, nodes: int, params: CapacityConfig) -> int:
+    return max(math.ceil(cores / params.cores_per_replica), math.ceil(nodes / params.nodes_per_replica))
+
+
 def linear_replicas(cores: float, nodes: int, params: CapacityConfig) -> int:
-    by_cores = math.ceil(cores / params.cores_per_replica)
-    by_nodes = math.ceil(nodes / params.nodes_per_replica)
-    replicas = max(by_cores, by_nodes)
+    replicas = size_replicas(cores, nodes, params)
     if params.max_replicas:
         replicas = min(replicas, params.max_replicas)
     return max(replicas, params.min_replicas)

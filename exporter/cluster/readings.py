@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from exporter.cluster.capacity import Capacity, linear_replicas, memory_recommended_bytes
+from exporter.cluster.capacity import Capacity, linear_replicas, memory_recommended_bytes, size_replicas
 from exporter.cluster.corefile_lint import CorefileReport, analyse
 from exporter.cluster.model import (
     CorednsPod,
@@ -198,6 +198,7 @@ def _with_capacity(readings: ClusterReadings, params: CapacityConfig) -> Cluster
         services=services.total,
         autopath=autopath,
         linear_replicas=linear_replicas(inventory.cores, inventory.counted_nodes, params),
+        size_replicas=size_replicas(inventory.cores, inventory.counted_nodes, params),
         memory_recommended_bytes=memory_recommended_bytes(inventory.pods, services.total, autopath=autopath),
         memory_limit_bytes=min(limits) if limits else None,
     )

@@ -9,12 +9,13 @@ from exporter.diagnosis.agreement import upstream_error, upstream_mixed_resolver
 from exporter.diagnosis.catalog import CAUSES, SEVERITY_ORDER, runbook_url
 from exporter.diagnosis.draft import Draft
 from exporter.diagnosis.model import Finding, Observations
+from exporter.diagnosis.rules_cluster import RULES as CLUSTER_RULES
 from exporter.diagnosis.rules_probe import RULES as PROBE_RULES
 from exporter.diagnosis.stats import Stats
 
 Rule = Callable[[Observations, Stats], Draft | None]
 
-RULES: tuple[Rule, ...] = (*PROBE_RULES, upstream_mixed_resolvers, upstream_error)
+RULES: tuple[Rule, ...] = (*PROBE_RULES, upstream_mixed_resolvers, upstream_error, *CLUSTER_RULES)
 
 EXPLAINS: dict[str, frozenset[str]] = {
     # When the pod network is down nothing else can be told apart.
@@ -27,9 +28,12 @@ EXPLAINS: dict[str, frozenset[str]] = {
             "coredns_config_error",
             "coredns_api_unreachable",
             "coredns_overloaded",
-            "dns_port_blocked",
         }
     ),
+    # Ready CoreDNS pods that time out behind a NetworkPolicy are blocked, not down.
+    "dns_port_blocked": frozenset({"coredns_unavailable"}),
+    # IPVS sending UDP to a removed endpoint is the Service's routing failing, with its reason.
+    "ipvs_udp_stale": frozenset({"service_routing_broken"}),
     # An unreachable upstream explains errors seen through it.
     "upstream_unreachable": frozenset({"upstream_error", "coredns_config_error"}),
 }
@@ -44,7 +48,7 @@ def diagnose(
 ) -> list[Finding]:
     """The active causes, most severe first. A pure function of ``observations``."""
     stats = Stats(observations.rounds, observations.names)
-    drafts = [draft for rule in rules if (draft := rule(observations, stats)) is not None]
+    drafts = merge([draft for rule in rules if (draft := rule(observations, stats)) is not None])
     active = {d.cause for d in drafts}
     explained = set().union(*(EXPLAINS.get(c, frozenset()) for c in active))
     findings = []
@@ -66,6 +70,24 @@ def diagnose(
         )
     findings.sort(key=lambda f: (SEVERITY_ORDER[f.severity], f.cause))
     return findings
+
+
+def merge(drafts: Sequence[Draft]) -> list[Draft]:
+    """One draft per cause: a cause seen by the probes and by the API reads as one finding."""
+    by_cause: dict[str, Draft] = {}
+    for draft in drafts:
+        first = by_cause.get(draft.cause)
+        if first is None:
+            by_cause[draft.cause] = draft
+            continue
+        by_cause[draft.cause] = Draft(
+            draft.cause,
+            f"{first.summary} {draft.summary}",
+            first.evidence + tuple(e for e in draft.evidence if e not in first.evidence),
+            first.fix if draft.fix == first.fix else f"{first.fix} {draft.fix}",
+            {**first.facts, **draft.facts},
+        )
+    return list(by_cause.values())
 
 
 class Findings:

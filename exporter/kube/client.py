@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from exporter import __version__
-from exporter.kube.credentials import Credentials
+from exporter.kube.credentials import Credentials, CredentialsError
 
 MAX_BODY = 32 * 1024 * 1024
 MAX_LINE = 8 * 1024 * 1024
@@ -80,11 +80,15 @@ class LiteClient:
     async def _open(
         self, path: str, params: Mapping[str, str] | None
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, dict[str, str]]:
-        credentials = self._credentials()
+        try:
+            credentials = self._credentials()
+            context = self._ssl(credentials)
+            token = credentials.bearer()
+        except (CredentialsError, OSError, ssl.SSLError, ValueError) as exc:
+            raise ApiError(0, "no credentials", str(exc)) from None
         url = urlsplit(credentials.server)
         host = url.hostname or ""
         port = url.port or 443
-        context = self._ssl(credentials)
         target = quote(url.path.rstrip("/") + path) + (f"?{urlencode(params)}" if params else "")
         try:
             reader, writer = await asyncio.wait_for(
@@ -102,7 +106,6 @@ class LiteClient:
             f"User-Agent: k8s-dns-exporter/{__version__}",
             "Connection: close",
         ]
-        token = credentials.bearer()
         if token:
             lines.append(f"Authorization: Bearer {token}")
         writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())

@@ -99,7 +99,7 @@ class KubernetesDiscovery:
             try:
                 await self.slices.list()
             except (ApiError, MalformedObject, OSError, ValueError) as exc:
-                self._fail("pod", exc)
+                self.slices.failed(exc)
         self._refreshed = True
         errors = {p: e for p, e in self._errors.items() if p != "pod"}
         self._status.record(

@@ -155,7 +155,7 @@ class EndpointSliceWatch:
         self.error = None
         took = time.perf_counter() - started
         if bad:
-            self._failed(MalformedObject("; ".join(bad)), took)
+            self.failed(MalformedObject("; ".join(bad)), took)
         else:
             self._status.record(STATUS, ok=True, duration=took)
 
@@ -173,7 +173,7 @@ class EndpointSliceWatch:
                 log.info("endpointslice_watch_expired", reason=str(exc), action="list again")
                 self._version = None
             except (ApiError, MalformedObject, OSError, TimeoutError, ValueError) as exc:
-                self._failed(exc)
+                self.failed(exc)
                 await asyncio.sleep(backoff * (0.5 + random.random()))  # noqa: S311 - jitter, not security
                 backoff = min(backoff * 2, 30.0)
 
@@ -201,7 +201,7 @@ class EndpointSliceWatch:
             name, endpoints = parse_slice(obj)
         except MalformedObject as exc:
             self._version = version or self._version  # skip it: watching again would replay it
-            self._failed(exc)
+            self.failed(exc)
             return
         slices = dict(self._slices)
         if kind == "DELETED":
@@ -229,7 +229,8 @@ class EndpointSliceWatch:
         while self._removed and now - self._removed[0][1] > REMOVED_KEEP:
             self._removed.popleft()
 
-    def _failed(self, exc: Exception, duration: float = 0.0) -> None:
+    def failed(self, exc: Exception, duration: float = 0.0) -> None:
+        """Record a failure to list or watch (logged when the error changes)."""
         message = str(exc) or type(exc).__name__
         if message != self.error:
             log.warning("endpointslice_watch_failed", error=message, error_type=type(exc).__name__)
