@@ -17,7 +17,7 @@ StatefulSets    default/redis -> redis (fine), data/kafka (no serviceName),
 Policies        allow-dns (selects CoreDNS, admits 53), metrics-only (selects
                 CoreDNS, admits only 9153), other (selects another app)
 Pods            the two CoreDNS pods and five application pods
-metrics.k8s.io  usage of both CoreDNS pods and of node-1 and node-2
+metrics.k8s.io  usage of both CoreDNS pods, node-1 (50% CPU) and node-2 (95%: saturated)
 ==============  =============================================================
 """
 
