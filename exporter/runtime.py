@@ -52,6 +52,10 @@ DIAGNOSIS_WINDOW = 3
 """Rounds a diagnosis looks back over: a cause needs a steady fault, not one lost datagram."""
 
 
+def _auto(config: Config) -> frozenset[str]:
+    return frozenset(p for p, spec in config.paths.direct().items() if spec == "auto")
+
+
 class Runtime:
     def __init__(self, config: Config, *, status: Status | None = None, one_shot: bool = False) -> None:
         """``one_shot`` (``doctor``): one pass, so no API watches and no leader election."""
@@ -85,8 +89,14 @@ class Runtime:
 
     def apply(self, config: Config) -> None:
         """Use ``config`` from the next round on (start-up and SIGHUP reload)."""
-        if config.kubernetes != self.config.kubernetes or config.mode != self.config.mode:
-            log.warning("kubernetes_config_changed", note="changes to kubernetes and mode take a restart")
+        if (
+            config.kubernetes != self.config.kubernetes
+            or config.mode != self.config.mode
+            or _auto(config) != _auto(self.config)
+        ):
+            log.warning(
+                "kubernetes_config_changed", note="changes to kubernetes, mode and auto paths take a restart"
+            )
         self.config = config
         self.sources = TargetSources(config, discovery=self._discovery)
         self.prober = Prober(config)

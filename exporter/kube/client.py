@@ -42,7 +42,8 @@ class LiteClient:
     def __init__(self, credentials: Callable[[], Credentials], *, timeout: float) -> None:
         self._credentials = credentials
         self._timeout = timeout
-        self._context: tuple[Credentials, ssl.SSLContext] | None = None
+        self._loaded: tuple[Credentials, ssl.SSLContext] | None = None
+        """Loaded once; loaded again after a 401 (a kubeconfig or certificate replaced on disk)."""
 
     async def get(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
         """GET a JSON object; raise :class:`ApiError` on an error status."""
@@ -81,8 +82,10 @@ class LiteClient:
         self, path: str, params: Mapping[str, str] | None
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, dict[str, str]]:
         try:
-            credentials = self._credentials()
-            context = self._ssl(credentials)
+            if self._loaded is None:
+                loaded = self._credentials()
+                self._loaded = (loaded, loaded.ssl_context())
+            credentials, context = self._loaded
             token = credentials.bearer()
         except (CredentialsError, OSError, ssl.SSLError, ValueError) as exc:
             raise ApiError(0, "no credentials", str(exc)) from None
@@ -122,13 +125,10 @@ class LiteClient:
             finally:
                 writer.close()
             message = _status_message(body)
+            if status == 401:
+                self._loaded = None
             raise (Gone if status == 410 else ApiError)(status, reason, message)
         return reader, writer, headers
-
-    def _ssl(self, credentials: Credentials) -> ssl.SSLContext:
-        if self._context is None or self._context[0] != credentials:
-            self._context = (credentials, credentials.ssl_context())
-        return self._context[1]
 
 
 async def _head(reader: asyncio.StreamReader) -> tuple[int, str, dict[str, str]]:

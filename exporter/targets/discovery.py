@@ -123,7 +123,8 @@ class KubernetesDiscovery:
             await asyncio.sleep(0.05)
 
     def readings(self) -> DiscoveryReadings:
-        targets = {p: tuple(str(s) for s in servers) for p, servers in self._found.items()}
+        """A copy of what was found (read from the scrape thread while the event loop updates it)."""
+        targets = {p: tuple(str(s) for s in servers) for p, servers in dict(self._found).items()}
         errors = dict(self._errors)
         endpoints: tuple[Endpoint, ...] = ()
         if self.slices is not None:

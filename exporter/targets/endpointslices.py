@@ -125,7 +125,8 @@ class EndpointSliceWatch:
     def removed_since(self, since: float) -> tuple[tuple[Server, float], ...]:
         """Endpoints that went away after ``since`` (address, when), oldest first."""
         current = {e.server for e in self.endpoints()}
-        return tuple((s, t) for s, t in self._removed if t >= since and s not in current)
+        removed = tuple(self._removed)  # one copy: the watch appends from the event loop
+        return tuple((s, t) for s, t in removed if t >= since and s not in current)
 
     async def list(self) -> None:
         """Replace what is known by a fresh list (paginated)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,10 @@ def test_two_cluster_instances_elect_one_reporter_and_hand_over(
     assert samples(standby, "k8s_dns_probe_success") == []  # a standby probes nothing
 
     leader = first.wait_for(lambda: _capacity_ready(first.metrics()), what="cluster readings")
+    check = subprocess.run(
+        ["promtool", "check", "metrics"], input=leader, capture_output=True, text=True, check=False
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
     assert value(leader, "k8s_dns_coredns_replicas") == 2
     assert value(leader, "k8s_dns_coredns_recommended_replicas", formula="linear") == 4
     assert value(leader, "k8s_dns_cluster_nodes") == 3
