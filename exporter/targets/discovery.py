@@ -30,6 +30,7 @@ from exporter.config import AUTO, Config, Server
 from exporter.kube.client import ApiError, LiteClient
 from exporter.status import Status
 from exporter.targets.endpointslices import Endpoint, EndpointSliceWatch, MalformedObject
+from exporter.targets.sources import NotServed
 
 log = structlog.get_logger(__name__)
 
@@ -74,6 +75,8 @@ class KubernetesDiscovery:
         self._refreshed = False
 
     def __call__(self, path: str) -> tuple[Server, ...]:
+        if path not in self.auto:
+            raise NotServed(path)
         if path == "pod":
             if self.slices is None or not self.slices.synced:
                 reason = self.slices.error if self.slices is not None else None

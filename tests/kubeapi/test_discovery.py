@@ -16,7 +16,7 @@ from exporter.kube.client import ApiError, LiteClient
 from exporter.kube.credentials import CredentialsError, from_kubeconfig, in_cluster
 from exporter.status import Status
 from exporter.targets.discovery import KubernetesDiscovery
-from tests.kubeapi.cluster import POD_NAMES, FakeCluster
+from tests.kubeapi.cluster import POD_NAMES, SLICE, FakeCluster
 from tests.kubeapi.server import KubeAPI
 
 PODS = ["127.0.20.1", "127.0.20.2"]
@@ -99,6 +99,10 @@ def test_the_watch_follows_pod_churn_with_one_selector_scoped_watch(
                 )
             )
             await until(lambda: pods(discovery) == {"127.0.20.1:5353", "127.0.20.3:5353"}, what="the new pod")
+            kube_api.store.delete("discovery.k8s.io/v1", "endpointslices", "kube-system", SLICE)  # DELETED
+            await until(lambda: discovery("pod") == (), what="the slice to go")
+            kube_api.store.put(cluster.slice())  # ADDED
+            await until(lambda: len(pods(discovery)) == 2, what="the slice to come back")
             await asyncio.sleep(0.5)  # a few bookmarks go by
         finally:
             watch.cancel()
