@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Debian packages the lab, the tests and the benchmarks use (installed only when missing).
-APT_PACKAGES := dnsmasq-base unbound prometheus prometheus-alertmanager dnsutils iproute2 iptables
+APT_PACKAGES := dnsmasq-base unbound prometheus prometheus-alertmanager dnsutils iproute2 iptables openssl time
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Root can make a network namespace directly; anyone else needs a user namespace too.
 UNSHARE := $(shell [ "$$(id -u)" = 0 ] && echo "unshare -n" || echo "unshare -rn")
@@ -36,8 +36,8 @@ run: setup
 	$(BIN)/python -m tests.lab run --config examples/lab.yaml
 
 lint: python-deps
-	$(BIN)/ruff check exporter tests alerts dashboards
-	$(BIN)/ruff format --check exporter tests alerts dashboards
+	$(BIN)/ruff check exporter tests alerts dashboards bench
+	$(BIN)/ruff format --check exporter tests alerts dashboards bench
 	$(BIN)/mypy
 
 # Tests run inside a new network namespace that has only loopback: no test can

@@ -151,7 +151,7 @@ def _doctor(config: Config, args: argparse.Namespace) -> int:
     from exporter.render import render_text  # noqa: PLC0415
     from exporter.runtime import Runtime  # noqa: PLC0415
 
-    runtime = Runtime(config)
+    runtime = Runtime(config, one_shot=True)
 
     async def rounds() -> None:
         for job in runtime.jobs:  # readers first, so the round is diagnosed with their readings

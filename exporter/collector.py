@@ -46,12 +46,14 @@ class ExporterCollector:
         findings: Findings,
         status: Status,
         scrape_collectors: Sequence[ScrapeCollector] = (),
+        renderers: Sequence[Callable[[], Iterable[Metric]]] = (),
     ) -> None:
         self._config = config
         self._probes = probes
         self._findings = findings
         self._status = status
         self._scrape = list(scrape_collectors)
+        self._renderers = renderers
         self._quiet: set[str] = set()
 
     def collect(self) -> Iterator[Metric]:
@@ -62,6 +64,8 @@ class ExporterCollector:
         yield from render_probes(self._probes.view(), config.interval)
         for collector in self._scrape:
             yield from self._run(collector)
+        for render in self._renderers:
+            yield from render()
         yield from self._render_status()
         yield from self._render_causes()
 

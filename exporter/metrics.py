@@ -289,3 +289,143 @@ RACE_SEQUENTIAL_LOST = _spec(
     "name",
     "qtype",
 )
+
+# Kubernetes: discovery and leader election (both modes; leader in cluster mode only).
+DISCOVERY_TARGETS = _spec(
+    "discovery_targets",
+    "gauge",
+    "Targets discovered from the Kubernetes API for each path set to auto.",
+    "path",
+)
+LEADER = _spec(
+    "leader",
+    "gauge",
+    "1 on the cluster instance that holds the Lease and reports cluster readings, 0 on standbys.",
+)
+
+# Cluster readers (cluster mode, on the leader): CoreDNS pods.
+COREDNS_POD_INFO = _spec(
+    "coredns_pod_info",
+    "gauge",
+    "Always 1 for each CoreDNS pod: its node, IP and CoreDNS version.",
+    "pod",
+    "node",
+    "ip",
+    "version",
+)
+COREDNS_POD_READY = _spec(
+    "coredns_pod_ready", "gauge", "1 if the CoreDNS pod's Ready condition is True.", "pod"
+)
+COREDNS_POD_RESTARTS = _spec(
+    "coredns_pod_restarts_total", "counter", "Restarts of the CoreDNS container in the pod.", "pod"
+)
+COREDNS_POD_WAITING = _spec(
+    "coredns_pod_waiting",
+    "gauge",
+    "1 while the CoreDNS container waits, with the reason (CrashLoopBackOff, ImagePullBackOff...).",
+    "pod",
+    "reason",
+)
+COREDNS_POD_LAST_TERMINATED = _spec(
+    "coredns_pod_last_terminated",
+    "gauge",
+    "1 for the reason the CoreDNS container last terminated (OOMKilled, Error, Completed...).",
+    "pod",
+    "reason",
+)
+COREDNS_POD_START_TIME = _spec(
+    "coredns_pod_start_time_seconds", "gauge", "When the kubelet started the CoreDNS pod (Unix time).", "pod"
+)
+COREDNS_REPLICAS = _spec("coredns_replicas", "gauge", "CoreDNS pods that exist and are not terminating.")
+COREDNS_REPLICAS_READY = _spec("coredns_replicas_ready", "gauge", "CoreDNS pods that are Ready.")
+COREDNS_REPLICA_NODES = _spec("coredns_replica_nodes", "gauge", "Distinct nodes the CoreDNS pods run on.")
+COREDNS_CPU_USAGE = _spec(
+    "coredns_cpu_usage_cores", "gauge", "CPU the CoreDNS pod uses (metrics.k8s.io).", "pod"
+)
+COREDNS_CPU_REQUEST = _spec(
+    "coredns_cpu_request_cores", "gauge", "CPU request of the CoreDNS container.", "pod"
+)
+COREDNS_CPU_LIMIT = _spec("coredns_cpu_limit_cores", "gauge", "CPU limit of the CoreDNS container.", "pod")
+COREDNS_MEMORY_USAGE = _spec(
+    "coredns_memory_usage_bytes",
+    "gauge",
+    "Memory (working set) the CoreDNS pod uses (metrics.k8s.io).",
+    "pod",
+)
+COREDNS_MEMORY_REQUEST = _spec(
+    "coredns_memory_request_bytes", "gauge", "Memory request of the CoreDNS container.", "pod"
+)
+COREDNS_MEMORY_LIMIT = _spec(
+    "coredns_memory_limit_bytes", "gauge", "Memory limit of the CoreDNS container.", "pod"
+)
+COREDNS_NODE_CPU = _spec(
+    "coredns_node_cpu_usage_ratio", "gauge", "CPU in use over allocatable on a node hosting CoreDNS.", "node"
+)
+COREDNS_NODE_MEMORY = _spec(
+    "coredns_node_memory_usage_ratio",
+    "gauge",
+    "Memory in use over allocatable on a node hosting CoreDNS.",
+    "node",
+)
+SESSION_AFFINITY = _spec(
+    "kube_dns_service_session_affinity", "gauge", "1 if the kube-dns Service has sessionAffinity ClientIP."
+)
+
+# Cluster readers: the Corefile, kube-proxy, and workloads DNS depends on.
+COREFILE_PLUGIN = _spec(
+    "corefile_plugin_enabled",
+    "gauge",
+    "1 if a server block of the Corefile uses the plugin, else 0.",
+    "plugin",
+)
+COREFILE_FORWARD_TARGETS = _spec(
+    "corefile_forward_targets", "gauge", "Targets of the Corefile's catch-all forward (forward . ...)."
+)
+COREFILE_FORWARD_POLICY = _spec(
+    "corefile_forward_policy_info", "gauge", "Always 1; the policy of the catch-all forward.", "policy"
+)
+COREFILE_FORWARD_OPTION = _spec(
+    "corefile_forward_option_enabled",
+    "gauge",
+    "1 if the catch-all forward sets the option (prefer_udp, force_tcp), else 0.",
+    "option",
+)
+COREFILE_PROBLEMS = _spec(
+    "corefile_problems", "gauge", "Problems the Corefile lint found, by kind (see the README).", "problem"
+)
+KUBE_PROXY_MODE = _spec("kube_proxy_mode_info", "gauge", "Always 1; kube-proxy's proxy mode.", "mode")
+TOLERATE_UNREADY = _spec(
+    "tolerate_unready_services",
+    "gauge",
+    "Services annotated service.alpha.kubernetes.io/tolerate-unready-endpoints "
+    "(ignored by CoreDNS >= 1.8.4).",
+)
+STATEFULSETS_MISMATCH = _spec(
+    "statefulsets_service_mismatch",
+    "gauge",
+    "StatefulSets whose serviceName is empty or not a headless Service: their pod names do not resolve.",
+)
+COREDNS_NETWORK_POLICIES = _spec(
+    "coredns_network_policies", "gauge", "NetworkPolicies that select CoreDNS pods."
+)
+
+# Capacity planning (cluster mode).
+RECOMMENDED_REPLICAS = _spec(
+    "coredns_recommended_replicas",
+    "gauge",
+    "CoreDNS replicas the cluster-proportional-autoscaler linear formula gives for this cluster.",
+    "formula",
+)
+CLUSTER_NODES = _spec(
+    "cluster_nodes", "gauge", "Nodes counted by the linear formula (schedulable by default)."
+)
+CLUSTER_CPU = _spec(
+    "cluster_cpu_cores", "gauge", "Allocatable CPU of the nodes counted by the linear formula."
+)
+CLUSTER_PODS = _spec("cluster_pods", "gauge", "Pods in the cluster (all namespaces).")
+CLUSTER_SERVICES = _spec("cluster_services", "gauge", "Services in the cluster (all namespaces).")
+MEMORY_RECOMMENDED = _spec(
+    "coredns_memory_recommended_bytes",
+    "gauge",
+    "Memory one CoreDNS replica needs for this cluster's pods and Services (CoreDNS sizing formula).",
+)

@@ -20,6 +20,7 @@ def build_report(
     source_errors: Mapping[str, str],
     node: Mapping[str, Any] | None = None,
     cluster: Mapping[str, Any] | None = None,
+    discovery: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One JSON-ready document: causes first, then the raw observations behind them."""
     failed = [r for r in results if not r.ok]
@@ -39,6 +40,7 @@ def build_report(
         },
         "node": dict(node) if node is not None else None,
         "cluster": dict(cluster) if cluster is not None else None,
+        "discovery": dict(discovery) if discovery is not None else None,
     }
 
 

@@ -103,7 +103,7 @@ def _options(options: list[str], warnings: list[str]) -> tuple[int, int, int, fr
     for option in options:
         key, _, value = option.partition(":")
         if key in numbers:
-            if not value.isdigit():
+            if not (value.isascii() and value.isdigit()):
                 warnings.append(f"option {option!r} has no valid number")
                 continue
             low, high = limits[key]

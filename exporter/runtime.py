@@ -8,12 +8,13 @@ so /metrics, /diagnose and ``doctor`` can never disagree.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import structlog
 from prometheus_client import CollectorRegistry
+from prometheus_client.core import Metric
 
 from exporter.collector import ExporterCollector, ScrapeCollector
 from exporter.config import Config
@@ -25,8 +26,8 @@ from exporter.probe.result import Reason
 from exporter.report import build_report
 from exporter.state import ProbeState
 from exporter.status import Status
-from exporter.targets import TargetSources
-from exporter.targets.discovery import node_discovery
+from exporter.targets import Discovery, TargetSet, TargetSources, compose
+from exporter.targets.node_upstreams import node_discovery
 
 log = structlog.get_logger(__name__)
 
@@ -50,8 +51,13 @@ class Job:
     run: Callable[[], Awaitable[None]]
 
 
+def _auto(config: Config) -> frozenset[str]:
+    return frozenset(p for p, spec in config.paths.direct().items() if spec == "auto")
+
+
 class Runtime:
-    def __init__(self, config: Config, *, status: Status | None = None) -> None:
+    def __init__(self, config: Config, *, status: Status | None = None, one_shot: bool = False) -> None:
+        """``one_shot`` (``doctor``): one pass, so no API watches and no leader election."""
         self.status = status or Status()
         self.probes = ProbeState()
         self.findings = Findings()
@@ -66,22 +72,46 @@ class Runtime:
         self.round_hooks: list[Callable[[Round], object]] = []
         """Called after each round, before it is diagnosed (e.g. the node readers take their sample)."""
         self.node_paths = NodePaths()
+        self.renderers: list[Callable[[], Iterable[Metric]]] = []
+        """Render state that jobs and tasks wrote (they record their own collector_success)."""
+        self.before_round: list[Callable[[], Awaitable[None]]] = []
+        """Awaited at the start of each round (e.g. a bounded wait for the first discovery)."""
+        self.leading: Callable[[], bool] = lambda: True
+        """False on a cluster-mode standby: its rounds probe nothing, so only the leader reports."""
         self._failing: dict[tuple[str, str, str, str, str], Reason | None] = {}
+        from exporter.cluster.wiring import install  # noqa: PLC0415 - wiring imports Job from here
+
+        self._discovery: Discovery | None = None
+        self.config = config
+        kube = install(self, config, one_shot=one_shot)
+        if kube is not None:
+            self._discovery = compose(kube)
         self.apply(config)
         if config.mode == "node":  # the cluster instance has no host mounts: its /proc is its own
             attach_node(self)
 
     def apply(self, config: Config) -> None:
         """Use ``config`` from the next round on (start-up and SIGHUP reload)."""
+        if (
+            config.kubernetes != self.config.kubernetes
+            or config.mode != self.config.mode
+            or _auto(config) != _auto(self.config)
+        ):
+            log.warning(
+                "kubernetes_config_changed", note="changes to kubernetes, mode and auto paths take a restart"
+            )
         self.config = config
         self.node_paths = NodePaths(config.node.procfs, config.node.rootfs)
-        self.sources = TargetSources(config, discovery=node_discovery(lambda: self.node_paths))
+        parts = [part for part in (self._discovery, node_discovery(lambda: self.node_paths)) if part]
+        self.sources = TargetSources(config, discovery=compose(*parts))
         self.prober = Prober(config)
 
     async def probe_round(self) -> Round:
         """Probe every target once, record the results and diagnose."""
         started = time.perf_counter()
-        targets = self.sources.current()
+        for wait in self.before_round:
+            await wait()
+        targets = self.sources.current() if self.leading() else TargetSet(servers={})
         for source, error in targets.errors.items():
             log.warning("target_source_failed", source=source, error=error)
         self.status.record(
@@ -131,6 +161,7 @@ class Runtime:
         view = self.probes.view()
         latest = view.rounds[-1] if view.rounds else None
         node, cluster = self._reading("node"), self._reading("cluster")
+        discovery = self._reading("discovery")
         return build_report(
             results=latest.results if latest else (),
             findings=self.findings.get(),
@@ -138,6 +169,7 @@ class Runtime:
             source_errors=latest.source_errors if latest else {},
             node=node.as_dict() if node is not None else None,
             cluster=cluster.as_dict() if cluster is not None else None,
+            discovery=discovery.as_dict() if discovery is not None else None,
         )
 
     def registry(self) -> CollectorRegistry:
@@ -149,6 +181,7 @@ class Runtime:
                 findings=self.findings,
                 status=self.status,
                 scrape_collectors=self.scrape_collectors,
+                renderers=self.renderers,
             )
         )
         return registry

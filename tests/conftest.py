@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,6 +23,52 @@ from tests.lab import Lab, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 _next_net = iter(range(1, 250))
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+_real_sendto = socket.socket.sendto
+
+
+def _loopback_only(address: object) -> None:
+    """Fail the test at once if it tries to reach anything but loopback (or a unix socket)."""
+    if isinstance(address, tuple) and address:
+        host = str(address[0]).split("%", 1)[0]
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            raise AssertionError(
+                f"a test tried to reach {host!r} by name; tests use loopback addresses"
+            ) from None
+        if not ip.is_loopback:
+            raise AssertionError(
+                f"a test tried to reach {address!r}: tests may only reach 127.0.0.0/8 and ::1"
+            )
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> None:
+    _loopback_only(address)
+    _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
+    _loopback_only(address)
+    return _real_connect_ex(self, address)
+
+
+def _guarded_sendto(self: socket.socket, data: Any, *args: Any) -> int:
+    _loopback_only(args[-1])
+    return _real_sendto(self, data, *args)
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the test process, every connect and sendto goes to loopback or the test fails.
+
+    The test command also runs pytest in a network namespace that has only loopback;
+    this names the offending address instead of a bare "network unreachable".
+    """
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
+    monkeypatch.setattr(socket.socket, "sendto", _guarded_sendto)
 
 
 @pytest.fixture(scope="session")

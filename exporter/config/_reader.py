@@ -123,7 +123,7 @@ def host_port(
         port = default_port
     else:
         low = 0 if allow_port_zero else 1
-        if not port_text.isdigit() or not low <= int(port_text) < 65536:
+        if not (port_text.isascii() and port_text.isdigit()) or not low <= int(port_text) < 65536:
             raise ConfigError(path, f"{raw!r} has an invalid port ({low}-65535)")
         port = int(port_text)
     try:

@@ -18,6 +18,7 @@ from exporter.config import _reader as r
 from exporter.config._reader import ConfigError
 from exporter.config._yaml import load_yaml
 from exporter.config.diagnosis import parse_diagnosis
+from exporter.config.kubernetes import parse_kubernetes
 from exporter.config.model import (
     AUTO,
     DIRECT_PATHS,
@@ -50,6 +51,7 @@ _TOP_KEYS = (
     "paths",
     "log",
     "node",
+    "kubernetes",
 )
 _NAME_KEYS = ("name", "type", "kind", "paths", "transports", "expect", "race")
 _DEFAULT_PATHS = {
@@ -105,8 +107,12 @@ def parse_config(raw: Any, *, source: str = "<memory>", base_dir: str | None = N
     cluster_domain = _cluster_domain(doc.get("cluster_domain", base.cluster_domain))
     transports = _transports(doc.get("transports", list(TRANSPORTS)), "transports")
     names = _names(doc.get("names"), cluster_domain, transports)
+    mode = r.string(doc.get("mode", base.mode), "mode", choices=("node", "cluster"))
+    paths = _paths(doc.get("paths"), "paths", here)
+    kubernetes = parse_kubernetes(doc.get("kubernetes"), "kubernetes", here)
+    _needs_api(mode, paths, kubernetes.enabled)
     return Config(
-        mode=r.string(doc.get("mode", base.mode), "mode", choices=("node", "cluster")),  # type: ignore[arg-type]
+        mode=mode,  # type: ignore[arg-type]
         listen=r.listen_address(doc.get("listen", ":9958"), "listen"),
         interval=interval,
         timeout=timeout,
@@ -116,10 +122,11 @@ def parse_config(raw: Any, *, source: str = "<memory>", base_dir: str | None = N
         edns_payload=_edns(doc.get("edns_payload")),
         cluster_domain=cluster_domain,
         names=names,
-        paths=_paths(doc.get("paths"), "paths", here),
+        paths=paths,
         log=_log(doc.get("log"), "log"),
         node=_node(doc.get("node"), "node"),
         diagnosis=parse_diagnosis(doc.get("diagnosis"), "diagnosis"),
+        kubernetes=kubernetes,
         source=source,
     )
 
@@ -243,15 +250,21 @@ def _paths(raw: Any, path: str, here: str) -> PathsConfig:
     return PathsConfig(resolver=resolver, **direct)
 
 
+def _needs_api(mode: str, paths: PathsConfig, api: bool) -> None:
+    """``auto`` paths and cluster mode read the Kubernetes API: it must be configured."""
+    if api:
+        return
+    hint = "set kubernetes.config to in-cluster or kubeconfig"
+    for name, spec in paths.direct().items():
+        if spec == AUTO and name != "upstream":  # upstream: auto can be the node resolv.conf alone
+            raise ConfigError(f"paths.{name}", f"'auto' discovery reads the Kubernetes API: {hint}")
+    if mode == "cluster":
+        raise ConfigError("mode", f"cluster mode reads the Kubernetes API: {hint}")
+
+
 def _targets(raw: Any, path: str, here: str) -> TargetSpec:
     if raw == AUTO:
-        if path == "paths.upstream":
-            return AUTO  # the node resolv.conf's nameservers (targets/discovery.py)
-        raise ConfigError(
-            path,
-            "'auto' is supported only for upstream (the node resolv.conf's nameservers); discovering "
-            "the other paths needs Kubernetes, which this build does not read yet",
-        )
+        return AUTO
     if isinstance(raw, Mapping):
         doc = r.mapping(raw, path, ("resolv_conf", "port"))
         if "resolv_conf" not in doc:

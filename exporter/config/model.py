@@ -134,6 +134,66 @@ class DiagnosisConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class LeaseConfig:
+    """The ``coordination.k8s.io`` Lease that elects the one reporting cluster instance."""
+
+    name: str = "k8s-dns-exporter"
+    namespace: str = "kube-system"
+    duration: float = 15.0
+    """How long a lease holds without renewal before a standby may take it."""
+    renew_deadline: float = 10.0
+    """The leader steps down when it could not renew for this long."""
+    retry_period: float = 2.0
+    identity: str | None = None
+    """``None``: ``$POD_NAME`` (else the host name) plus a random suffix."""
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityConfig:
+    """Parameters of the cluster-proportional-autoscaler linear formula."""
+
+    cores_per_replica: float = 256.0
+    nodes_per_replica: float = 16.0
+    min_replicas: int = 2
+    max_replicas: int = 0
+    """0: no upper bound."""
+    include_unschedulable_nodes: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class KubernetesConfig:
+    """How to reach the Kubernetes API, and where CoreDNS and its neighbours live in it."""
+
+    config: Literal["off", "in-cluster", "kubeconfig"] = "off"
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespace: str = "kube-system"
+    service: str = "kube-dns"
+    pod_selector: str = "k8s-app=kube-dns"
+    corefile_configmap: str = "coredns"
+    custom_configmap: str = "coredns-custom"
+    kube_proxy_configmap: str = "kube-proxy"
+    nodelocal_daemonset: str = "node-local-dns"
+    nodelocal_configmap: str = "node-local-dns"
+    nodelocal_address: Server = Server("169.254.20.10", 53)
+    interval: float = 30.0
+    """Cluster readers (CoreDNS pods, usage, ConfigMaps) run this often."""
+    inventory_interval: float = 300.0
+    """Cluster-wide lists (nodes, pods, Services, StatefulSets) run this often."""
+    refresh: float = 300.0
+    """Discovery re-reads the Service, the NodeLocal DaemonSet and the Corefile this often."""
+    timeout: float = 10.0
+    qps: float = 5.0
+    page_size: int = 500
+    lease: LeaseConfig = field(default_factory=LeaseConfig)
+    capacity: CapacityConfig = field(default_factory=CapacityConfig)
+
+    @property
+    def enabled(self) -> bool:
+        return self.config != "off"
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     mode: Literal["node", "cluster"] = "node"
     listen: tuple[str, int] = ("0.0.0.0", 9958)  # noqa: S104 - an exporter is scraped from outside
@@ -150,5 +210,6 @@ class Config:
     log: LogConfig = field(default_factory=LogConfig)
     node: NodeConfig = field(default_factory=NodeConfig)
     diagnosis: DiagnosisConfig = field(default_factory=DiagnosisConfig)
+    kubernetes: KubernetesConfig = field(default_factory=KubernetesConfig)
     source: str = "<defaults>"
     """The file this config came from, for messages."""

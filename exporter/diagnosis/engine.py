@@ -14,6 +14,7 @@ from exporter.diagnosis.agreement import (
 from exporter.diagnosis.catalog import CAUSES, SEVERITY_ORDER, runbook_url
 from exporter.diagnosis.draft import Draft
 from exporter.diagnosis.model import Finding, Observations
+from exporter.diagnosis.rules_cluster import RULES as CLUSTER_RULES
 from exporter.diagnosis.rules_node import RULES as NODE_RULES
 from exporter.diagnosis.rules_probe import RULES as PROBE_RULES
 from exporter.diagnosis.rules_resolver import pod_resolv_conf_wrong
@@ -27,6 +28,7 @@ RULES: tuple[Rule, ...] = (
     upstream_error,
     pod_resolv_conf_wrong,
     *NODE_RULES,
+    *CLUSTER_RULES,
 )
 
 PROBE_CAUSES = frozenset(
@@ -54,9 +56,12 @@ EXPLAINS: dict[str, frozenset[str]] = {
             "coredns_config_error",
             "coredns_api_unreachable",
             "coredns_overloaded",
-            "dns_port_blocked",
         }
     ),
+    # Ready CoreDNS pods that time out behind a NetworkPolicy are blocked, not down.
+    "dns_port_blocked": frozenset({"coredns_unavailable"}),
+    # IPVS sending UDP to a removed endpoint is the Service's routing failing, with its reason.
+    "ipvs_udp_stale": frozenset({"service_routing_broken"}),
     # An unreachable upstream explains errors seen through it.
     "upstream_unreachable": frozenset({"upstream_error", "coredns_config_error"}),
 }
@@ -71,7 +76,7 @@ def diagnose(
 ) -> list[Finding]:
     """The active causes, most severe first. A pure function of ``observations``."""
     stats = Stats(observations.rounds, observations.names)
-    drafts = [draft for rule in rules if (draft := rule(observations, stats)) is not None]
+    drafts = merge([draft for rule in rules if (draft := rule(observations, stats)) is not None])
     active = {d.cause for d in drafts}
     explained = set().union(*(EXPLAINS.get(c, frozenset()) for c in active))
     findings = []
@@ -98,6 +103,24 @@ def diagnose(
 def upstream_comparisons(observations: Observations) -> list[Comparison]:
     """How the upstreams answered each name they were asked, for ``k8s_dns_upstream_disagreement``."""
     return compare_upstreams(Stats(observations.rounds, observations.names), observations.names)
+
+
+def merge(drafts: Sequence[Draft]) -> list[Draft]:
+    """One draft per cause: a cause seen by the probes and by the API reads as one finding."""
+    by_cause: dict[str, Draft] = {}
+    for draft in drafts:
+        first = by_cause.get(draft.cause)
+        if first is None:
+            by_cause[draft.cause] = draft
+            continue
+        by_cause[draft.cause] = Draft(
+            draft.cause,
+            f"{first.summary} {draft.summary}",
+            first.evidence + tuple(e for e in draft.evidence if e not in first.evidence),
+            first.fix if draft.fix == first.fix else f"{first.fix} {draft.fix}",
+            {**first.facts, **draft.facts},
+        )
+    return list(by_cause.values())
 
 
 class Findings:

@@ -88,7 +88,7 @@ def _hex(field: str, path: str, line: int) -> int:
 
 def parse_limit(text: str, path: str) -> int:
     value = text.strip()
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise CorruptFile(path, f"{value[:20]!r} is not a number")
     return int(value)
 

@@ -48,7 +48,7 @@ def parse_stat(text: str, path: str = "stat") -> CpuTimes:
         values = words[1:]
         if len(values) < 4:
             raise CorruptFile(path, f"line {number}: the cpu line has {len(values)} columns, expected 4+")
-        if not all(v.isdigit() for v in values):
+        if not all(v.isascii() and v.isdigit() for v in values):
             raise CorruptFile(path, f"line {number}: the cpu line holds a non-number: {line[:60]!r}")
         if number == len(lines) and not text.endswith("\n"):
             raise CorruptFile(path, "the cpu line is cut short (no newline)")
@@ -71,7 +71,7 @@ def parse_pressure(text: str, path: str = "pressure/cpu") -> float:
             continue
         fields = dict(part.partition("=")[::2] for part in rest.split())
         total = fields.get("total", "")
-        if not total.isdigit():
+        if not (total.isascii() and total.isdigit()):
             raise CorruptFile(path, f"the 'some' line has no total=<microseconds>: {line[:80]!r}")
         if not text.endswith("\n"):
             raise CorruptFile(path, "the last line is cut short (no newline)")

@@ -64,7 +64,7 @@ def parse_snmp(text: str, path: str = "snmp") -> dict[str, dict[str, int]]:
 
 def _integer(word: str, path: str, line: int) -> int:
     digits = word.removeprefix("-")
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdigit()):
         raise CorruptFile(path, f"line {line}: {word[:20]!r} is not a number")
     return int(word)
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from exporter.targets.sources import TargetSet, TargetSources
+from exporter.targets.sources import Discovery, NotServed, TargetSet, TargetSources, compose
 
-__all__ = ["TargetSet", "TargetSources"]
+__all__ = ["Discovery", "NotServed", "TargetSet", "TargetSources", "compose"]

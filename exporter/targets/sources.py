@@ -18,6 +18,43 @@ Discovery = Callable[[str], tuple[Server, ...]]
 """``path -> servers`` for paths configured as ``auto``; raises ``Exception`` on failure."""
 
 
+class NotServed(LookupError):
+    """Raised by a discovery part for a path it does not discover (another part may)."""
+
+
+def compose(*parts: Discovery) -> Discovery:
+    """One discovery from several: a path gets the servers every part finds for it, in order.
+
+    ``upstream: auto`` is the Corefile's forward targets (from the API) plus the
+    node's resolv.conf nameservers (from the host files): two parts joined here.
+    A part that fails is left out while another answers; if all fail, the first
+    error is raised (and the path keeps its last good servers).
+    """
+
+    def discover(path: str) -> tuple[Server, ...]:
+        found: list[Server] = []
+        errors: list[Exception] = []
+        served = False
+        for part in parts:
+            try:
+                servers = part(path)
+            except NotServed:
+                continue
+            except Exception as exc:  # noqa: BLE001 - reported below when no part answers
+                served = True
+                errors.append(exc)
+                continue
+            served = True
+            found.extend(s for s in servers if s not in found)
+        if not served:
+            raise RuntimeError(f"no discovery serves path {path!r}")
+        if errors and not found:
+            raise errors[0]
+        return tuple(found)
+
+    return discover
+
+
 @dataclass(frozen=True, slots=True)
 class TargetSet:
     """The servers of every direct path, and the resolv.conf of the ``resolver`` path, now."""

@@ -88,10 +88,13 @@ BROKEN = [
     (doc(paths={"upstream": {"port": 53}}), "paths.upstream: 'resolv_conf' is required in this form"),
     (
         doc(paths={"service": "auto"}),
-        "paths.service: 'auto' is supported only for upstream (the node resolv.conf's nameservers); "
-        "discovering the other paths needs Kubernetes, which this build does not read yet",
+        "paths.service: 'auto' discovery reads the Kubernetes API: set kubernetes.config to in-cluster or kubeconfig",
     ),
-    (doc(paths={"pod": "auto"}), "paths.pod: 'auto' is supported only for upstream"),
+    (doc(paths={"pod": "auto"}), "paths.pod: 'auto' discovery reads the Kubernetes API"),
+    (
+        doc(paths={"pod": ["10.0.0.1:\u00b2"]}),
+        "paths.pod[0]: '10.0.0.1:\u00b2' has an invalid port (1-65535)",
+    ),
     (doc(node={"procfs": ""}), "node.procfs: expected a non-empty string, got string ''"),
     (doc(paths={"resolver": {"file": "x", "port": 0}}), "paths.resolver.port: 0 is out of range [1, 65535]"),
     (doc(log={"level": "loud"}), "log.level: 'loud' is not one of: debug, info, warning, error"),

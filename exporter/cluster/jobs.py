@@ -1,0 +1,91 @@
+"""The cluster readers as scheduled jobs: each reader a step with its own collector status.
+
+Two jobs: ``cluster`` (every ``kubernetes.interval``: CoreDNS pods, the kube-dns
+Service, usage, ConfigMaps, NetworkPolicies) and ``inventory`` (every
+``kubernetes.inventory_interval``: the cluster-wide lists). Steps run one after
+the other in a worker thread; one that fails records
+``k8s_dns_collector_success{collector=<step>} 0``, logs once per new error,
+drops its piece from the readings, and the next steps still run. On a standby
+(not the Lease holder) nothing is read and the steps' statuses are withdrawn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from exporter.cluster.api import describe
+from exporter.cluster.readers.configs import read_corefile, read_kube_proxy_mode, read_nodelocal
+from exporter.cluster.readers.context import Context, NoData
+from exporter.cluster.readers.pods import read_coredns_pods, read_kube_dns_service
+from exporter.cluster.readers.usage import read_usage
+from exporter.cluster.readers.workloads import (
+    read_inventory,
+    read_network_policies,
+    read_services,
+    read_statefulsets,
+)
+from exporter.status import Status
+
+log = structlog.get_logger(__name__)
+
+Step = tuple[str, Callable[[Context], Any]]
+
+CLUSTER_STEPS: tuple[Step, ...] = (
+    ("coredns_pods", read_coredns_pods),
+    ("kube_dns_service", read_kube_dns_service),
+    ("coredns_usage", read_usage),
+    ("corefile", read_corefile),
+    ("nodelocal", read_nodelocal),
+    ("kube_proxy", read_kube_proxy_mode),
+    ("network_policies", read_network_policies),
+)
+INVENTORY_STEPS: tuple[Step, ...] = (
+    ("inventory", read_inventory),
+    ("services", read_services),
+    ("statefulsets", read_statefulsets),
+)
+
+
+class Readers:
+    def __init__(self, ctx: Context, status: Status, leading: Callable[[], bool]) -> None:
+        self._ctx = ctx
+        self._status = status
+        self._leading = leading
+        self._errors: dict[str, str] = {}
+
+    async def run(self, steps: tuple[Step, ...]) -> None:
+        if not self._leading():
+            for name, _ in steps:
+                self._status.forget(name)
+            return
+        await asyncio.to_thread(self.run_steps, steps)
+
+    def run_steps(self, steps: tuple[Step, ...]) -> None:
+        for name, read in steps:
+            started = time.perf_counter()
+            try:
+                value = read(self._ctx)
+            except NoData as exc:
+                self._failed(name, str(exc), started, quiet=True)
+            except Exception as exc:  # noqa: BLE001 - any reader failure is data, never a crash
+                self._failed(name, describe(exc), started, quiet=False, error_type=type(exc).__name__)
+            else:
+                self._ctx.state.set(name, value)
+                self._status.record(name, ok=True, duration=time.perf_counter() - started)
+                if self._errors.pop(name, None) is not None:
+                    log.info("cluster_reader_recovered", collector=name)
+
+    def _failed(self, name: str, error: str, started: float, *, quiet: bool, error_type: str = "") -> None:
+        self._ctx.state.fail(name, error)
+        self._status.record(name, ok=False, duration=time.perf_counter() - started, error=error)
+        if self._errors.get(name) != error:
+            if quiet:
+                log.info("cluster_reader_no_data", collector=name, reason=error)
+            else:
+                log.warning("cluster_reader_failed", collector=name, error=error, error_type=error_type)
+        self._errors[name] = error

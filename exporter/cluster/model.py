@@ -1,0 +1,198 @@
+"""What each cluster reader returns: plain frozen values, no API objects, no metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from exporter.cluster.corefile import Corefile
+from exporter.cluster.corefile_lint import ForwardRule
+from exporter.cluster.version import Version, text
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """A container's requests and limits: CPU in cores, memory in bytes; ``None`` when unset."""
+
+    cpu_request: float | None = None
+    cpu_limit: float | None = None
+    memory_request: float | None = None
+    memory_limit: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CorednsPod:
+    name: str
+    node: str | None
+    ip: str | None
+    phase: str
+    ready: bool
+    restarts: int
+    waiting_reason: str | None
+    last_terminated_reason: str | None
+    last_terminated_at: float | None
+    start_time: float | None
+    image: str
+    version: Version | None
+    labels: dict[str, str] = field(default_factory=dict)
+    resources: Resources = field(default_factory=Resources)
+    deleting: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "node": self.node,
+            "ip": self.ip,
+            "phase": self.phase,
+            "ready": self.ready,
+            "restarts": self.restarts,
+            "waiting_reason": self.waiting_reason,
+            "last_terminated_reason": self.last_terminated_reason,
+            "last_terminated_at": self.last_terminated_at,
+            "start_time": self.start_time,
+            "image": self.image,
+            "version": text(self.version),
+            "resources": {
+                "cpu_request_cores": self.resources.cpu_request,
+                "cpu_limit_cores": self.resources.cpu_limit,
+                "memory_request_bytes": self.resources.memory_request,
+                "memory_limit_bytes": self.resources.memory_limit,
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PodUsage:
+    pod: str
+    cpu_cores: float
+    memory_bytes: float
+
+
+@dataclass(frozen=True, slots=True)
+class NodeUsage:
+    node: str
+    cpu_cores: float
+    memory_bytes: float
+    cpu_allocatable: float
+    memory_allocatable: float
+
+    @property
+    def cpu_ratio(self) -> float:
+        return self.cpu_cores / self.cpu_allocatable if self.cpu_allocatable else 0.0
+
+    @property
+    def memory_ratio(self) -> float:
+        return self.memory_bytes / self.memory_allocatable if self.memory_allocatable else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """metrics.k8s.io: the CoreDNS pods' usage and the usage of the nodes hosting them."""
+
+    pods: tuple[PodUsage, ...]
+    nodes: tuple[NodeUsage, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "pods": {u.pod: {"cpu_cores": u.cpu_cores, "memory_bytes": u.memory_bytes} for u in self.pods},
+            "nodes": {
+                n.node: {"cpu_ratio": round(n.cpu_ratio, 4), "memory_ratio": round(n.memory_ratio, 4)}
+                for n in self.nodes
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class KubeDnsService:
+    name: str
+    cluster_ips: tuple[str, ...]
+    session_affinity: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "cluster_ips": list(self.cluster_ips),
+            "session_affinity": self.session_affinity,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CorefileSource:
+    """The Corefile ConfigMap parsed with the ``coredns-custom`` keys it imports."""
+
+    corefile: Corefile
+    custom_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NodeLocal:
+    present: bool
+    forwards: tuple[ForwardRule, ...] = ()
+    """The forward rules of its Corefile (empty when its ConfigMap could not be read)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"present": self.present, "forwards": [f.as_dict() for f in self.forwards]}
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceInventory:
+    total: int
+    tolerate_unready: tuple[str, ...]
+    """``namespace/name`` of Services still annotated tolerate-unready-endpoints."""
+    headless: frozenset[tuple[str, str]]
+    names: frozenset[tuple[str, str]] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class StatefulSetMismatch:
+    namespace: str
+    name: str
+    service_name: str
+    problem: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "statefulset": f"{self.namespace}/{self.name}",
+            "service_name": self.service_name,
+            "problem": self.problem,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A NetworkPolicy in the CoreDNS namespace, reduced to what matters for DNS."""
+
+    name: str
+    match_labels: dict[str, str]
+    match_expressions: tuple[tuple[str, str, tuple[str, ...]], ...]
+    ingress: bool
+    """It restricts ingress (policyTypes includes Ingress)."""
+    allows_dns: bool
+    """Some ingress rule admits port 53 (or every port) from somewhere."""
+
+    def selects(self, labels: dict[str, str]) -> bool:
+        if any(labels.get(k) != v for k, v in self.match_labels.items()):
+            return False
+        for key, operator, values in self.match_expressions:
+            present = key in labels
+            matched = {
+                "In": present and labels[key] in values,
+                "NotIn": not present or labels[key] not in values,
+                "Exists": present,
+                "DoesNotExist": not present,
+            }.get(operator, False)
+            if not matched:
+                return False
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """Cluster size, as the cluster-proportional-autoscaler counts it."""
+
+    nodes: int
+    schedulable_nodes: int
+    cores: float
+    """Allocatable CPU of the nodes counted (schedulable ones unless configured otherwise)."""
+    counted_nodes: int
+    pods: int

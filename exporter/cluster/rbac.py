@@ -1,0 +1,141 @@
+"""The least-privilege RBAC rules each mode needs, as data (docs/rbac.md says the same in prose).
+
+``rules(mode, k8s)`` lists every (API group, resource, verbs) the exporter calls
+with the given ``kubernetes:`` config, scoped to the CoreDNS namespace (a Role)
+or to the cluster (a ClusterRole), with ``resourceNames`` where Kubernetes
+allows them (get, update). ``policy_rules`` renders them as Role/ClusterRole
+``rules:`` entries, and ``allows`` answers whether a request is covered, so
+manifests can be generated from this table and tested against it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from exporter.config import KubernetesConfig
+
+NAMEABLE_VERBS = frozenset({"get", "update", "patch", "delete"})
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    api_group: str
+    resource: str
+    verbs: tuple[str, ...]
+    namespace: str | None
+    """Granted in this namespace only (a Role); ``None``: in every namespace (a ClusterRole)."""
+    names: tuple[str, ...] = ()
+    """resourceNames that restrict the name-able verbs; empty: any name."""
+    why: str = ""
+
+
+def rules(mode: str, k8s: KubernetesConfig | None = None) -> tuple[Rule, ...]:
+    """What ``mode`` (node or cluster) calls; node mode's rules assume every path is ``auto``."""
+    k8s = k8s or KubernetesConfig()
+    ns = k8s.namespace
+    node = (
+        Rule("", "services", ("get",), ns, (k8s.service,), "paths.service: auto reads the ClusterIP"),
+        Rule(
+            "discovery.k8s.io",
+            "endpointslices",
+            ("list", "watch"),
+            ns,
+            why="paths.pod: auto lists and watches the kube-dns EndpointSlices (label-selected)",
+        ),
+        Rule(
+            "apps",
+            "daemonsets",
+            ("get",),
+            ns,
+            (k8s.nodelocal_daemonset,),
+            "paths.nodelocal: auto probes NodeLocal DNSCache only if its DaemonSet exists",
+        ),
+        Rule(
+            "",
+            "configmaps",
+            ("get",),
+            ns,
+            (k8s.corefile_configmap,),
+            "paths.upstream: auto reads the Corefile's forward targets",
+        ),
+    )
+    if mode == "node":
+        return node
+    if mode != "cluster":
+        raise ValueError(f"unknown mode {mode!r}")
+    configmaps = (
+        k8s.corefile_configmap,
+        k8s.custom_configmap,
+        k8s.kube_proxy_configmap,
+        k8s.nodelocal_configmap,
+    )
+    lease = k8s.lease
+    return (
+        *(r for r in node if r.resource != "configmaps"),
+        Rule("", "configmaps", ("get",), ns, configmaps, "Corefile, coredns-custom, kube-proxy, NodeLocal"),
+        Rule("", "pods", ("list",), None, why="CoreDNS pods (label-selected) and the cluster's pod count"),
+        Rule("", "services", ("list",), None, why="tolerate-unready annotations, headless Services, count"),
+        Rule(
+            "",
+            "nodes",
+            ("get", "list"),
+            None,
+            why="cluster size (linear formula) and CoreDNS nodes' capacity",
+        ),
+        Rule("apps", "statefulsets", ("list",), None, why="serviceName of every StatefulSet"),
+        Rule("networking.k8s.io", "networkpolicies", ("list",), ns, why="policies selecting CoreDNS"),
+        Rule("metrics.k8s.io", "pods", ("list",), ns, why="CoreDNS CPU and memory usage"),
+        Rule("metrics.k8s.io", "nodes", ("get",), None, why="usage of the nodes hosting CoreDNS"),
+        Rule(
+            "coordination.k8s.io",
+            "leases",
+            ("get", "update"),
+            lease.namespace,
+            (lease.name,),
+            "leader election",
+        ),
+        Rule(
+            "coordination.k8s.io",
+            "leases",
+            ("create",),
+            lease.namespace,
+            why="leader election: the first instance creates the Lease",
+        ),
+    )
+
+
+def policy_rules(mode: str, k8s: KubernetesConfig | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The rules as ``rules:`` entries: key ``""`` for the ClusterRole, a namespace for each Role."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for rule in rules(mode, k8s):
+        entry: dict[str, Any] = {
+            "apiGroups": [rule.api_group],
+            "resources": [rule.resource],
+            "verbs": list(rule.verbs),
+        }
+        if rule.names:
+            entry["resourceNames"] = list(rule.names)
+        out.setdefault(rule.namespace or "", []).append(entry)
+    return out
+
+
+def allows(
+    granted: tuple[Rule, ...],
+    *,
+    api_group: str,
+    resource: str,
+    verb: str,
+    namespace: str | None,
+    name: str | None,
+) -> bool:
+    """Whether ``granted`` covers one request (``namespace`` None: a cluster-wide or cluster-scoped one)."""
+    for rule in granted:
+        if (rule.api_group, rule.resource) != (api_group, resource) or verb not in rule.verbs:
+            continue
+        if rule.namespace is not None and namespace != rule.namespace:
+            continue
+        if rule.names and (verb not in NAMEABLE_VERBS or name not in rule.names):
+            continue
+        return True
+    return False

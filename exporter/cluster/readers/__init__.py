@@ -1,0 +1,1 @@
+"""The cluster readers: one function per source, each returning a frozen value."""

@@ -1,0 +1,75 @@
+"""ConfigMaps: the Corefile (with ``coredns-custom``), NodeLocal DNSCache, and kube-proxy's mode."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from kubernetes.client.exceptions import ApiException
+
+from exporter.cluster.corefile import parse_corefile
+from exporter.cluster.corefile_lint import analyse
+from exporter.cluster.model import CorefileSource, NodeLocal
+from exporter.cluster.readers.context import Context, NoData
+
+CUSTOM_DIR = "custom/"
+"""Where AKS mounts ``coredns-custom`` next to the Corefile; its imports name ``custom/*.override``."""
+
+
+def read_corefile(ctx: Context) -> CorefileSource:
+    k8s = ctx.k8s
+    data = _configmap(ctx, k8s.corefile_configmap)
+    if data is None:
+        raise NoData(f"ConfigMap {k8s.namespace}/{k8s.corefile_configmap} not found")
+    text = data.get("Corefile")
+    if not isinstance(text, str):
+        raise ValueError(f"ConfigMap {k8s.corefile_configmap} has no data.Corefile")
+    custom = _configmap(ctx, k8s.custom_configmap) or {}
+    files = {CUSTOM_DIR + key: value for key, value in custom.items() if isinstance(value, str)}
+    return CorefileSource(parse_corefile(text, files), tuple(sorted(custom)))
+
+
+def read_nodelocal(ctx: Context) -> NodeLocal:
+    k8s, api = ctx.k8s, ctx.api
+    try:
+        api.call(api.apps.read_namespaced_daemon_set, k8s.nodelocal_daemonset, k8s.namespace)
+    except ApiException as exc:
+        if exc.status == 404:
+            return NodeLocal(present=False)
+        raise
+    data = _configmap(ctx, k8s.nodelocal_configmap) or {}
+    text = data.get("Corefile")
+    if not isinstance(text, str):
+        return NodeLocal(present=True)
+    return NodeLocal(present=True, forwards=analyse(parse_corefile(text)).forwards)
+
+
+def read_kube_proxy_mode(ctx: Context) -> str:
+    """``iptables``, ``ipvs``, ``nftables``...: kube-proxy's ``mode`` (empty means iptables on Linux)."""
+    k8s = ctx.k8s
+    data = _configmap(ctx, k8s.kube_proxy_configmap)
+    if data is None:
+        raise NoData(f"ConfigMap {k8s.namespace}/{k8s.kube_proxy_configmap} not found")
+    for key in sorted(data, key=lambda k: k != "config.conf"):
+        try:
+            doc = yaml.safe_load(data[key])
+        except yaml.YAMLError:
+            continue
+        if isinstance(doc, dict) and doc.get("kind") == "KubeProxyConfiguration":
+            mode = doc.get("mode") or "iptables"
+            if not isinstance(mode, str) or not mode.isalnum():
+                raise ValueError(f"KubeProxyConfiguration mode {mode!r} is not a mode")
+            return mode.lower()
+    raise NoData(f"ConfigMap {k8s.kube_proxy_configmap} holds no KubeProxyConfiguration")
+
+
+def _configmap(ctx: Context, name: str) -> dict[str, Any] | None:
+    """The ``data`` of a ConfigMap in the CoreDNS namespace, or ``None`` when it does not exist."""
+    api = ctx.api
+    try:
+        configmap = api.call(api.core.read_namespaced_config_map, name, ctx.k8s.namespace)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return dict(configmap.data or {})

@@ -1,0 +1,104 @@
+"""Cluster-wide lists: nodes and pod count (cluster size), Services, StatefulSets; NetworkPolicies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from exporter.cluster.model import Inventory, Policy, ServiceInventory, StatefulSetMismatch
+from exporter.cluster.readers.context import Context
+from exporter.cluster.readers.pods import quantity
+
+TOLERATE_UNREADY = "service.alpha.kubernetes.io/tolerate-unready-endpoints"
+DNS_PORTS = frozenset({53, "53", "dns", "dns-tcp"})
+
+
+def read_inventory(ctx: Context) -> Inventory:
+    api = ctx.api
+    nodes = schedulable = counted = 0
+    cores = 0.0
+    for node in api.pages(api.core.list_node):
+        nodes += 1
+        unschedulable = bool(node.spec.unschedulable) if node.spec else False
+        schedulable += not unschedulable
+        if unschedulable and not ctx.k8s.capacity.include_unschedulable_nodes:
+            continue
+        counted += 1
+        allocatable = (node.status.allocatable if node.status else None) or {}
+        cores += quantity(allocatable.get("cpu")) or 0.0
+    pods = api.count(api.core.list_pod_for_all_namespaces)
+    return Inventory(
+        nodes=nodes, schedulable_nodes=schedulable, cores=cores, counted_nodes=counted, pods=pods
+    )
+
+
+def read_services(ctx: Context) -> ServiceInventory:
+    api = ctx.api
+    total = 0
+    annotated: list[str] = []
+    headless: set[tuple[str, str]] = set()
+    names: set[tuple[str, str]] = set()
+    for service in api.pages(api.core.list_service_for_all_namespaces):
+        total += 1
+        meta = service.metadata
+        key = (meta.namespace, meta.name)
+        names.add(key)
+        if (meta.annotations or {}).get(TOLERATE_UNREADY, "").lower() == "true":
+            annotated.append(f"{key[0]}/{key[1]}")
+        if service.spec is not None and service.spec.cluster_ip == "None":
+            headless.add(key)
+    return ServiceInventory(total, tuple(sorted(annotated)), frozenset(headless), frozenset(names))
+
+
+def read_statefulsets(ctx: Context) -> tuple[StatefulSetMismatch, ...]:
+    services: ServiceInventory | None = ctx.state.get("services")
+    if services is None:
+        raise RuntimeError("needs the Services list, which is not read yet")
+    api = ctx.api
+    mismatches = []
+    for statefulset in api.pages(api.apps.list_stateful_set_for_all_namespaces):
+        meta = statefulset.metadata
+        name = (statefulset.spec.service_name if statefulset.spec else None) or ""
+        problem = None
+        if not name:
+            problem = "serviceName is empty"
+        elif (meta.namespace, name) not in services.names:
+            problem = f"Service {name} does not exist"
+        elif (meta.namespace, name) not in services.headless:
+            problem = f"Service {name} is not headless (it has a ClusterIP)"
+        if problem:
+            mismatches.append(StatefulSetMismatch(meta.namespace, meta.name, name, problem))
+    return tuple(sorted(mismatches, key=lambda m: (m.namespace, m.name)))
+
+
+def read_network_policies(ctx: Context) -> tuple[Policy, ...]:
+    api = ctx.api
+    listing = api.call(api.networking.list_namespaced_network_policy, ctx.k8s.namespace)
+    return tuple(sorted((_policy(p) for p in listing.items or []), key=lambda p: p.name))
+
+
+def _policy(policy: Any) -> Policy:
+    spec = policy.spec
+    selector = spec.pod_selector if spec else None
+    expressions = tuple(
+        (e.key, e.operator, tuple(e.values or ()))
+        for e in (selector.match_expressions or [] if selector else [])
+    )
+    types = spec.policy_types if spec and spec.policy_types else ["Ingress"]
+    rules = (spec.ingress if spec else None) or []
+    allows = any(not rule.ports or any(_dns_port(p) for p in rule.ports) for rule in rules)
+    return Policy(
+        name=policy.metadata.name,
+        match_labels=dict((selector.match_labels if selector else None) or {}),
+        match_expressions=expressions,
+        ingress="Ingress" in types,
+        allows_dns=allows,
+    )
+
+
+def _dns_port(port: Any) -> bool:
+    if port.port is None:
+        return True
+    if port.port in DNS_PORTS:
+        return True
+    end = getattr(port, "end_port", None)
+    return isinstance(port.port, int) and end is not None and port.port <= 53 <= end

@@ -1,0 +1,205 @@
+"""One consistent view of everything the cluster readers last read: ``runtime.readings["cluster"]``.
+
+Readers store their results in :class:`ClusterState` as they finish; diagnosis,
+/diagnose, ``doctor`` and /metrics read :meth:`ClusterState.snapshot`, a frozen
+:class:`ClusterReadings`. A reader that failed contributes ``None`` (and its
+error), never a stale value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from exporter.cluster.capacity import Capacity, linear_replicas, memory_recommended_bytes, size_replicas
+from exporter.cluster.corefile_lint import CorefileReport, analyse
+from exporter.cluster.model import (
+    CorednsPod,
+    CorefileSource,
+    Inventory,
+    KubeDnsService,
+    NodeLocal,
+    Policy,
+    ServiceInventory,
+    StatefulSetMismatch,
+    Usage,
+)
+from exporter.cluster.version import Version, text
+from exporter.config import CapacityConfig
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterReadings:
+    leader: bool
+    pods: tuple[CorednsPod, ...] | None = None
+    service: KubeDnsService | None = None
+    corefile: CorefileReport | None = None
+    custom_keys: tuple[str, ...] = ()
+    nodelocal: NodeLocal | None = None
+    kube_proxy_mode: str | None = None
+    usage: Usage | None = None
+    services: ServiceInventory | None = None
+    statefulsets: tuple[StatefulSetMismatch, ...] | None = None
+    policies: tuple[Policy, ...] | None = None
+    inventory: Inventory | None = None
+    capacity: Capacity | None = None
+    endpoints_removed: tuple[tuple[str, float], ...] = ()
+    """CoreDNS endpoints (``IP:port``) that left the EndpointSlices recently, and when."""
+    errors: dict[str, str] = field(default_factory=dict)
+    read_at: float = 0.0
+
+    @property
+    def live_pods(self) -> tuple[CorednsPod, ...]:
+        return tuple(p for p in self.pods or () if not p.deleting and p.phase not in ("Succeeded", "Failed"))
+
+    @property
+    def version(self) -> Version | None:
+        """The oldest CoreDNS version running (what the Corefile must work with)."""
+        versions = [p.version for p in self.live_pods if p.version is not None]
+        return min(versions) if versions else None
+
+    @property
+    def replica_nodes(self) -> int:
+        return len({p.node for p in self.live_pods if p.node})
+
+    @property
+    def coredns_policies(self) -> tuple[Policy, ...]:
+        """NetworkPolicies that select at least one CoreDNS pod."""
+        return tuple(
+            policy for policy in self.policies or () if any(policy.selects(p.labels) for p in self.live_pods)
+        )
+
+    def pod_at(self, host: str) -> CorednsPod | None:
+        return next((p for p in self.live_pods if p.ip == host), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        def maybe(value: Any) -> Any:
+            return value.as_dict() if value is not None else None
+
+        return {
+            "leader": self.leader,
+            "coredns": {
+                "version": text(self.version),
+                "replicas": len(self.live_pods) if self.pods is not None else None,
+                "ready": sum(p.ready for p in self.live_pods) if self.pods is not None else None,
+                "nodes": self.replica_nodes if self.pods is not None else None,
+                "pods": [p.as_dict() for p in self.pods] if self.pods is not None else None,
+            },
+            "service": maybe(self.service),
+            "corefile": maybe(self.corefile),
+            "custom_configmap_keys": list(self.custom_keys),
+            "nodelocal": maybe(self.nodelocal),
+            "kube_proxy_mode": self.kube_proxy_mode,
+            "usage": maybe(self.usage),
+            "tolerate_unready_services": list(self.services.tolerate_unready) if self.services else None,
+            "statefulsets_service_mismatch": (
+                [s.as_dict() for s in self.statefulsets] if self.statefulsets is not None else None
+            ),
+            "coredns_network_policies": (
+                [p.name for p in self.coredns_policies] if self.policies is not None else None
+            ),
+            "capacity": maybe(self.capacity),
+            "endpoints_removed": [{"server": s, "at": t} for s, t in self.endpoints_removed],
+            "errors": dict(sorted(self.errors.items())),
+            "read_at": self.read_at,
+        }
+
+
+class ClusterState:
+    """The latest result of every cluster reader, shared between jobs and readers of the state."""
+
+    def __init__(self, capacity: CapacityConfig) -> None:
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        self._pieces: dict[str, Any] = {}
+        self._errors: dict[str, str] = {}
+        self._read_at = 0.0
+
+    def set(self, name: str, value: Any) -> None:
+        with self._lock:
+            self._pieces[name] = value
+            self._errors.pop(name, None)
+            self._read_at = time.time()
+
+    def get(self, name: str) -> Any:
+        with self._lock:
+            return self._pieces.get(name)
+
+    def fail(self, name: str, error: str) -> None:
+        with self._lock:
+            self._pieces.pop(name, None)
+            self._errors[name] = error
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pieces.clear()
+            self._errors.clear()
+
+    def snapshot(self, *, leader: bool, removed: tuple[tuple[str, float], ...] = ()) -> ClusterReadings:
+        with self._lock:
+            pieces = dict(self._pieces)
+            errors = dict(self._errors)
+            read_at = self._read_at
+        return assemble(
+            pieces, self._capacity, leader=leader, removed=removed, errors=errors, read_at=read_at
+        )
+
+
+def assemble(
+    pieces: Mapping[str, Any],
+    params: CapacityConfig,
+    *,
+    leader: bool,
+    removed: tuple[tuple[str, float], ...] = (),
+    errors: Mapping[str, str] | None = None,
+    read_at: float = 0.0,
+) -> ClusterReadings:
+    """Combine the readers' pieces (keyed by reader name) into one :class:`ClusterReadings`."""
+    pods: tuple[CorednsPod, ...] | None = pieces.get("coredns_pods")
+    source: CorefileSource | None = pieces.get("corefile")
+    versions = [p.version for p in pods or () if p.version is not None and not p.deleting]
+    report = analyse(source.corefile, min(versions) if versions else None) if source else None
+    readings = ClusterReadings(
+        leader=leader,
+        pods=pods,
+        service=pieces.get("kube_dns_service"),
+        corefile=report,
+        custom_keys=source.custom_keys if source else (),
+        nodelocal=pieces.get("nodelocal"),
+        kube_proxy_mode=pieces.get("kube_proxy"),
+        usage=pieces.get("coredns_usage"),
+        services=pieces.get("services"),
+        statefulsets=pieces.get("statefulsets"),
+        policies=pieces.get("network_policies"),
+        inventory=pieces.get("inventory"),
+        endpoints_removed=removed,
+        errors=dict(errors or {}),
+        read_at=read_at,
+    )
+    return _with_capacity(readings, params)
+
+
+def _with_capacity(readings: ClusterReadings, params: CapacityConfig) -> ClusterReadings:
+    inventory, services = readings.inventory, readings.services
+    if readings.pods is None or inventory is None or services is None:
+        return readings
+    autopath = readings.corefile is not None and "autopath" in readings.corefile.plugins
+    limits = [p.resources.memory_limit for p in readings.live_pods if p.resources.memory_limit]
+    capacity = Capacity(
+        replicas=len(readings.live_pods),
+        ready_replicas=sum(p.ready for p in readings.live_pods),
+        nodes=inventory.counted_nodes,
+        cores=inventory.cores,
+        pods=inventory.pods,
+        services=services.total,
+        autopath=autopath,
+        linear_replicas=linear_replicas(inventory.cores, inventory.counted_nodes, params),
+        size_replicas=size_replicas(inventory.cores, inventory.counted_nodes, params),
+        memory_recommended_bytes=memory_recommended_bytes(inventory.pods, services.total, autopath=autopath),
+        memory_limit_bytes=min(limits) if limits else None,
+    )
+    return dataclasses.replace(readings, capacity=capacity)

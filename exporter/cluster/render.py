@@ -1,0 +1,167 @@
+"""Cluster readings and discovery as metric families: the one place they become metrics.
+
+A piece the readers could not read renders nothing (its collector_success says
+why); a CoreDNS pod that is gone renders nothing, because families are built
+fresh from the latest readings on every scrape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client.core import Metric
+
+from exporter import metrics
+from exporter.cluster.corefile_lint import PROBLEM_KINDS, WATCHED
+from exporter.cluster.readings import ClusterReadings
+from exporter.cluster.version import text
+from exporter.targets.discovery import DiscoveryReadings
+
+
+def render_discovery(readings: DiscoveryReadings, auto: frozenset[str]) -> Iterator[Metric]:
+    family = metrics.DISCOVERY_TARGETS.gauge()
+    for path in sorted(auto):
+        family.add_metric([path], len(readings.targets.get(path, ())))
+    yield family
+
+
+def render_leader(leading: bool) -> Iterator[Metric]:
+    family = metrics.LEADER.gauge()
+    family.add_metric([], 1.0 if leading else 0.0)
+    yield family
+
+
+def render_cluster(readings: ClusterReadings) -> Iterator[Metric]:
+    yield from _pods(readings)
+    yield from _usage(readings)
+    yield from _corefile(readings)
+    yield from _workloads(readings)
+    yield from _capacity(readings)
+
+
+def _pods(readings: ClusterReadings) -> Iterator[Metric]:
+    if readings.pods is None:
+        return
+    info, ready = metrics.COREDNS_POD_INFO.gauge(), metrics.COREDNS_POD_READY.gauge()
+    restarts = metrics.COREDNS_POD_RESTARTS.counter()
+    waiting, terminated = metrics.COREDNS_POD_WAITING.gauge(), metrics.COREDNS_POD_LAST_TERMINATED.gauge()
+    started = metrics.COREDNS_POD_START_TIME.gauge()
+    fields = (
+        (metrics.COREDNS_CPU_REQUEST, "cpu_request"),
+        (metrics.COREDNS_CPU_LIMIT, "cpu_limit"),
+        (metrics.COREDNS_MEMORY_REQUEST, "memory_request"),
+        (metrics.COREDNS_MEMORY_LIMIT, "memory_limit"),
+    )
+    resources = {field: spec.gauge() for spec, field in fields}
+    for pod in readings.pods:
+        info.add_metric([pod.name, pod.node or "", pod.ip or "", text(pod.version)], 1.0)
+        ready.add_metric([pod.name], 1.0 if pod.ready else 0.0)
+        restarts.add_metric([pod.name], pod.restarts)
+        if pod.waiting_reason:
+            waiting.add_metric([pod.name, pod.waiting_reason], 1.0)
+        if pod.last_terminated_reason:
+            terminated.add_metric([pod.name, pod.last_terminated_reason], 1.0)
+        if pod.start_time is not None:
+            started.add_metric([pod.name], pod.start_time)
+        for field, family in resources.items():
+            value = getattr(pod.resources, field)
+            if value is not None:
+                family.add_metric([pod.name], value)
+    yield from (info, ready, restarts, waiting, terminated, started, *resources.values())
+    live = readings.live_pods
+    for spec, value in (
+        (metrics.COREDNS_REPLICAS, len(live)),
+        (metrics.COREDNS_REPLICAS_READY, sum(p.ready for p in live)),
+        (metrics.COREDNS_REPLICA_NODES, readings.replica_nodes),
+    ):
+        family = spec.gauge()
+        family.add_metric([], value)
+        yield family
+
+
+def _usage(readings: ClusterReadings) -> Iterator[Metric]:
+    if readings.service is not None:
+        affinity = metrics.SESSION_AFFINITY.gauge()
+        affinity.add_metric([], 1.0 if readings.service.session_affinity == "ClientIP" else 0.0)
+        yield affinity
+    if readings.usage is None:
+        return
+    cpu, memory = metrics.COREDNS_CPU_USAGE.gauge(), metrics.COREDNS_MEMORY_USAGE.gauge()
+    for pod in readings.usage.pods:
+        cpu.add_metric([pod.pod], pod.cpu_cores)
+        memory.add_metric([pod.pod], pod.memory_bytes)
+    node_cpu, node_memory = metrics.COREDNS_NODE_CPU.gauge(), metrics.COREDNS_NODE_MEMORY.gauge()
+    for node in readings.usage.nodes:
+        node_cpu.add_metric([node.node], node.cpu_ratio)
+        node_memory.add_metric([node.node], node.memory_ratio)
+    yield from (cpu, memory, node_cpu, node_memory)
+
+
+def _corefile(readings: ClusterReadings) -> Iterator[Metric]:
+    report = readings.corefile
+    if report is not None:
+        plugins = metrics.COREFILE_PLUGIN.gauge()
+        for plugin in sorted(set(WATCHED) | report.plugins):
+            plugins.add_metric([plugin], 1.0 if plugin in report.plugins else 0.0)
+        problems = metrics.COREFILE_PROBLEMS.gauge()
+        for kind in PROBLEM_KINDS:
+            problems.add_metric([kind], report.count(kind))
+        yield from (plugins, problems)
+        rule = report.root_forward
+        targets = metrics.COREFILE_FORWARD_TARGETS.gauge()
+        targets.add_metric([], len(rule.targets) if rule else 0)
+        yield targets
+        if rule is not None:
+            policy = metrics.COREFILE_FORWARD_POLICY.gauge()
+            policy.add_metric([rule.policy], 1.0)
+            options = metrics.COREFILE_FORWARD_OPTION.gauge()
+            options.add_metric(["prefer_udp"], 1.0 if rule.prefer_udp else 0.0)
+            options.add_metric(["force_tcp"], 1.0 if rule.force_tcp else 0.0)
+            yield from (policy, options)
+    if readings.kube_proxy_mode is not None:
+        mode = metrics.KUBE_PROXY_MODE.gauge()
+        mode.add_metric([readings.kube_proxy_mode], 1.0)
+        yield mode
+
+
+def _workloads(readings: ClusterReadings) -> Iterator[Metric]:
+    counts = (
+        (metrics.TOLERATE_UNREADY, len(readings.services.tolerate_unready) if readings.services else None),
+        (
+            metrics.STATEFULSETS_MISMATCH,
+            len(readings.statefulsets) if readings.statefulsets is not None else None,
+        ),
+        (
+            metrics.COREDNS_NETWORK_POLICIES,
+            len(readings.coredns_policies) if readings.policies is not None else None,
+        ),
+    )
+    for spec, value in counts:
+        if value is not None:
+            family = spec.gauge()
+            family.add_metric([], value)
+            yield family
+
+
+def _capacity(readings: ClusterReadings) -> Iterator[Metric]:
+    if readings.inventory is not None:
+        for spec, value in (
+            (metrics.CLUSTER_NODES, float(readings.inventory.counted_nodes)),
+            (metrics.CLUSTER_CPU, readings.inventory.cores),
+            (metrics.CLUSTER_PODS, float(readings.inventory.pods)),
+        ):
+            family = spec.gauge()
+            family.add_metric([], value)
+            yield family
+    if readings.services is not None:
+        services = metrics.CLUSTER_SERVICES.gauge()
+        services.add_metric([], readings.services.total)
+        yield services
+    capacity = readings.capacity
+    if capacity is None:
+        return
+    recommended = metrics.RECOMMENDED_REPLICAS.gauge()
+    recommended.add_metric(["linear"], capacity.linear_replicas)
+    memory = metrics.MEMORY_RECOMMENDED.gauge()
+    memory.add_metric([], capacity.memory_recommended_bytes)
+    yield from (recommended, memory)

@@ -1,0 +1,177 @@
+"""Lease election between two instances: one leads, handover on release and on expiry, 409 on races."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from exporter.cluster.api import ClusterApi
+from exporter.cluster.leader import LeaderElector
+from exporter.config import parse_config
+from exporter.status import Status
+from tests.kubeapi.server import KubeAPI
+
+LEASE = ("coordination.k8s.io/v1", "leases", "kube-system", "k8s-dns-exporter")
+
+
+def elector(kubeconfig: Path, identity: str, changes: list[tuple[str, bool]] | None = None) -> LeaderElector:
+    doc = {
+        "mode": "cluster",
+        "names": [{"name": "example.org."}],
+        "paths": {"pod": "auto"},
+        "kubernetes": {
+            "config": "kubeconfig",
+            "kubeconfig": str(kubeconfig),
+            "timeout": "2s",
+            "qps": 100,
+            "lease": {
+                "duration": "2s",
+                "renew_deadline": "1500ms",
+                "retry_period": "200ms",
+                "identity": identity,
+            },
+        },
+    }
+    k8s = parse_config(doc).kubernetes
+
+    def changed(leading: bool) -> None:
+        if changes is not None:
+            changes.append((identity, leading))
+
+    return LeaderElector(ClusterApi(k8s), k8s.lease, Status(), on_change=changed)
+
+
+class Watcher:
+    """Samples both candidates every 20 ms: two leaders at once would be caught."""
+
+    def __init__(self, *candidates: LeaderElector) -> None:
+        self.candidates = candidates
+        self.both = 0
+        self.samples = 0
+
+    async def run(self) -> None:
+        while True:
+            leading = [c for c in self.candidates if c.leading]
+            self.samples += 1
+            self.both += len(leading) > 1
+            await asyncio.sleep(0.02)
+
+
+async def until(predicate: Any, timeout: float, what: str) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if predicate():
+            return time.monotonic() - started
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def test_one_leader_and_handover_on_release(kube_api: KubeAPI, kubeconfig: Path) -> None:
+    changes: list[tuple[str, bool]] = []
+    a, b = elector(kubeconfig, "exporter-a", changes), elector(kubeconfig, "exporter-b", changes)
+    watcher = Watcher(a, b)
+
+    async def scenario() -> float:
+        watch = asyncio.create_task(watcher.run())
+        task_a = asyncio.create_task(a.run())
+        await until(lambda: a.leading, 5, "a to lead")
+        task_b = asyncio.create_task(b.run())
+        await asyncio.sleep(1.0)  # five retry periods: b keeps trying and must stay a standby
+        assert not b.leading
+        assert b.holder == "exporter-a"
+        task_a.cancel()  # a stops cleanly and empties the Lease
+        await asyncio.gather(task_a, return_exceptions=True)
+        took = await until(lambda: b.leading, 5, "b to take over")
+        task_b.cancel()
+        watch.cancel()
+        await asyncio.gather(task_b, watch, return_exceptions=True)
+        return took
+
+    took = asyncio.run(scenario())
+    assert took < 1.5  # released: no need to wait out the 2 s lease
+    assert watcher.samples > 50
+    assert watcher.both == 0
+    assert changes == [
+        ("exporter-a", True),
+        ("exporter-a", False),
+        ("exporter-b", True),
+        ("exporter-b", False),
+    ]
+    lease = kube_api.store.get(*LEASE)
+    assert lease is not None
+    assert lease["spec"]["leaseTransitions"] == 1
+    assert lease["spec"].get("holderIdentity") is None  # b released it too
+
+
+def test_handover_when_the_leader_dies_without_releasing(kube_api: KubeAPI, kubeconfig: Path) -> None:
+    a, b = elector(kubeconfig, "exporter-a"), elector(kubeconfig, "exporter-b")
+    a.release = lambda: None  # type: ignore[method-assign]  # a crash: nothing is released
+    watcher = Watcher(a, b)
+
+    async def scenario() -> tuple[float, bool]:
+        watch = asyncio.create_task(watcher.run())
+        task_a = asyncio.create_task(a.run())
+        await until(lambda: a.leading, 5, "a to lead")
+        task_b = asyncio.create_task(b.run())
+        await asyncio.sleep(0.5)
+        task_a.cancel()
+        await asyncio.gather(task_a, return_exceptions=True)
+        a_stopped = not a.leading
+        took = await until(lambda: b.leading, 6, "b to take over an expired lease")
+        task_b.cancel()
+        watch.cancel()
+        await asyncio.gather(task_b, watch, return_exceptions=True)
+        return took, a_stopped
+
+    took, a_stopped = asyncio.run(scenario())
+    assert a_stopped
+    assert 1.0 <= took <= 4.0  # about the 2 s lease duration, seen on b's own clock
+    assert watcher.both == 0
+
+
+def test_the_leader_steps_down_when_it_cannot_renew(kube_api: KubeAPI, kubeconfig: Path) -> None:
+    a = elector(kubeconfig, "exporter-a")
+
+    async def scenario() -> tuple[float, str | None]:
+        task = asyncio.create_task(a.run())
+        await until(lambda: a.leading, 5, "a to lead")
+        kube_api.stop()
+        took = await until(lambda: not a.leading, 5, "a to step down")
+        error = a._status.runs()["leader_election"].error
+        kube_api.start()
+        await until(lambda: a.leading, 5, "a to lead again")
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return took, error
+
+    took, error = asyncio.run(scenario())
+    assert took <= 2.0  # the 1.5 s renew deadline, shorter than the lease
+    assert error is not None
+    assert error.startswith("API server unreachable:")
+
+
+def test_a_race_for_the_lease_gives_409_to_the_loser(kube_api: KubeAPI, kubeconfig: Path) -> None:
+    a, b = elector(kubeconfig, "exporter-a"), elector(kubeconfig, "exporter-b")
+    assert a.try_once()
+    a.release()  # the lease is free now: both may take it
+    api = b._api
+    stale = api.call(api.coordination.read_namespaced_lease, "k8s-dns-exporter", "kube-system")
+    assert a.try_once()  # a wins the race
+    real_call = api.call
+
+    def call(method: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(method, "__name__", "") == "read_namespaced_lease":
+            return stale  # b read the lease just before a wrote it
+        return real_call(method, *args, **kwargs)
+
+    api.call = call  # type: ignore[method-assign]
+    assert not b.try_once()
+    assert not b.leading
+    puts = [r.status for r in kube_api.requests if r.method == "PUT"]
+    assert puts[-1] == 409
+    lease = kube_api.store.get(*LEASE)
+    assert lease is not None
+    assert lease["spec"]["holderIdentity"] == "exporter-a"
+    assert b._status.runs()["leader_election"].ok  # a lost race is not an error

@@ -1,0 +1,261 @@
+"""Cluster readers with the real kubernetes client against the test API: values, failures, RBAC."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client.core import Metric
+
+from exporter.cluster.api import RateLimiter
+from exporter.cluster.rbac import allows, rules
+from exporter.cluster.readings import ClusterReadings
+from exporter.config import parse_config
+from exporter.runtime import Runtime
+from tests.kubeapi.cluster import POD_NAMES, FakeCluster
+from tests.kubeapi.handlers import parse_path
+from tests.kubeapi.server import KubeAPI, Request
+
+MIB = 1048576
+CLUSTER_STEPS = (
+    "coredns_pods", "kube_dns_service", "coredns_usage", "corefile", "nodelocal", "kube_proxy",
+    "network_policies", "inventory", "services", "statefulsets",
+)  # fmt: skip
+
+
+def runtime(kubeconfig: Path, *, mode: str = "cluster", page_size: int = 2, **extra: Any) -> Runtime:
+    doc = {
+        "mode": mode,
+        "interval": "1s",
+        "timeout": "200ms",
+        "names": [{"name": "example.org."}],
+        "paths": {"service": "auto", "pod": "auto", "nodelocal": "auto", "upstream": "auto"},
+        "kubernetes": {
+            "config": "kubeconfig",
+            "kubeconfig": str(kubeconfig),
+            "page_size": page_size,
+            "qps": 200,
+            **extra,
+        },
+    }
+    return Runtime(parse_config(doc), one_shot=True)
+
+
+def read(rt: Runtime) -> ClusterReadings:
+    async def jobs() -> None:
+        for job in rt.jobs:
+            await job.run()
+
+    asyncio.run(jobs())
+    readings = rt.readings["cluster"]()
+    assert isinstance(readings, ClusterReadings)
+    return readings
+
+
+def failures(rt: Runtime) -> dict[str, str | None]:
+    return {name: run.error for name, run in rt.status.runs().items() if not run.ok}
+
+
+def load(kube_api: KubeAPI) -> FakeCluster:
+    return FakeCluster(
+        kube_api, ["127.0.20.1", "127.0.20.2"], "127.0.10.10", 5353, ["127.0.40.1:5353"]
+    ).load()
+
+
+def samples(metrics: list[Metric], name: str) -> dict[tuple[str, ...], float]:
+    return {tuple(s.labels.values()): s.value for m in metrics for s in m.samples if s.name == name}
+
+
+def test_readings_match_the_cluster(kube_api: KubeAPI, kubeconfig: Path) -> None:
+    load(kube_api)
+    rt = runtime(kubeconfig)
+    readings = read(rt)
+    assert failures(rt) == {}
+    assert [p.name for p in readings.live_pods] == list(POD_NAMES)
+    first = readings.live_pods[0]
+    assert (first.node, first.ip, first.ready, first.restarts, first.version) == (
+        "node-1",
+        "127.0.20.1",
+        True,
+        0,
+        (1, 11, 1),
+    )
+    assert (first.resources.cpu_request, first.resources.memory_limit) == (0.1, 170 * MIB)
+    assert first.start_time == 1714637643.0  # 2024-05-02T08:14:03Z
+    assert readings.service is not None
+    assert (readings.service.cluster_ips, readings.service.session_affinity) == (("127.0.10.10",), "None")
+    assert readings.corefile is not None
+    assert readings.corefile.problems == ()
+    assert "log" in readings.corefile.plugins  # from coredns-custom's log.override
+    assert readings.custom_keys == ("log.override",)
+    assert readings.nodelocal is not None
+    assert readings.nodelocal.present
+    assert readings.kube_proxy_mode == "ipvs"
+    assert readings.usage is not None
+    assert {u.pod: (u.cpu_cores, u.memory_bytes) for u in readings.usage.pods} == {
+        name: (0.002946532, 17164 * 1024) for name in POD_NAMES
+    }
+    assert {n.node: (n.cpu_ratio, n.memory_ratio) for n in readings.usage.nodes} == {
+        "node-1": (pytest.approx(1.96 / 3.92), pytest.approx(3062564 / 15323960)),
+        "node-2": (pytest.approx(3.724 / 3.92), pytest.approx(7661980 / 15323960)),
+    }
+    assert readings.services is not None
+    assert readings.services.tolerate_unready == ("data/etcd",)
+    assert [(m.namespace, m.name, m.problem) for m in readings.statefulsets or ()] == [
+        ("data", "kafka", "serviceName is empty"),
+        ("data", "zk", "Service zk is not headless (it has a ClusterIP)"),
+    ]
+    assert [p.name for p in readings.coredns_policies] == ["allow-dns", "metrics-only"]
+    report = rt.report()
+    assert report["cluster"]["coredns"]["replicas"] == 2
+    assert report["discovery"]["targets"]["pod"] == ["127.0.20.1:5353", "127.0.20.2:5353"]
+
+
+def test_capacity_matches_hand_computed_values(kube_api: KubeAPI, kubeconfig: Path) -> None:
+    load(kube_api)
+    rt = runtime(kubeconfig, capacity={"cores_per_replica": 4, "nodes_per_replica": 2})
+    readings = read(rt)
+    capacity = readings.capacity
+    assert capacity is not None
+    # Schedulable nodes: node-1, node-2 (3920m each) and node-3 (7900m); node-4 is cordoned.
+    assert (capacity.nodes, capacity.cores) == (3, pytest.approx(15.74))
+    # Pods: 2 CoreDNS + 5 application pods; Services: kube-dns, kubernetes, web, redis, etcd, zk.
+    assert (capacity.pods, capacity.services) == (7, 6)
+    # max(ceil(15.74 / 4), ceil(3 / 2)) = max(4, 2) = 4, above the minimum of 2.
+    assert capacity.linear_replicas == 4
+    # (7 + 6) / 1000 + 54 = 54.013 MiB = 56636735.488 bytes.
+    assert capacity.memory_recommended_bytes == pytest.approx(56636735.488)
+    assert capacity.memory_limit_bytes == 170 * MIB
+    metrics = list(rt.registry().collect())
+    assert samples(metrics, "k8s_dns_coredns_recommended_replicas") == {("linear",): 4.0}
+    assert samples(metrics, "k8s_dns_cluster_nodes") == {(): 3.0}
+    assert samples(metrics, "k8s_dns_cluster_cpu_cores") == {(): pytest.approx(15.74)}
+    assert samples(metrics, "k8s_dns_cluster_pods") == {(): 7.0}
+    assert samples(metrics, "k8s_dns_cluster_services") == {(): 6.0}
+    assert samples(metrics, "k8s_dns_coredns_memory_recommended_bytes") == {(): pytest.approx(56636735.488)}
+    assert samples(metrics, "k8s_dns_coredns_replicas") == {(): 2.0}
+    assert samples(metrics, "k8s_dns_coredns_memory_limit_bytes") == {(p,): 170.0 * MIB for p in POD_NAMES}
+    assert samples(metrics, "k8s_dns_leader") == {(): 1.0}
+
+
+def test_lists_are_paginated_and_counted_cheaply(kube_api: KubeAPI, kubeconfig: Path) -> None:
+    load(kube_api)
+    kube_api.faults.expire_continues = 1  # the first continue token has expired: the list starts over
+    read(runtime(kubeconfig, page_size=2))
+    services = [r.params for r in kube_api.requests if r.path == "/api/v1/services"]
+    assert all(p["limit"] == "2" for p in services)
+    assert sum("continue" in p for p in services) >= 2
+    assert [r.status for r in kube_api.requests if r.path == "/api/v1/nodes"][:3] == [200, 410, 200]
+    pods = [r.params for r in kube_api.requests if r.path == "/api/v1/pods"]
+    assert pods == [{"limit": "1"}]  # one item and remainingItemCount give the count
+
+
+def test_each_reader_fails_alone_and_recovers(kube_api: KubeAPI, kubeconfig: Path) -> None:
+    cluster = load(kube_api)
+    kube_api.faults.forbidden.add("/nodes")
+    kube_api.faults.absent.add("metrics.k8s.io/v1beta1")
+    broken = cluster.pods[POD_NAMES[1]]
+    del broken["status"]["containerStatuses"][0]["imageID"]
+    kube_api.store.put(broken)
+    rt = runtime(kubeconfig)
+    readings = read(rt)
+    failed = failures(rt)
+    assert set(failed) == {"coredns_pods", "coredns_usage", "inventory"}
+    assert failed["inventory"] is not None
+    assert failed["inventory"].startswith('403 Forbidden: nodes is forbidden: User "system:serviceaccount')
+    assert failed["coredns_usage"] == "metrics.k8s.io is not served (is metrics-server installed?)"
+    assert failed["coredns_pods"] is not None
+    assert failed["coredns_pods"].startswith("malformed API object: 1 validation error for V1ContainerStatus")
+    assert "imageID" in failed["coredns_pods"]
+    assert readings.pods is None  # a failed reader contributes nothing, not stale data
+    assert readings.errors["inventory"] == failed["inventory"]
+    assert readings.service is not None  # the rest keeps working
+    assert readings.corefile is not None
+    metrics = list(rt.registry().collect())
+    success = samples(metrics, "k8s_dns_collector_success")
+    assert success[("inventory",)] == 0.0
+    assert success[("kube_dns_service",)] == 1.0
+    assert samples(metrics, "k8s_dns_coredns_pod_ready") == {}
+    kube_api.faults.forbidden.clear()
+    kube_api.faults.absent.clear()
+    kube_api.store.put(cluster.pods[POD_NAMES[0]] | {"metadata": broken["metadata"]})
+    cluster.pods[POD_NAMES[1]]["status"]["containerStatuses"][0]["imageID"] = (
+        "registry.k8s.io/coredns/coredns@sha256:0"
+    )
+    kube_api.store.put(cluster.pods[POD_NAMES[1]])
+    readings = read(rt)
+    assert failures(rt) == {}
+    assert readings.pods is not None
+    assert readings.capacity is not None
+
+
+def test_api_outage_and_recovery(kube_api: KubeAPI, kubeconfig: Path) -> None:
+    load(kube_api)
+    rt = runtime(kubeconfig, timeout="2s")
+    read(rt)
+    assert failures(rt) == {}
+    with kube_api.outage():
+        readings = read(rt)
+        failed = failures(rt)
+        assert set(failed) >= set(CLUSTER_STEPS) | {"discovery", "endpointslices"}
+        assert failed["coredns_pods"] is not None
+        assert failed["coredns_pods"].startswith("API server unreachable:")
+        assert readings.pods is None
+        assert readings.capacity is None
+    readings = read(rt)
+    assert failures(rt) == {}
+    assert readings.capacity is not None
+
+
+def verb(request: Request) -> str:
+    if request.method == "GET":
+        if request.params.get("watch") == "true":
+            return "watch"
+        return "get" if (parse_path(request.path) or ("", None, "", None))[3] else "list"
+    return {"POST": "create", "PUT": "update", "DELETE": "delete"}[request.method]
+
+
+def uncovered(requests: list[Request], mode: str) -> list[str]:
+    granted = rules(mode)
+    missing = []
+    for request in requests:
+        parsed = parse_path(request.path)
+        assert parsed is not None, request.path
+        group_version, namespace, resource, name = parsed
+        group = group_version.rsplit("/", 1)[0] if "/" in group_version else ""
+        if not allows(
+            granted, api_group=group, resource=resource, verb=verb(request), namespace=namespace, name=name
+        ):
+            missing.append(f"{verb(request)} {request.path}")
+    return missing
+
+
+@pytest.mark.parametrize("mode", ["node", "cluster"])
+def test_every_request_is_covered_by_the_rbac_rules(kube_api: KubeAPI, kubeconfig: Path, mode: str) -> None:
+    load(kube_api)
+    rt = runtime(kubeconfig, mode=mode)
+
+    async def jobs() -> None:
+        for job in rt.jobs:
+            await job.run()
+
+    asyncio.run(jobs())
+    assert kube_api.requests
+    assert uncovered(kube_api.requests, mode) == []
+    used = {(r.api_group, r.resource) for r in rules(mode) if r.resource != "leases"}
+    seen = set()
+    for request in kube_api.requests:
+        group_version, _, resource, _ = parse_path(request.path) or ("", None, "", None)
+        seen.add((group_version.rsplit("/", 1)[0] if "/" in group_version else "", resource))
+    assert used <= seen  # and no rule is there for nothing
+
+
+def test_the_rate_limiter_spaces_requests() -> None:
+    limiter = RateLimiter(qps=20, burst=2)
+    started = time.monotonic()
+    for _ in range(4):
+        limiter.acquire()
+    assert time.monotonic() - started >= 0.09  # two waits of 1/20 s after the burst

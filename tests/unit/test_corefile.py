@@ -1,0 +1,210 @@
+"""The Corefile parser and lint, on Corefiles as clusters ship them (tests/fixtures/corefiles/)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from exporter.cluster.corefile import parse_corefile
+from exporter.cluster.corefile_lint import analyse, corefile_forward_servers, parse_target
+from exporter.config import Server
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "corefiles"
+
+
+def load(name: str, custom: bool = False) -> tuple[str, dict[str, str]]:
+    files = {}
+    if custom:
+        files = {f"custom/{p.name}": p.read_text() for p in sorted((FIXTURES / "aks-custom").iterdir())}
+    return (FIXTURES / f"{name}.Corefile").read_text(), files
+
+
+def test_kubeadm_default() -> None:
+    text, _ = load("kubeadm")
+    corefile = parse_corefile(text)
+    assert corefile.errors == ()
+    (server,) = corefile.servers
+    assert (server.zones, server.port) == ((".",), "53")
+    assert [d.name for d in server.directives] == [
+        "errors", "health", "ready", "kubernetes", "prometheus", "forward", "cache", "loop", "reload", "loadbalance",
+    ]  # fmt: skip
+    kubernetes = server.plugins("kubernetes")[0]
+    assert kubernetes.args == ("cluster.local", "in-addr.arpa", "ip6.arpa")
+    assert [(o.name, o.args) for o in kubernetes.block] == [
+        ("pods", ("insecure",)),
+        ("fallthrough", ("in-addr.arpa", "ip6.arpa")),
+        ("ttl", ("30",)),
+    ]
+    report = analyse(corefile, (1, 11, 1))
+    assert report.problems == ()
+    rule = report.root_forward
+    assert rule is not None
+    assert (rule.targets, rule.policy, rule.prefer_udp, rule.where) == (
+        ("/etc/resolv.conf",),
+        "random",
+        False,
+        "Corefile:13",
+    )
+    # forward . /etc/resolv.conf: the node's nameservers, which the node side of discovery adds
+    assert corefile_forward_servers(report) == ()
+
+
+def test_aks_default_imports_coredns_custom_overrides_and_servers() -> None:
+    text, files = load("aks", custom=True)
+    corefile = parse_corefile(text, files)
+    assert corefile.errors == ()
+    main, corp = corefile.servers
+    # custom/log.override is spliced into the main block where the import line was
+    assert [d.name for d in main.directives][-2:] == ["loadbalance", "log"]
+    assert main.plugins("log")[0].where == "custom/log.override:1"
+    # custom/corp.server becomes a server block of its own
+    assert corp.zones == ("corp.internal.",)
+    assert corp.file == "custom/corp.server"
+    report = analyse(corefile, (1, 9, 4))
+    assert report.problems == ()
+    assert "log" in report.plugins
+    stub = next(f for f in report.forwards if f.zones == ("corp.internal.",))
+    assert (stub.targets, stub.policy, stub.catch_all) == (("10.20.0.4", "10.20.0.5"), "sequential", False)
+    assert report.root_forward is not None
+    assert report.root_forward.targets == ("/etc/resolv.conf",)
+
+
+def test_aks_without_coredns_custom_is_still_valid() -> None:
+    text, _ = load("aks")
+    corefile = parse_corefile(text)
+    assert corefile.errors == ()
+    assert len(corefile.servers) == 1
+    assert "log" not in analyse(corefile).plugins
+
+
+def test_ack_default_with_vendor_plugins_and_prefer_udp() -> None:
+    text, _ = load("ack")
+    report = analyse(parse_corefile(text), (1, 9, 3))
+    assert report.problems == ()
+    assert {"kubeapi", "k8s_event", "log", "ready"} <= report.plugins
+    assert report.root_forward is not None
+    assert report.root_forward.prefer_udp is True
+
+
+def test_nodelocal_template_forwards_cluster_zones_over_tcp() -> None:
+    text, _ = load("nodelocal")
+    corefile = parse_corefile(text)
+    assert corefile.errors == ()
+    assert [s.zones for s in corefile.servers] == [
+        ("cluster.local.",),
+        ("in-addr.arpa.",),
+        ("ip6.arpa.",),
+        (".",),
+    ]
+    report = analyse(corefile, (1, 11, 1))
+    assert report.problems == ()
+    cache = corefile.servers[0].plugins("cache")[0]
+    assert [(o.name, o.args) for o in cache.block] == [("success", ("9984", "30")), ("denial", ("9984", "5"))]
+    assert [(f.zones, f.force_tcp) for f in report.forwards] == [
+        (("cluster.local.",), True),
+        (("in-addr.arpa.",), True),
+        (("ip6.arpa.",), True),
+        ((".",), False),
+    ]
+    assert corefile_forward_servers(report) == ()  # placeholders are not servers
+
+
+def test_custom_blocks_snippets_comments_quotes_and_nested_blocks() -> None:
+    text, _ = load("custom-blocks")
+    corefile = parse_corefile(text)
+    assert corefile.errors == ()
+    stub, main = corefile.servers
+    assert stub.keys == ("example.com:53", "example.net:53")
+    assert stub.zones == ("example.com.", "example.net.")
+    assert [d.name for d in stub.directives] == ["errors", "cache", "forward"]  # the snippet, then forward
+    assert stub.plugins("cache")[0].args == ("30",)  # the comment after it is gone
+    log = main.plugins("log")[0]
+    assert log.args == (".", "{remote} {type} {name}")
+    rewrite = main.plugins("rewrite")[0]
+    assert [o.name for o in rewrite.block] == ["name", "answer"]
+    report = analyse(corefile, (1, 11, 1))
+    assert [p.kind for p in report.problems] == ["autopath_enabled"]
+    assert corefile_forward_servers(report) == (
+        Server("10.0.0.2"),
+        Server("10.0.0.3"),
+        Server("168.63.129.16"),
+    )
+    stub_rule = report.forwards[0]
+    assert stub_rule.policy == "round_robin"
+
+
+def test_broken_corefile_names_every_problem_with_its_line() -> None:
+    text, _ = load("broken")
+    report = analyse(parse_corefile(text), (1, 4, 0))
+    assert sorted((p.kind, p.message) for p in report.problems) == [
+        ("duplicate_plugin", "Corefile:1: cache appears 2 times in one server block"),
+        ("duplicate_zone", "Corefile:13: zone . port 53 is already served at Corefile:1"),
+        ("forward_no_targets", "Corefile:9: forward . has no targets"),
+        ("parse_error", "Corefile:16: '{' is not closed"),
+        ("parse_error", "Corefile:17: '{' is not closed"),
+        ("plugin_unsupported", "Corefile:3: ready needs CoreDNS 1.5.0, running 1.4.0"),
+        ("unknown_plugin", "Corefile:11: unknown plugin 'healthcheck'"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        ((1, 4, 0), ["plugin_unsupported"]),  # ready is too new
+        ((1, 5, 0), ["plugin_unsupported"]),  # proxy is gone
+        ((1, 6, 0), ["option_unsupported", "plugin_unsupported"]),  # and resyncperiod too
+        (None, []),  # unknown version: no version checks
+    ],
+)
+def test_version_checks(version: tuple[int, int, int] | None, expected: list[str]) -> None:
+    text = ".:53 {\n  ready\n  kubernetes cluster.local {\n    resyncperiod 30s\n  }\n  proxy . 10.0.0.2\n}\n"
+    if version == (1, 4, 0):
+        text = text.replace("  proxy . 10.0.0.2\n", "")
+    if version == (1, 5, 0):
+        text = text.replace("    resyncperiod 30s\n", "")
+    kinds = sorted(p.kind for p in analyse(parse_corefile(text), version).problems)
+    assert kinds == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        (".:53 {\n  errors\n", "Corefile:1: '{' is not closed"),
+        (".:53 {\n  errors\n}\n}\n", "Corefile:4: unexpected '}'"),
+        ("errors\n", "Corefile:1: server block 'errors' has no '{'"),
+        ("(loop) {\n  import loop\n}\n.:53 {\n  import loop\n}\n", "imports nest deeper than 10"),
+        (".:53 {\n  import a b\n}\n", "Corefile:2: import takes exactly one argument"),
+    ],
+)
+def test_unreadable_text_is_reported_not_raised(text: str, error: str) -> None:
+    corefile = parse_corefile(text)
+    assert any(error in e for e in corefile.errors), corefile.errors
+
+
+def test_one_line_blocks_and_braces_glued_to_keys() -> None:
+    corefile = parse_corefile(".:53{\n  health { lameduck 5s }\n  forward . 10.0.0.2\n}\n")
+    assert corefile.errors == ()
+    (server,) = corefile.servers
+    health = server.plugins("health")[0]
+    assert [(o.name, o.args) for o in health.block] == [("lameduck", ("5s",))]
+    assert server.plugins("forward")[0].args == (".", "10.0.0.2")
+
+
+@pytest.mark.parametrize(
+    ("target", "server"),
+    [
+        ("10.0.0.2", Server("10.0.0.2", 53)),
+        ("10.0.0.2:5353", Server("10.0.0.2", 5353)),
+        ("dns://10.0.0.2", Server("10.0.0.2", 53)),
+        ("[2001:db8::1]:53", Server("2001:db8::1", 53)),
+        ("2001:db8::1", Server("2001:db8::1", 53)),
+        ("tls://9.9.9.9", None),
+        ("/etc/resolv.conf", None),
+        ("dns.example.com", None),
+        ("__PILLAR__UPSTREAM__SERVERS__", None),
+        ("10.0.0.2:0", None),
+    ],
+)
+def test_forward_targets(target: str, server: Server | None) -> None:
+    assert parse_target(target) == server

@@ -1,0 +1,63 @@
+"""RBAC rules as data: docs/rbac.md shows exactly what policy_rules produces; allows() is strict."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from exporter.cluster.rbac import allows, policy_rules, rules
+from exporter.config import KubernetesConfig, LeaseConfig
+from tests.conftest import REPO
+
+
+def documented() -> dict[str, dict[str, object]]:
+    text = (REPO / "docs" / "rbac.md").read_text()
+    blocks = re.findall(r"```yaml\n# (node|cluster): (Role in kube-system|ClusterRole)\n(.*?)```", text, re.S)
+    out: dict[str, dict[str, object]] = {}
+    for mode, kind, body in blocks:
+        out.setdefault(mode, {})["" if kind == "ClusterRole" else "kube-system"] = yaml.safe_load(body)
+    return out
+
+
+@pytest.mark.parametrize("mode", ["node", "cluster"])
+def test_docs_show_the_rules_in_code(mode: str) -> None:
+    assert documented()[mode] == policy_rules(mode)
+
+
+def test_node_mode_reads_only_in_the_coredns_namespace() -> None:
+    node = rules("node")
+    assert {r.namespace for r in node} == {"kube-system"}
+    assert {v for r in node for v in r.verbs} == {"get", "list", "watch"}
+    cluster = rules("cluster")
+    writes = {(r.resource, v) for r in cluster for v in r.verbs if v not in ("get", "list", "watch")}
+    assert writes == {("leases", "update"), ("leases", "create")}
+
+
+def test_allows_checks_group_verb_namespace_and_name() -> None:
+    granted = rules("cluster")
+
+    def check(group: str, resource: str, verb: str, namespace: str | None, name: str | None) -> bool:
+        return allows(granted, api_group=group, resource=resource, verb=verb, namespace=namespace, name=name)
+
+    assert check("", "configmaps", "get", "kube-system", "coredns")
+    assert not check("", "configmaps", "get", "kube-system", "some-secret-config")
+    assert not check("", "configmaps", "get", "default", "coredns")
+    assert not check("", "configmaps", "list", "kube-system", None)
+    assert check("", "pods", "list", None, None)
+    assert check("", "pods", "list", "kube-system", None)  # a ClusterRole covers every namespace
+    assert not check("", "pods", "watch", None, None)
+    assert not check("", "secrets", "get", "kube-system", "x")
+    assert check("coordination.k8s.io", "leases", "update", "kube-system", "k8s-dns-exporter")
+    assert not check("coordination.k8s.io", "leases", "update", "kube-system", "kube-scheduler")
+
+
+def test_rules_follow_the_configured_names() -> None:
+    k8s = KubernetesConfig(namespace="dns", service="coredns", lease=LeaseConfig(namespace="monitoring"))
+    by_key = {(r.resource, r.verbs): r for r in rules("cluster", k8s)}
+    assert by_key[("services", ("get",))].names == ("coredns",)
+    assert by_key[("services", ("get",))].namespace == "dns"
+    assert by_key[("leases", ("get", "update"))].namespace == "monitoring"
+    with pytest.raises(ValueError, match="unknown mode 'daemon'"):
+        rules("daemon")
