@@ -5,6 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+WHEELHOUSE := $(VENV)/wheelhouse
 # Debian packages the lab, the tests and the benchmarks use (installed only when missing).
 APT_PACKAGES := dnsmasq-base unbound prometheus prometheus-alertmanager dnsutils iproute2 iptables openssl time
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -30,14 +31,19 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	@# The image test builds the wheel offline, as the Dockerfile does: it needs the
+	@# dependencies' and the build backend's wheels at hand (the tests have no network).
+	rm -rf $(WHEELHOUSE)
+	$(BIN)/pip wheel -q --wheel-dir $(WHEELHOUSE) . 'setuptools>=77' wheel
+	rm -f $(WHEELHOUSE)/k8s_dns_exporter-*.whl
 	touch $@
 
 run: setup
 	$(BIN)/python -m tests.lab run --config examples/lab.yaml
 
 lint: python-deps
-	$(BIN)/ruff check exporter tests alerts dashboards bench
-	$(BIN)/ruff format --check exporter tests alerts dashboards bench
+	$(BIN)/ruff check exporter tests alerts dashboards bench deploy
+	$(BIN)/ruff format --check exporter tests alerts dashboards bench deploy
 	$(BIN)/mypy
 
 # Tests run inside a new network namespace that has only loopback: no test can

@@ -18,13 +18,21 @@ from tests.lab.servers import _die_with_parent, require
 
 
 class Prometheus:
-    def __init__(self, workdir: Path, targets: list[dict[str, Any]], rule_files: list[Path]) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        targets: list[dict[str, Any]],
+        rule_files: list[Path],
+        *,
+        scrape_configs: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Scrape ``targets`` as job k8s-dns-exporter, or run the given ``scrape_configs`` instead."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = {
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
             "rule_files": [str(p) for p in rule_files],
-            "scrape_configs": [{"job_name": "k8s-dns-exporter", "static_configs": targets}],
+            "scrape_configs": scrape_configs or [{"job_name": "k8s-dns-exporter", "static_configs": targets}],
         }
         self.config = workdir / "prometheus.yml"
         self.config.write_text(yaml.safe_dump(config))

@@ -1,0 +1,110 @@
+"""The shipped exporter configs and manifests, and the same configs pointed at the loopback lab."""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.conftest import REPO
+from tests.lab import Lab
+
+DEPLOY = REPO / "deploy"
+NAMESPACE = "k8s-dns-exporter"
+NODE_CONFIG = DEPLOY / "base" / "config" / "node.yaml"
+CLUSTER_CONFIG = DEPLOY / "base" / "config" / "cluster.yaml"
+NODELOCAL_CONFIG = DEPLOY / "components" / "nodelocal-dnscache" / "node.yaml"
+OVERLAYS = sorted(path.parent for path in DEPLOY.glob("overlays/*/kustomization.yaml"))
+
+
+def kubectl() -> str:
+    found = shutil.which("kubectl")
+    assert found, "kubectl is needed to render deploy/ (`kubectl kustomize`); install it first"
+    return found
+
+
+@functools.cache
+def render(directory: Path) -> tuple[dict[str, Any], ...]:
+    """``kubectl kustomize DIRECTORY``: every object it renders."""
+    result = subprocess.run(
+        [kubectl(), "kustomize", str(directory)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, f"kubectl kustomize {directory} failed:\n{result.stderr}"
+    return tuple(doc for doc in yaml.safe_load_all(result.stdout) if doc)
+
+
+def find(objects: tuple[dict[str, Any], ...], kind: str, name: str | None = None) -> list[dict[str, Any]]:
+    return [o for o in objects if o["kind"] == kind and (name is None or o["metadata"]["name"] == name)]
+
+
+def one(objects: tuple[dict[str, Any], ...], kind: str, name: str) -> dict[str, Any]:
+    found = find(objects, kind, name)
+    assert len(found) == 1, f"expected one {kind}/{name}, found {len(found)}"
+    return found[0]
+
+
+def exporter_configs(objects: tuple[dict[str, Any], ...]) -> dict[str, str]:
+    """The exporter's config files in rendered ConfigMaps: ConfigMap name (without hash) -> text."""
+    configs = {}
+    for config_map in find(objects, "ConfigMap"):
+        name = config_map["metadata"]["name"]
+        if "config.yaml" in config_map.get("data", {}):
+            configs[name.rsplit("-", 1)[0]] = config_map["data"]["config.yaml"]
+    return configs
+
+
+def resolv_conf_for(lab: Lab, path: Path) -> Path:
+    """A pod's resolv.conf in the exporter's namespace, pointing at the lab's kube-dns Service."""
+    path.write_text(
+        f"nameserver {lab.servers['service'].host}\n"
+        f"search {NAMESPACE}.svc.cluster.local svc.cluster.local cluster.local\n"
+        "options ndots:5 timeout:1 attempts:2\n"
+    )
+    return path
+
+
+def on_lab(config: Path, lab: Lab, workdir: Path, **overrides: Any) -> Path:
+    """The shipped ``config``, its names and schedule untouched, its addresses moved to the lab.
+
+    The pod's /etc/resolv.conf becomes a lab resolv.conf (port 5353), the nodelocal
+    address the lab's NodeLocal stand-in, the host mounts this machine's / and /proc.
+    """
+    doc = yaml.safe_load(config.read_text())
+    resolv = resolv_conf_for(lab, workdir / "resolv.conf")
+    paths = {}
+    for path, spec in doc["paths"].items():
+        if path == "resolver":
+            paths[path] = {"file": str(resolv), "port": lab.port}
+        elif isinstance(spec, dict):
+            assert spec == {"resolv_conf": "/etc/resolv.conf"}, spec
+            paths[path] = {"resolv_conf": str(resolv), "port": lab.port}
+        elif path == "nodelocal":
+            assert spec == ["169.254.20.10:53"], spec
+            paths[path] = [lab.address("nodelocal")]
+        else:
+            raise AssertionError(f"no lab address for {path}: {spec}")
+    doc["paths"] = paths
+    doc["node"] = {"procfs": "/proc", "rootfs": "/"}
+    doc.update(overrides)
+    out = workdir / f"lab-{config.parent.name}-{config.name}"
+    out.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return out
+
+
+@contextmanager
+def shared_workspace() -> Iterator[Path]:
+    """A temporary directory any user can read (pytest's own tmp_path is private to its owner)."""
+    path = Path(tempfile.mkdtemp(prefix="k8s-dns-deploy-"))
+    try:
+        os.chmod(path, 0o755)  # noqa: S103 - the image user must read the installed tree
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,120 @@
+"""The exporter configs shipped in deploy/: valid, in step with each other, and as cheap as the README says."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from exporter.config import load_config
+from tests.conftest import REPO, run_cli
+from tests.deploy.shipped import (
+    CLUSTER_CONFIG,
+    NODE_CONFIG,
+    NODELOCAL_CONFIG,
+    OVERLAYS,
+    exporter_configs,
+    on_lab,
+    render,
+)
+from tests.lab import Lab
+
+overlays = pytest.mark.parametrize("overlay", OVERLAYS, ids=lambda p: p.name)
+
+
+@overlays
+def test_every_exporter_configmap_passes_check_config(overlay: Path, tmp_path: Path) -> None:
+    configs = exporter_configs(render(overlay))
+    assert sorted(configs) == ["k8s-dns-exporter-cluster", "k8s-dns-exporter-node"]
+    for name, text in configs.items():
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(text)
+        result = run_cli("check-config", str(path))
+        assert result.returncode == 0, f"{overlay.name} {name}: {result.stderr}"
+        assert result.stdout.startswith(f"ok: {path}:")
+
+
+def test_configmaps_hold_the_shipped_files() -> None:
+    base = exporter_configs(render(REPO / "deploy" / "base"))
+    assert base["k8s-dns-exporter-node"] == NODE_CONFIG.read_text()
+    assert base["k8s-dns-exporter-cluster"] == CLUSTER_CONFIG.read_text()
+    nodelocal = exporter_configs(render(REPO / "deploy" / "overlays" / "nodelocal-dnscache"))
+    assert nodelocal["k8s-dns-exporter-node"] == NODELOCAL_CONFIG.read_text()
+
+
+def test_node_agent_reads_the_host_through_its_mounts_and_probes_the_pod_resolv_conf() -> None:
+    config = load_config(NODE_CONFIG)
+    assert (config.mode, config.node.procfs, config.node.rootfs) == ("node", "/host/proc", "/host")
+    assert config.paths.resolver is not None
+    assert config.paths.resolver.file == "/etc/resolv.conf"
+    assert config.listen == ("0.0.0.0", 9958)
+    cluster = load_config(CLUSTER_CONFIG)
+    assert cluster.mode == "cluster"
+    assert cluster.paths.upstream != ()
+
+
+def test_nodelocal_config_is_the_node_config_plus_the_nodelocal_path() -> None:
+    base = yaml.safe_load(NODE_CONFIG.read_text())
+    nodelocal = yaml.safe_load(NODELOCAL_CONFIG.read_text())
+    assert nodelocal["paths"].pop("nodelocal") == ["169.254.20.10:53"]
+    assert nodelocal == base
+
+
+def _queries_per_round(config: Path, lab: Lab, tmp_path: Path) -> int:
+    result = run_cli("doctor", "--config", str(on_lab(config, lab, tmp_path)), "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    probes = json.loads(result.stdout)["probes"]
+    assert {p["result"] for p in probes} == {"success"}
+    return sum(p["queries"] for p in probes)
+
+
+def _install_section() -> str:
+    text = (REPO / "README.md").read_text()
+    start = text.index("## Install in Kubernetes")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end > 0 else None]
+
+
+@pytest.mark.lab
+def test_probe_load_in_the_readme_is_what_the_shipped_config_sends(shared_lab: Lab, tmp_path: Path) -> None:
+    queries = _queries_per_round(NODE_CONFIG, shared_lab, tmp_path)
+    interval = load_config(NODE_CONFIG).interval
+    section = _install_section()
+    assert f"nodes x {queries} / {interval:g}" in section
+    rows = dict(re.findall(r"^\| ([\d,]+) \| ([\d.,]+) \|", section, flags=re.MULTILINE))
+    table = {int(n.replace(",", "")): float(q.replace(",", "")) for n, q in rows.items()}
+    assert sorted(table) == [10, 100, 1000, 5000]
+    for nodes, qps in table.items():
+        assert qps == pytest.approx(nodes * queries / interval, abs=0.05, rel=0.001), nodes
+    nodelocal = _queries_per_round(NODELOCAL_CONFIG, shared_lab, tmp_path)
+    assert nodelocal == queries + 4, "the nodelocal path adds 2 names over UDP and TCP"
+    assert f"{nodelocal} queries" in section
+
+
+def test_readme_install_commands_point_the_image_at_a_registry(tmp_path: Path) -> None:
+    """The README's `sed` line, run on a copy of deploy/, makes the workloads pull from the registry."""
+    section = _install_section()
+    (sed,) = re.findall(r"^sed -i '([^']+)' deploy/base/kustomization\.yaml$", section, flags=re.MULTILINE)
+    registry_image = re.search(r"docker build -t (\S+) \.", section)
+    assert registry_image is not None
+    copy = tmp_path / "deploy"
+    shutil.copytree(REPO / "deploy", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    kustomization = copy / "base" / "kustomization.yaml"
+    result = subprocess.run(
+        ["sed", "-i", sed, str(kustomization)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^kubectl apply -k deploy/overlays/prometheus-operator$", section, flags=re.MULTILINE)
+    objects = render(copy / "overlays" / "prometheus-operator")
+    images = {
+        c["image"]
+        for o in objects
+        if o["kind"] in ("DaemonSet", "Deployment")
+        for c in o["spec"]["template"]["spec"]["containers"]
+    }
+    assert images == {registry_image.group(1)}
