@@ -18,68 +18,6 @@ CATALOG = DOCS / "causes.md"
 SECTIONS = ("Meaning", "Impact", "How the exporter sees it", "Confirm by hand", "Fix", "Related causes")
 RUNBOOK_LINES = (40, 120)
 
-# Metric names declared by the node reader (host procfs, node resolv.conf, the A/AAAA race probe) and by
-# the cluster reader (Kubernetes API, Corefile analysis, metrics.k8s.io). The runbooks use them already;
-# once a reader declares its names in exporter/metrics.py they are found in metrics.SPECS as well.
-PLANNED_METRICS = frozenset(
-    {
-        # node
-        "k8s_dns_node_conntrack_entries",
-        "k8s_dns_node_conntrack_entries_limit",
-        "k8s_dns_node_conntrack_insert_failed_total",
-        "k8s_dns_node_conntrack_drop_total",
-        "k8s_dns_node_conntrack_early_drop_total",
-        "k8s_dns_node_conntrack_clash_resolve_total",
-        "k8s_dns_node_udp_in_errors_total",
-        "k8s_dns_node_udp_receive_buffer_errors_total",
-        "k8s_dns_node_udp_send_buffer_errors_total",
-        "k8s_dns_node_udp_no_ports_total",
-        "k8s_dns_node_tcp_retransmitted_segments_total",
-        "k8s_dns_node_cpu_pressure_seconds_total",
-        "k8s_dns_node_cpu_seconds_total",
-        "k8s_dns_node_resolv_conf_info",
-        "k8s_dns_node_resolv_conf_modified_timestamp_seconds",
-        "k8s_dns_node_resolv_conf_azure_dns_mixed",
-        "k8s_dns_race_probes_total",
-        "k8s_dns_race_probe_lost_total",
-        "k8s_dns_race_sequential_lost_total",
-        # cluster
-        "k8s_dns_coredns_pod_info",
-        "k8s_dns_coredns_pod_ready",
-        "k8s_dns_coredns_pod_restarts_total",
-        "k8s_dns_coredns_pod_waiting",
-        "k8s_dns_coredns_pod_last_terminated",
-        "k8s_dns_coredns_pod_start_time_seconds",
-        "k8s_dns_coredns_replicas",
-        "k8s_dns_coredns_replicas_ready",
-        "k8s_dns_coredns_replica_nodes",
-        "k8s_dns_coredns_cpu_usage_cores",
-        "k8s_dns_coredns_cpu_request_cores",
-        "k8s_dns_coredns_cpu_limit_cores",
-        "k8s_dns_coredns_memory_usage_bytes",
-        "k8s_dns_coredns_memory_request_bytes",
-        "k8s_dns_coredns_memory_limit_bytes",
-        "k8s_dns_coredns_node_cpu_usage_ratio",
-        "k8s_dns_coredns_node_memory_usage_ratio",
-        "k8s_dns_kube_dns_service_session_affinity",
-        "k8s_dns_corefile_plugin_enabled",
-        "k8s_dns_corefile_forward_targets",
-        "k8s_dns_corefile_forward_policy_info",
-        "k8s_dns_corefile_problems",
-        "k8s_dns_kube_proxy_mode_info",
-        "k8s_dns_tolerate_unready_services",
-        "k8s_dns_statefulsets_service_mismatch",
-        "k8s_dns_coredns_network_policies",
-        "k8s_dns_coredns_recommended_replicas",
-        "k8s_dns_cluster_nodes",
-        "k8s_dns_cluster_cpu_cores",
-        "k8s_dns_cluster_pods",
-        "k8s_dns_cluster_services",
-        "k8s_dns_coredns_memory_recommended_bytes",
-        "k8s_dns_leader",
-        "k8s_dns_discovery_targets",
-    }
-)
 
 _METRIC = re.compile(r"\bk8s_dns_[a-z0-9_]*[a-z0-9]")
 _LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
@@ -89,8 +27,8 @@ _HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
 
 def known_metric(name: str) -> bool:
-    """Declared in exporter/metrics.py or planned; a histogram also under its series suffixes."""
-    if name in metrics.SPECS or name in PLANNED_METRICS:
+    """Declared in exporter/metrics.py; a histogram also under its series suffixes."""
+    if name in metrics.SPECS:
         return True
     for suffix in _HISTOGRAM_SUFFIXES:
         spec = metrics.SPECS.get(name.removesuffix(suffix)) if name.endswith(suffix) else None
@@ -138,12 +76,6 @@ def test_the_metric_check_accepts_declared_planned_and_histogram_series_and_noth
         "k8s_dns_probe_failures_total",
         "k8s_dns_node_conntrack",
     ]
-
-
-def test_planned_names_follow_the_naming_rules() -> None:
-    for name in PLANNED_METRICS:
-        assert name.startswith(metrics.PREFIX), name
-        assert _METRIC.fullmatch(name), name
 
 
 def test_slugs_and_links_are_read_like_a_renderer_does() -> None:
