@@ -1,0 +1,100 @@
+"""The end-to-end proof in cluster mode: a real Prometheus scrapes a node agent and the cluster
+instance, both discovering the lab through the test Kubernetes API, with the shipped rules.
+
+Every dashboard query and rule expression returns data where the two exporters expose the
+metrics behind it (the capacity dashboard included), and the fake cluster's real problems
+drive their cause alerts.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.metrics_text import samples
+from tests.integration.prometheus import Prometheus
+from tests.integration.test_prometheus import METRIC, RULE_FILES, dashboard_queries, rule_expressions
+from tests.kubeapi.server import KubeAPI
+from tests.kubeapi.test_serve_kubernetes import _capacity_ready, config, fake_cluster
+from tests.lab import Lab
+
+pytestmark = pytest.mark.lab
+
+
+def exposed_names(text: str) -> set[str]:
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    return {m for line in lines for m in METRIC.findall(line.split("{")[0].split(" ")[0])}
+
+
+def test_cluster_and_node_metrics_feed_every_panel_and_the_cause_alerts(
+    lab: Lab, kube_api: KubeAPI, kubeconfig: Path, tmp_path: Path, start_exporter
+) -> None:
+    fake_cluster(kube_api, lab)
+    node = start_exporter(config(lab, kubeconfig), name="node.yaml")
+    fast = {
+        "interval": "1s",
+        "inventory_interval": "1s",
+        "lease": {"duration": "3s", "renew_deadline": "2s", "retry_period": "300ms"},
+    }
+    cluster = start_exporter(config(lab, kubeconfig, mode="cluster", **fast), name="cluster.yaml")
+    cluster.wait_for(lambda: _capacity_ready(cluster.metrics()), what="every cluster reader")
+    lab.kill("nodelocal")  # a fault too, so that the failure panels have data
+    targets = [
+        {"targets": [node.url.removeprefix("http://")], "labels": {"cluster": "lab", "node": "lab-node-1"}},
+        {"targets": [cluster.url.removeprefix("http://")], "labels": {"cluster": "lab"}},
+    ]
+    prometheus = Prometheus(tmp_path, targets, RULE_FILES).start()
+    try:
+        prometheus.wait("cluster:k8s_dns_coredns_replicas_recommended:max")
+        prometheus.wait("cluster_path:k8s_dns_probe_duration_seconds:p99_rate5m")
+        prometheus.wait('instance_path:k8s_dns_probe_success:ratio_rate5m{path="nodelocal"} < 0.5')
+        time.sleep(2)
+        exposed = exposed_names(node.metrics()) | exposed_names(cluster.metrics())
+        recorded = {name for name, _, is_recording in rule_expressions() if is_recording}
+        alerts = {name for name, _, is_recording in rule_expressions() if not is_recording}
+        problems, with_data = [], 0
+        for name, expr in dashboard_queries() + [(n, e) for n, e, _ in rule_expressions()]:
+            result = prometheus.query(expr)
+            if result.get("status") != "success":
+                problems.append(f"{name}: does not parse: {result.get('error')}")
+                continue
+            used = set(METRIC.findall(expr))
+            rules_used = set(re.findall(r"\b[a-z_]+:[a-z0-9_:]+\b", expr))
+            if used <= exposed and rules_used <= recorded and name not in alerts:
+                if result["data"]["result"]:
+                    with_data += 1
+                else:
+                    problems.append(f"{name}: no data although both exporters expose {sorted(used)}")
+        assert problems == []
+        assert with_data >= 40  # node, probe and cluster panels alike
+
+        deadline = time.monotonic() + 30
+        wanted = {
+            "K8sDNSCoreDNSNodeOverloaded",
+            "K8sDNSEndpointsliceMigration",
+            "K8sDNSStatefulsetServiceMismatch",
+        }
+        seen: dict[str, dict[str, object]] = {}
+        while time.monotonic() < deadline and not wanted <= seen.keys():
+            seen = {a["labels"]["alertname"]: a for a in prometheus.api("alerts")["data"]["alerts"]}
+            time.sleep(0.5)
+        assert wanted <= seen.keys(), sorted(seen)
+        overloaded = seen["K8sDNSCoreDNSNodeOverloaded"]
+        assert overloaded["labels"]["severity"] == "warning"
+        assert "Busiest node hosting CoreDNS is at 95% CPU." in overloaded["annotations"]["description"]
+        causes = {
+            a["labels"].get("cause") for a in seen.values() if a["labels"].get("k8s_dns_alert") == "cause"
+        }
+        assert causes == {
+            "coredns_node_overloaded",
+            "endpointslice_migration",
+            "statefulset_service_mismatch",
+            "nodelocal_down",
+        }
+        cause_samples = samples(cluster.metrics(), "k8s_dns_cause_active", cause="coredns_node_overloaded")
+        assert cause_samples[0][1] == 1
+    finally:
+        prometheus.stop()
