@@ -429,3 +429,11 @@ MEMORY_RECOMMENDED = _spec(
     "gauge",
     "Memory one CoreDNS replica needs for this cluster's pods and Services (CoreDNS sizing formula).",
 )
+SAMPLED_PODS = _spec(
+    "sampled_pods",
+    "gauge",
+    "Running application pods read for their DNS settings (kubernetes.sample_pods), by what they use: "
+    "sampled, cluster_first, nodelocal (its address in dnsConfig), bypassing_nodelocal (ClusterFirst "
+    "without it), elsewhere (dnsPolicy None, neither cluster DNS nor NodeLocal).",
+    "dns",
+)

@@ -21,6 +21,7 @@ import structlog
 from exporter.cluster.api import describe
 from exporter.cluster.readers.configs import read_corefile, read_kube_proxy_mode, read_nodelocal
 from exporter.cluster.readers.context import Context, NoData
+from exporter.cluster.readers.pod_dns import read_pod_dns
 from exporter.cluster.readers.pods import read_coredns_pods, read_kube_dns_service
 from exporter.cluster.readers.usage import read_usage
 from exporter.cluster.readers.workloads import (
@@ -49,6 +50,12 @@ INVENTORY_STEPS: tuple[Step, ...] = (
     ("services", read_services),
     ("statefulsets", read_statefulsets),
 )
+POD_DNS_STEP: Step = ("pod_dns", read_pod_dns)
+
+
+def inventory_steps(sample_pods: int) -> tuple[Step, ...]:
+    """The cluster-wide lists; the pod DNS sample only when ``kubernetes.sample_pods`` asks for it."""
+    return (*INVENTORY_STEPS, POD_DNS_STEP) if sample_pods else INVENTORY_STEPS
 
 
 class Readers:

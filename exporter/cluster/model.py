@@ -196,3 +196,34 @@ class Inventory:
     """Allocatable CPU of the nodes counted (schedulable ones unless configured otherwise)."""
     counted_nodes: int
     pods: int
+
+
+@dataclass(frozen=True, slots=True)
+class PodDnsSample:
+    """The DNS settings of a sample of running application pods (``kubernetes.sample_pods``)."""
+
+    sampled: int
+    """Pods read (running, not host-network, outside the CoreDNS namespace)."""
+    cluster_first: int
+    """Pods whose resolver is cluster DNS as kubelet sets it (dnsPolicy ClusterFirst)."""
+    nodelocal: int
+    """Pods whose dnsConfig lists the NodeLocal DNSCache address."""
+    bypassing_total: int = 0
+    """ClusterFirst pods whose dnsConfig does not list the NodeLocal address."""
+    bypassing: tuple[str, ...] = ()
+    """``namespace/name`` of ClusterFirst pods without the NodeLocal address (first 10)."""
+    elsewhere: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(``namespace/name``, nameservers) of pods with dnsPolicy None that list neither cluster DNS nor
+    NodeLocal (first 10)."""
+    elsewhere_total: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sampled": self.sampled,
+            "cluster_first": self.cluster_first,
+            "nodelocal": self.nodelocal,
+            "bypassing_total": self.bypassing_total,
+            "bypassing": list(self.bypassing),
+            "elsewhere_total": self.elsewhere_total,
+            "elsewhere": [{"pod": pod, "nameservers": list(servers)} for pod, servers in self.elsewhere],
+        }

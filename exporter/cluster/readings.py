@@ -23,6 +23,7 @@ from exporter.cluster.model import (
     Inventory,
     KubeDnsService,
     NodeLocal,
+    PodDnsSample,
     Policy,
     ServiceInventory,
     StatefulSetMismatch,
@@ -47,6 +48,8 @@ class ClusterReadings:
     policies: tuple[Policy, ...] | None = None
     inventory: Inventory | None = None
     capacity: Capacity | None = None
+    pod_dns: PodDnsSample | None = None
+    """DNS settings of sampled pods (``kubernetes.sample_pods``), ``None`` when off."""
     endpoints_removed: tuple[tuple[str, float], ...] = ()
     """CoreDNS endpoints (``IP:port``) that left the EndpointSlices recently, and when."""
     errors: dict[str, str] = field(default_factory=dict)
@@ -103,6 +106,7 @@ class ClusterReadings:
                 [p.name for p in self.coredns_policies] if self.policies is not None else None
             ),
             "capacity": maybe(self.capacity),
+            "pod_dns": maybe(self.pod_dns),
             "endpoints_removed": [{"server": s, "at": t} for s, t in self.endpoints_removed],
             "errors": dict(sorted(self.errors.items())),
             "read_at": self.read_at,
@@ -176,6 +180,7 @@ def assemble(
         statefulsets=pieces.get("statefulsets"),
         policies=pieces.get("network_policies"),
         inventory=pieces.get("inventory"),
+        pod_dns=pieces.get("pod_dns"),
         endpoints_removed=removed,
         errors=dict(errors or {}),
         read_at=read_at,

@@ -37,6 +37,22 @@ def render_cluster(readings: ClusterReadings) -> Iterator[Metric]:
     yield from _corefile(readings)
     yield from _workloads(readings)
     yield from _capacity(readings)
+    yield from _pod_dns(readings)
+
+
+def _pod_dns(readings: ClusterReadings) -> Iterator[Metric]:
+    family = metrics.SAMPLED_PODS.gauge()
+    sample = readings.pod_dns
+    if sample is not None:
+        for kind, count in (
+            ("sampled", sample.sampled),
+            ("cluster_first", sample.cluster_first),
+            ("nodelocal", sample.nodelocal),
+            ("bypassing_nodelocal", sample.bypassing_total),
+            ("elsewhere", sample.elsewhere_total),
+        ):
+            family.add_metric([kind], count)
+    yield family
 
 
 def _pods(readings: ClusterReadings) -> Iterator[Metric]:

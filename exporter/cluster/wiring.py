@@ -69,14 +69,15 @@ def _install_cluster(
 ) -> None:
     # Imported here: these load the kubernetes package, which node mode must not pay for.
     from exporter.cluster.api import ClusterApi  # noqa: PLC0415
-    from exporter.cluster.jobs import CLUSTER_STEPS, INVENTORY_STEPS, Readers  # noqa: PLC0415
+    from exporter.cluster.jobs import CLUSTER_STEPS, Readers, inventory_steps  # noqa: PLC0415
     from exporter.cluster.leader import LeaderElector  # noqa: PLC0415
     from exporter.cluster.readers.context import Context  # noqa: PLC0415
     from exporter.runtime import Job  # noqa: PLC0415
 
     k8s = config.kubernetes
     api = ClusterApi(k8s)
-    parts = _Cluster(runtime, discovery, ClusterState(k8s.capacity), CLUSTER_STEPS + INVENTORY_STEPS)
+    inventory = inventory_steps(k8s.sample_pods)
+    parts = _Cluster(runtime, discovery, ClusterState(k8s.capacity), CLUSTER_STEPS + inventory)
     if not one_shot:
         parts.elector = LeaderElector(api, k8s.lease, runtime.status, on_change=parts.on_change)
         runtime.tasks.append(parts.elector.run)
@@ -87,7 +88,7 @@ def _install_cluster(
         await readers.run(CLUSTER_STEPS)
 
     async def inventory_job() -> None:
-        await readers.run(INVENTORY_STEPS)
+        await readers.run(inventory)
 
     runtime.jobs.append(Job("cluster", k8s.interval, cluster_job))
     runtime.jobs.append(Job("inventory", k8s.inventory_interval, inventory_job))

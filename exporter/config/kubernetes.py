@@ -25,6 +25,7 @@ _KEYS = (
     "timeout",
     "qps",
     "page_size",
+    "sample_pods",
     "lease",
     "capacity",
 )
@@ -76,6 +77,9 @@ def parse_kubernetes(raw: Any, path: str, here: str) -> KubernetesConfig:
         qps=r.number(doc.get("qps", base.qps), r.join(path, "qps"), low=0.1, high=1000),
         page_size=r.integer(
             doc.get("page_size", base.page_size), r.join(path, "page_size"), low=1, high=10000
+        ),
+        sample_pods=r.integer(
+            doc.get("sample_pods", base.sample_pods), r.join(path, "sample_pods"), low=0, high=5000
         ),
         lease=_lease(doc.get("lease"), r.join(path, "lease"), namespace),
         capacity=_capacity(doc.get("capacity"), r.join(path, "capacity")),

@@ -185,6 +185,10 @@ class KubernetesConfig:
     timeout: float = 10.0
     qps: float = 5.0
     page_size: int = 500
+    sample_pods: int = 0
+    """Cluster mode: read the DNS settings of up to this many running pods each inventory (0: off).
+    What pods use (dnsPolicy, dnsConfig) tells a bypassed NodeLocal DNSCache or a pod pointed away
+    from cluster DNS; it costs one list of this many pods."""
     lease: LeaseConfig = field(default_factory=LeaseConfig)
     capacity: CapacityConfig = field(default_factory=CapacityConfig)
 

@@ -16,6 +16,7 @@ from exporter.diagnosis.draft import Draft
 from exporter.diagnosis.model import Finding, Observations
 from exporter.diagnosis.rules_cluster import RULES as CLUSTER_RULES
 from exporter.diagnosis.rules_node import RULES as NODE_RULES
+from exporter.diagnosis.rules_pod_dns import RULES as POD_DNS_RULES
 from exporter.diagnosis.rules_probe import RULES as PROBE_RULES
 from exporter.diagnosis.rules_resolver import pod_resolv_conf_wrong
 from exporter.diagnosis.stats import Stats
@@ -29,6 +30,7 @@ RULES: tuple[Rule, ...] = (
     pod_resolv_conf_wrong,
     *NODE_RULES,
     *CLUSTER_RULES,
+    *POD_DNS_RULES,
 )
 
 PROBE_CAUSES = frozenset(
