@@ -22,12 +22,11 @@ from exporter.probe.result import Reason
 
 Rule = Callable[[Observations, Stats], Draft | None]
 
+# Usage thresholds come from diagnosis.thresholds (coredns_cpu, coredns_memory, node_cpu).
 RECENT_RESTART = 600.0
 """A container that terminated this recently counts as restarting now."""
 STARTUP_GRACE = 90.0
 """A pod this young may not be Ready yet without anything being wrong."""
-USAGE_HIGH = 0.8
-NODE_SATURATED = 0.9
 IPVS_WINDOW = 330.0
 """IPVS keeps UDP flows to a removed endpoint for about five minutes."""
 MIB = 1024 * 1024
@@ -98,17 +97,18 @@ def coredns_overloaded(obs: Observations, stats: Stats) -> Draft | None:
     if cluster is None:
         return None
     evidence: list[str] = []
+    cpu_high, memory_high = obs.thresholds.coredns_cpu, obs.thresholds.coredns_memory
     limits = {p.name: p.resources for p in cluster.live_pods}
     for usage in cluster.usage.pods if cluster.usage else ():
         resources = limits.get(usage.pod)
         if resources is None:
             continue
-        if resources.cpu_limit and usage.cpu_cores / resources.cpu_limit >= USAGE_HIGH:
+        if resources.cpu_limit and usage.cpu_cores / resources.cpu_limit >= cpu_high:
             evidence.append(
                 f"pod {usage.pod}: CPU {usage.cpu_cores:.3f} of {resources.cpu_limit:g} cores limit "
                 f"({usage.cpu_cores / resources.cpu_limit:.0%})"
             )
-        if resources.memory_limit and usage.memory_bytes / resources.memory_limit >= USAGE_HIGH:
+        if resources.memory_limit and usage.memory_bytes / resources.memory_limit >= memory_high:
             used, cap = usage.memory_bytes, resources.memory_limit
             evidence.append(
                 f"pod {usage.pod}: memory {used / MIB:.0f} of {cap / MIB:.0f} MiB limit ({used / cap:.0%})"
@@ -141,7 +141,8 @@ def coredns_node_overloaded(obs: Observations, stats: Stats) -> Draft | None:
     cluster = cluster_of(obs)
     if cluster is None or cluster.usage is None:
         return None
-    hot = [n for n in cluster.usage.nodes if max(n.cpu_ratio, n.memory_ratio) >= NODE_SATURATED]
+    saturated = obs.thresholds.node_cpu
+    hot = [n for n in cluster.usage.nodes if max(n.cpu_ratio, n.memory_ratio) >= saturated]
     if not hot:
         return None
     return Draft(

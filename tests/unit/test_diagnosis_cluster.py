@@ -24,7 +24,7 @@ from exporter.cluster.model import (
     Usage,
 )
 from exporter.cluster.readings import ClusterReadings, assemble
-from exporter.config import CapacityConfig
+from exporter.config import CapacityConfig, Thresholds
 from exporter.diagnosis import Observations, diagnose
 from exporter.node import NodeReadings
 from exporter.node.resolv_conf import NodeResolvConf
@@ -99,6 +99,7 @@ def run(
     removed: tuple[tuple[str, float], ...] = (),
     node: Any = None,
     leader: bool = True,
+    thresholds: Thresholds | None = None,
 ) -> list[Any]:
     cluster = assemble(pieces, CapacityConfig(), leader=leader, removed=removed)
     results = healthy_results() if results is None else results
@@ -110,6 +111,7 @@ def run(
         node=node,
         cluster=cluster,
         now=NOW,
+        thresholds=thresholds or Thresholds(),
     )
     return diagnose(obs)
 
@@ -425,3 +427,11 @@ def test_cluster_readings_are_frozen_and_serialisable() -> None:
     }
     assert doc["capacity"]["recommended_replicas_linear"] == 2
     assert SERVICE  # the probe fixtures are shared with the probe rules' tests
+
+
+def test_usage_thresholds_come_from_the_config() -> None:
+    """node-2 at 97% CPU is saturated by default (0.9), not when the threshold is 0.98."""
+    pieces = healthy_pieces()
+    pieces["coredns_usage"] = Usage((), (NodeUsage("node-2", 3.8, 6e9, 3.92, 15e9),))
+    assert [f.cause for f in run(pieces)] == ["coredns_node_overloaded"]
+    assert run(pieces, thresholds=Thresholds(node_cpu=0.98)) == []
