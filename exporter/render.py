@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from exporter.render_cluster import cluster_lines, discovery_lines
 from exporter.report import _path_order
 
 
@@ -28,6 +29,12 @@ def render_text(report: Mapping[str, Any], *, verbose: bool = False) -> str:
         lines.append(f"{title} ({len(shown)} of {len(report['probes'])}):")
         lines.extend(_probe_line(probe) for probe in shown)
         lines.extend(f"  ERROR         {s}: {e}" for s, e in sorted(report["source_errors"].items()))
+    if report.get("discovery"):
+        lines.append("")
+        lines.extend(discovery_lines(report["discovery"]))
+    if report.get("cluster"):
+        lines.append("")
+        lines.extend(cluster_lines(report["cluster"]))
     if report.get("node"):
         lines.append("")
         lines.extend(node_lines(report["node"]))
