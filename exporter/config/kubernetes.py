@@ -38,7 +38,10 @@ _SELECTOR_PART = re.compile(r"^[A-Za-z0-9./_-]+(\s*(=|==|!=)\s*[A-Za-z0-9._-]*)?
 def parse_kubernetes(raw: Any, path: str, here: str) -> KubernetesConfig:
     doc = r.mapping(raw, path, _KEYS)
     base = KubernetesConfig()
-    mode = r.string(doc.get("config", base.config), r.join(path, "config"), choices=_MODES)
+    raw_mode = doc.get("config", base.config)
+    if raw_mode is False:  # YAML reads an unquoted `off` as false
+        raw_mode = "off"
+    mode = r.string(raw_mode, r.join(path, "config"), choices=_MODES)
     namespace = _label(doc.get("namespace", base.namespace), r.join(path, "namespace"))
     maps = r.mapping(doc.get("configmaps"), r.join(path, "configmaps"), ("corefile", "custom", "kube_proxy"))
     local = r.mapping(doc.get("nodelocal"), r.join(path, "nodelocal"), ("daemonset", "configmap", "address"))

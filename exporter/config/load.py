@@ -52,6 +52,7 @@ _TOP_KEYS = (
     "log",
     "node",
     "kubernetes",
+    "diagnosis",
 )
 _NAME_KEYS = ("name", "type", "kind", "paths", "transports", "expect", "race")
 _DEFAULT_PATHS = {

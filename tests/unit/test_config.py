@@ -18,6 +18,7 @@ from exporter.config import (
     load_config,
     parse_config,
 )
+from exporter.config._yaml import load_yaml
 from tests.conftest import REPO, run_cli
 
 SERVICE = {"service": ["127.0.10.10:5353"]}
@@ -229,3 +230,36 @@ def test_bad_listen_flag_is_a_usage_error(tmp_path: Path) -> None:
 def test_unknown_command_line_options_exit_2() -> None:
     assert run_cli("doctor", "--frobnicate").returncode == 2
     assert run_cli("check-config").returncode == 2
+
+
+def test_the_readme_reference_config_parses_with_every_section() -> None:
+    """The annotated config under "## Configuration" in the README is a valid config, keys and all."""
+    text = (REPO / "README.md").read_text()
+    section = text[text.index("## Configuration") :]
+    start = section.index("```yaml\n") + len("```yaml\n")
+    block = section[start : section.index("\n```", start)]
+    config = parse_config(load_yaml(block))
+    top = {line.split(":", 1)[0] for line in block.splitlines() if line[:1].isalpha()}
+    assert "diagnosis" in top and "kubernetes" in top
+    assert config.diagnosis.window == 3
+    assert config.diagnosis.thresholds.lookup_queries == 6
+
+
+def test_diagnosis_section_is_read_and_checked() -> None:
+    config = parse_config(doc(diagnosis={"window": 5, "thresholds": {"conntrack_fill": 0.75}}))
+    assert (config.diagnosis.window, config.diagnosis.thresholds.conntrack_fill) == (5, 0.75)
+    with pytest.raises(ConfigError, match=r"diagnosis.window"):
+        parse_config(doc(diagnosis={"window": 0}))
+
+
+def test_unquoted_off_turns_the_kubernetes_api_off() -> None:
+    config = parse_config(
+        load_yaml(
+            "names: [{name: a.b., type: A}]\npaths: {service: ['127.0.0.1:53']}\nkubernetes: {config: off}\n"
+        )
+    )
+    assert config.kubernetes.config == "off"
+    with pytest.raises(ConfigError, match=r"kubernetes.config"):
+        parse_config(
+            load_yaml("names: [{name: a.b.}]\npaths: {service: ['127.0.0.1:53']}\nkubernetes: {config: on}\n")
+        )
