@@ -1,9 +1,12 @@
-"""The exporters' Kubernetes API permissions: read from ``deploy/permissions.yaml``, turned into RBAC.
+"""The exporters' RBAC, generated from the rules the code declares for the shipped configs.
 
-One ClusterRole (and binding) per account for its cluster-wide rules, one Role
-(and binding) per namespace for the rest. :func:`grants` flattens either side
-(the declared list or rendered RBAC objects) into the same set, so the two can
-be compared exactly.
+Each workload's ServiceAccount gets exactly :func:`exporter.cluster.rbac.for_config`
+of the config it runs with (``deploy/base/config/node.yaml`` for the DaemonSet,
+``cluster.yaml`` for the Deployment): one ClusterRole (and binding) for the rules
+that hold in every namespace, one Role (and binding) per namespace for the rest,
+with ``resourceNames`` where Kubernetes allows them. :func:`grants` flattens the
+declared rules and :func:`rendered_grants` rendered RBAC objects into the same set,
+so the two can be compared exactly.
 """
 
 from __future__ import annotations
@@ -13,83 +16,67 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from exporter.cluster.rbac import Rule, for_config
+from exporter.config import load_config
 
 HERE = Path(__file__).resolve().parent
-PERMISSIONS = HERE / "permissions.yaml"
+NAMESPACE = "k8s-dns-exporter"
+"""Where the exporters and their ServiceAccounts live (deploy/base/namespace.yaml)."""
 CLUSTER = "cluster"
 RBAC_API = "rbac.authorization.k8s.io/v1"
 
-Grant = tuple[str, str, str, str, str]
-"""(``namespace/serviceaccount``, scope, API group, resource, verb); scope is ``cluster`` or a namespace."""
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    scope: str
-    api_group: str
-    resources: tuple[str, ...]
-    verbs: tuple[str, ...]
-    why: str
+Grant = tuple[str, str, str, str, str, str]
+"""(``namespace/serviceaccount``, scope, API group, resource, verb, resource name or ``""`` for any);
+scope is ``cluster`` or a namespace."""
 
 
 @dataclass(frozen=True, slots=True)
 class Account:
     name: str
-    about: str
-    rules: tuple[Rule, ...]
+    config: Path
+    """The exporter config the workload running as this account reads."""
+
+    def rules(self) -> tuple[Rule, ...]:
+        return for_config(load_config(self.config))
 
 
-@dataclass(frozen=True, slots=True)
-class Permissions:
-    namespace: str
-    """Where the exporters and their ServiceAccounts live."""
-    accounts: tuple[Account, ...]
-
-    def grants(self) -> set[Grant]:
-        return {
-            (f"{self.namespace}/{account.name}", rule.scope, rule.api_group, resource, verb)
-            for account in self.accounts
-            for rule in account.rules
-            for resource in rule.resources
-            for verb in rule.verbs
-        }
+ACCOUNTS = (
+    Account("k8s-dns-exporter-cluster", HERE / "base" / "config" / "cluster.yaml"),
+    Account("k8s-dns-exporter-node", HERE / "base" / "config" / "node.yaml"),
+)
 
 
-def load_permissions(path: Path = PERMISSIONS) -> Permissions:
-    doc = yaml.safe_load(path.read_text())
-    accounts = tuple(
-        Account(
-            name=name,
-            about=str(body["about"]),
-            rules=tuple(
-                Rule(
-                    scope=str(rule["scope"]),
-                    api_group=str(rule["apiGroup"]),
-                    resources=tuple(rule["resources"]),
-                    verbs=tuple(rule["verbs"]),
-                    why=str(rule["why"]),
-                )
-                for rule in body["rules"]
-            ),
-        )
-        for name, body in doc["accounts"].items()
-    )
-    return Permissions(namespace=str(doc["namespace"]), accounts=accounts)
+def _flatten(account: str, rule: Rule) -> set[Grant]:
+    scope = rule.namespace or CLUSTER
+    names = rule.names or ("",)
+    return {
+        (account, scope, rule.api_group, rule.resource, verb, name) for verb in rule.verbs for name in names
+    }
 
 
-def rbac_objects(permissions: Permissions) -> list[dict[str, Any]]:
+def grants(accounts: Iterable[Account] = ACCOUNTS) -> set[Grant]:
+    """Every (account, scope, group, resource, verb, name) the declared rules allow."""
+    return {
+        grant
+        for account in accounts
+        for rule in account.rules()
+        for grant in _flatten(f"{NAMESPACE}/{account.name}", rule)
+    }
+
+
+def rbac_objects(accounts: Iterable[Account] = ACCOUNTS) -> list[dict[str, Any]]:
     """ClusterRoles, Roles and their bindings, in a stable order."""
     objects: list[dict[str, Any]] = []
-    for account in permissions.accounts:
-        subject = {"kind": "ServiceAccount", "name": account.name, "namespace": permissions.namespace}
-        for scope in dict.fromkeys(rule.scope for rule in account.rules):
+    for account in accounts:
+        subject = {"kind": "ServiceAccount", "name": account.name, "namespace": NAMESPACE}
+        declared = account.rules()
+        for scope in dict.fromkeys(rule.namespace or CLUSTER for rule in declared):
             kind, namespace = ("ClusterRole", None) if scope == CLUSTER else ("Role", scope)
             role: dict[str, Any] = {
                 "apiVersion": RBAC_API,
                 "kind": kind,
                 "metadata": _meta(account.name, namespace),
-                "rules": [_rule(rule) for rule in account.rules if rule.scope == scope],
+                "rules": [rule.entry() for rule in declared if (rule.namespace or CLUSTER) == scope],
             }
             binding: dict[str, Any] = {
                 "apiVersion": RBAC_API,
@@ -110,15 +97,11 @@ def _meta(name: str, namespace: str | None = None) -> dict[str, Any]:
     return meta
 
 
-def _rule(rule: Rule) -> dict[str, Any]:
-    return {"apiGroups": [rule.api_group], "resources": list(rule.resources), "verbs": list(rule.verbs)}
-
-
 def rendered_grants(objects: Iterable[Mapping[str, Any]]) -> set[Grant]:
-    """What rendered RBAC objects grant to ServiceAccounts, flattened like :meth:`Permissions.grants`.
+    """What rendered RBAC objects grant to ServiceAccounts, flattened like :func:`grants`.
 
-    A role bound to no ServiceAccount grants nothing; every rule's group, resource
-    and verb are crossed, as the API server reads them.
+    A role bound to no ServiceAccount grants nothing; every rule's group, resource,
+    verb and resource name are crossed, as the API server reads them.
     """
     roles: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
     for obj in objects:
@@ -139,9 +122,10 @@ def rendered_grants(objects: Iterable[Mapping[str, Any]]) -> set[Grant]:
                     continue
                 account = f"{subject.get('namespace', namespace)}/{subject['name']}"
                 found |= {
-                    (account, scope, group, resource, verb)
+                    (account, scope, group, resource, verb, name)
                     for group in rule.get("apiGroups", [])
                     for resource in rule.get("resources", [])
                     for verb in rule.get("verbs", [])
+                    for name in rule.get("resourceNames") or [""]
                 }
     return found

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from exporter.config import KubernetesConfig
+from exporter.config import AUTO, Config, KubernetesConfig
 
 NAMEABLE_VERBS = frozenset({"get", "update", "patch", "delete"})
 
@@ -28,6 +28,17 @@ class Rule:
     names: tuple[str, ...] = ()
     """resourceNames that restrict the name-able verbs; empty: any name."""
     why: str = ""
+
+    def entry(self) -> dict[str, Any]:
+        """This rule as one entry of a Role's or ClusterRole's ``rules:``."""
+        entry: dict[str, Any] = {
+            "apiGroups": [self.api_group],
+            "resources": [self.resource],
+            "verbs": list(self.verbs),
+        }
+        if self.names:
+            entry["resourceNames"] = list(self.names)
+        return entry
 
 
 def rules(mode: str, k8s: KubernetesConfig | None = None) -> tuple[Rule, ...]:
@@ -105,18 +116,34 @@ def rules(mode: str, k8s: KubernetesConfig | None = None) -> tuple[Rule, ...]:
     )
 
 
+_NODE_PATH_OF = {
+    ("", "services"): "service",
+    ("discovery.k8s.io", "endpointslices"): "pod",
+    ("apps", "daemonsets"): "nodelocal",
+    ("", "configmaps"): "upstream",
+}
+"""Node mode: the ``auto`` path each discovery rule serves."""
+
+
+def for_config(config: Config) -> tuple[Rule, ...]:
+    """What one config calls: in node mode only the discovery of its ``auto`` paths; cluster mode all."""
+    if config.kubernetes.config == "off":
+        return ()
+    if config.mode == "cluster":
+        return rules("cluster", config.kubernetes)
+    auto = {name for name, spec in config.paths.direct().items() if spec == AUTO}
+    return tuple(
+        rule
+        for rule in rules("node", config.kubernetes)
+        if _NODE_PATH_OF[(rule.api_group, rule.resource)] in auto
+    )
+
+
 def policy_rules(mode: str, k8s: KubernetesConfig | None = None) -> dict[str, list[dict[str, Any]]]:
     """The rules as ``rules:`` entries: key ``""`` for the ClusterRole, a namespace for each Role."""
     out: dict[str, list[dict[str, Any]]] = {}
     for rule in rules(mode, k8s):
-        entry: dict[str, Any] = {
-            "apiGroups": [rule.api_group],
-            "resources": [rule.resource],
-            "verbs": list(rule.verbs),
-        }
-        if rule.names:
-            entry["resourceNames"] = list(rule.names)
-        out.setdefault(rule.namespace or "", []).append(entry)
+        out.setdefault(rule.namespace or "", []).append(rule.entry())
     return out
 
 

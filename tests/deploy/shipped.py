@@ -21,7 +21,6 @@ DEPLOY = REPO / "deploy"
 NAMESPACE = "k8s-dns-exporter"
 NODE_CONFIG = DEPLOY / "base" / "config" / "node.yaml"
 CLUSTER_CONFIG = DEPLOY / "base" / "config" / "cluster.yaml"
-NODELOCAL_CONFIG = DEPLOY / "components" / "nodelocal-dnscache" / "node.yaml"
 OVERLAYS = sorted(path.parent for path in DEPLOY.glob("overlays/*/kustomization.yaml"))
 
 
@@ -71,27 +70,36 @@ def resolv_conf_for(lab: Lab, path: Path) -> Path:
     return path
 
 
-def on_lab(config: Path, lab: Lab, workdir: Path, **overrides: Any) -> Path:
+def on_lab(config: Path, lab: Lab, workdir: Path, *, nodelocal: bool = False, **overrides: Any) -> Path:
     """The shipped ``config``, its names and schedule untouched, its addresses moved to the lab.
 
-    The pod's /etc/resolv.conf becomes a lab resolv.conf (port 5353), the nodelocal
-    address the lab's NodeLocal stand-in, the host mounts this machine's / and /proc.
+    Each ``auto`` path becomes the lab's servers for that role, what discovery finds
+    on a cluster (the kube-dns Service, both CoreDNS pods, the upstreams; NodeLocal
+    only with ``nodelocal``, as on a cluster that runs it), so the ``kubernetes``
+    section is turned off. The pod's /etc/resolv.conf becomes a lab resolv.conf
+    (port 5353), and the host mounts this machine's / and /proc.
     """
     doc = yaml.safe_load(config.read_text())
+    assert doc["mode"] == "node", "the lab stands in for the paths, not for the Kubernetes API"
     resolv = resolv_conf_for(lab, workdir / "resolv.conf")
+    discovered = {
+        "service": [lab.address("service")],
+        "pod": [lab.address(role) for role in lab.roles("pod")],
+        "nodelocal": [lab.address("nodelocal")] if nodelocal else [],
+        "upstream": [lab.address(role) for role in lab.roles("upstream")],
+    }
     paths = {}
     for path, spec in doc["paths"].items():
         if path == "resolver":
+            assert spec == {"file": "/etc/resolv.conf"}, spec
             paths[path] = {"file": str(resolv), "port": lab.port}
-        elif isinstance(spec, dict):
-            assert spec == {"resolv_conf": "/etc/resolv.conf"}, spec
-            paths[path] = {"resolv_conf": str(resolv), "port": lab.port}
-        elif path == "nodelocal":
-            assert spec == ["169.254.20.10:53"], spec
-            paths[path] = [lab.address("nodelocal")]
+        elif spec == "auto":
+            if discovered[path]:
+                paths[path] = discovered[path]
         else:
             raise AssertionError(f"no lab address for {path}: {spec}")
     doc["paths"] = paths
+    doc["kubernetes"] = {"config": "off"}
     doc["node"] = {"procfs": "/proc", "rootfs": "/"}
     doc.update(overrides)
     out = workdir / f"lab-{config.parent.name}-{config.name}"

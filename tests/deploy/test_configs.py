@@ -9,14 +9,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
 from exporter.config import load_config
 from tests.conftest import REPO, run_cli
 from tests.deploy.shipped import (
     CLUSTER_CONFIG,
+    NAMESPACE,
     NODE_CONFIG,
-    NODELOCAL_CONFIG,
     OVERLAYS,
     exporter_configs,
     on_lab,
@@ -43,34 +42,40 @@ def test_configmaps_hold_the_shipped_files() -> None:
     base = exporter_configs(render(REPO / "deploy" / "base"))
     assert base["k8s-dns-exporter-node"] == NODE_CONFIG.read_text()
     assert base["k8s-dns-exporter-cluster"] == CLUSTER_CONFIG.read_text()
-    nodelocal = exporter_configs(render(REPO / "deploy" / "overlays" / "nodelocal-dnscache"))
-    assert nodelocal["k8s-dns-exporter-node"] == NODELOCAL_CONFIG.read_text()
 
 
-def test_node_agent_reads_the_host_through_its_mounts_and_probes_the_pod_resolv_conf() -> None:
+def test_node_agent_discovers_every_hop_and_reads_the_host_through_its_mounts() -> None:
     config = load_config(NODE_CONFIG)
     assert (config.mode, config.node.procfs, config.node.rootfs) == ("node", "/host/proc", "/host")
+    assert (config.paths.service, config.paths.pod, config.paths.nodelocal) == ("auto", "auto", "auto")
+    assert config.paths.upstream == (), "the cluster instance probes the upstreams, once per cluster"
     assert config.paths.resolver is not None
     assert config.paths.resolver.file == "/etc/resolv.conf"
+    assert config.kubernetes.config == "in-cluster"
+    assert [n.name for n in config.names if n.race] == ["kubernetes.default.svc.cluster.local."]
     assert config.listen == ("0.0.0.0", 9958)
+
+
+def test_cluster_instance_elects_a_leader_in_its_own_namespace_and_probes_the_upstreams() -> None:
     cluster = load_config(CLUSTER_CONFIG)
     assert cluster.mode == "cluster"
-    assert cluster.paths.upstream != ()
+    assert cluster.kubernetes.config == "in-cluster"
+    assert (cluster.kubernetes.lease.name, cluster.kubernetes.lease.namespace) == (
+        "k8s-dns-exporter",
+        NAMESPACE,
+    )
+    assert cluster.paths.upstream == "auto"
+    assert (cluster.paths.service, cluster.paths.pod, cluster.paths.nodelocal) == ((), (), ())
 
 
-def test_nodelocal_config_is_the_node_config_plus_the_nodelocal_path() -> None:
-    base = yaml.safe_load(NODE_CONFIG.read_text())
-    nodelocal = yaml.safe_load(NODELOCAL_CONFIG.read_text())
-    assert nodelocal["paths"].pop("nodelocal") == ["169.254.20.10:53"]
-    assert nodelocal == base
-
-
-def _queries_per_round(config: Path, lab: Lab, tmp_path: Path) -> int:
-    result = run_cli("doctor", "--config", str(on_lab(config, lab, tmp_path)), "--format", "json")
+def _queries_per_round(config: Path, lab: Lab, tmp_path: Path, *, nodelocal: bool = False) -> int:
+    lab_config = on_lab(config, lab, tmp_path, nodelocal=nodelocal)
+    result = run_cli("doctor", "--config", str(lab_config), "--format", "json")
     assert result.returncode == 0, result.stdout + result.stderr
-    probes = json.loads(result.stdout)["probes"]
-    assert {p["result"] for p in probes} == {"success"}
-    return sum(p["queries"] for p in probes)
+    report = json.loads(result.stdout)
+    assert {p["result"] for p in report["probes"]} == {"success"}
+    races = report["node"]["race"]["probes"]
+    return sum(p["queries"] for p in report["probes"]) + 2 * races  # a race probe sends A and AAAA
 
 
 def _install_section() -> str:
@@ -91,9 +96,12 @@ def test_probe_load_in_the_readme_is_what_the_shipped_config_sends(shared_lab: L
     assert sorted(table) == [10, 100, 1000, 5000]
     for nodes, qps in table.items():
         assert qps == pytest.approx(nodes * queries / interval, abs=0.05, rel=0.001), nodes
-    nodelocal = _queries_per_round(NODELOCAL_CONFIG, shared_lab, tmp_path)
-    assert nodelocal == queries + 4, "the nodelocal path adds 2 names over UDP and TCP"
+    nodelocal = _queries_per_round(NODE_CONFIG, shared_lab, tmp_path, nodelocal=True)
+    assert nodelocal == queries + 6, "NodeLocal: 2 names over UDP and TCP, and the A+AAAA race"
     assert f"{nodelocal} queries" in section
+    pods = len(shared_lab.roles("pod"))
+    assert f"10 + 6 x P = {queries}" in section
+    assert queries == 10 + 6 * pods
 
 
 def test_readme_install_commands_point_the_image_at_a_registry(tmp_path: Path) -> None:

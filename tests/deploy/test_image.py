@@ -31,7 +31,7 @@ from exporter.config import Config
 from tests.conftest import REPO
 from tests.deploy import dockerfile
 from tests.deploy.replay import BuildContext, Replay, rebase
-from tests.deploy.shipped import CLUSTER_CONFIG, NODE_CONFIG, NODELOCAL_CONFIG, on_lab, shared_workspace
+from tests.deploy.shipped import CLUSTER_CONFIG, NODE_CONFIG, on_lab, shared_workspace
 from tests.lab import Lab
 
 DOCKERFILE = REPO / "Dockerfile"
@@ -190,7 +190,7 @@ def test_image_steps_build_a_wheel_that_installs_and_runs(shared_lab: Lab) -> No
         version = run("--version")
         assert version.stdout.strip() == f"k8s-dns-exporter {__version__}", version.stderr
 
-        for config in (NODE_CONFIG, CLUSTER_CONFIG, NODELOCAL_CONFIG):
+        for config in (NODE_CONFIG, CLUSTER_CONFIG):
             copy = workspace / f"{config.parent.name}-{config.name}"
             shutil.copyfile(config, copy)
             checked = run("check-config", str(copy))
@@ -202,5 +202,5 @@ def test_image_steps_build_a_wheel_that_installs_and_runs(shared_lab: Lab) -> No
         assert doctor.returncode == 0, doctor.stdout + doctor.stderr
         report = json.loads(doctor.stdout)
         assert report["healthy"] is True
-        assert report["summary"]["paths"] == ["service", "resolver"]
+        assert report["summary"]["paths"] == ["service", "pod", "resolver"]
         assert {probe["result"] for probe in report["probes"]} == {"success"}

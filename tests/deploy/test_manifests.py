@@ -32,7 +32,7 @@ README_SNIPPET = "# appended to deploy/overlays/prometheus-operator/kustomizatio
 
 @pytest.fixture(scope="module")
 def combined(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], ...]:
-    """The Operator overlay with the README's addition: a `release` label and the NodeLocal component."""
+    """The Operator overlay with the README's addition: a `release` label."""
     readme = (REPO / "README.md").read_text()
     start = readme.index(README_SNIPPET) + len(README_SNIPPET)
     snippet = readme[start : readme.index("```", start)]
@@ -43,8 +43,8 @@ def combined(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], 
     return render(kustomization.parent)
 
 
-def test_there_are_the_three_overlays() -> None:
-    assert [p.name for p in OVERLAYS] == ["nodelocal-dnscache", "plain-prometheus", "prometheus-operator"]
+def test_there_are_the_two_overlays() -> None:
+    assert [p.name for p in OVERLAYS] == ["plain-prometheus", "prometheus-operator"]
 
 
 @overlays
@@ -223,18 +223,9 @@ def test_plain_prometheus_overlay_annotates_the_pods_for_scraping() -> None:
             assert "prometheus.io/scrape" not in obj["metadata"].get("annotations", {}), obj["kind"]
 
 
-def test_nodelocal_overlay_and_component_probe_the_cache(combined: tuple[dict[str, Any], ...]) -> None:
-    for objects in (render(DEPLOY / "overlays" / "nodelocal-dnscache"), combined):
-        (config_map,) = [
-            c
-            for c in find(objects, "ConfigMap")
-            if c["metadata"]["name"].startswith("k8s-dns-exporter-node-")
-        ]
-        config = yaml.safe_load(config_map["data"]["config.yaml"])
-        assert config["paths"]["nodelocal"] == ["169.254.20.10:53"]
-        daemonset = one(objects, "DaemonSet", "k8s-dns-exporter-node")
-        volumes = daemonset["spec"]["template"]["spec"]["volumes"]
-        assert {"name": "config", "configMap": {"name": config_map["metadata"]["name"]}} in volumes
+def test_readme_label_addition_reaches_the_monitor_and_the_rules(
+    combined: tuple[dict[str, Any], ...],
+) -> None:
     (monitor,) = find(combined, "PodMonitor")
     assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
     (rule,) = find(combined, "PrometheusRule")

@@ -1,4 +1,4 @@
-"""RBAC: exactly the declared permissions (deploy/permissions.yaml), least privilege, no wildcard."""
+"""RBAC: exactly the rules the code declares for the shipped configs, least privilege, no wildcard."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ from typing import Any
 
 import pytest
 
-from deploy.rbac import load_permissions, rbac_objects, rendered_grants
+from deploy.rbac import ACCOUNTS, grants, rbac_objects, rendered_grants
+from exporter.cluster.rbac import NAMEABLE_VERBS
 from tests.deploy.shipped import NAMESPACE, OVERLAYS, find, render
 
 RBAC_KINDS = ("ClusterRole", "Role", "ClusterRoleBinding", "RoleBinding")
 overlays = pytest.mark.parametrize("overlay", OVERLAYS, ids=lambda p: p.name)
+CLUSTER = f"{NAMESPACE}/k8s-dns-exporter-cluster"
+NODE = f"{NAMESPACE}/k8s-dns-exporter-node"
 
 
 def _rbac(overlay: Path) -> list[dict[str, Any]]:
@@ -20,8 +23,8 @@ def _rbac(overlay: Path) -> list[dict[str, Any]]:
 
 
 @overlays
-def test_rendered_rbac_grants_exactly_the_declared_permissions(overlay: Path) -> None:
-    assert rendered_grants(_rbac(overlay)) == load_permissions().grants()
+def test_rendered_rbac_grants_exactly_the_declared_rules(overlay: Path) -> None:
+    assert rendered_grants(_rbac(overlay)) == grants()
 
 
 @overlays
@@ -29,63 +32,62 @@ def test_no_rule_uses_a_wildcard_or_more_than_reads(overlay: Path) -> None:
     for role in _rbac(overlay):
         for rule in role.get("rules", []):
             where = f"{role['kind']}/{role['metadata']['name']}: {rule}"
-            assert set(rule) == {"apiGroups", "resources", "verbs"}, where  # no resourceNames, URLs
-            for field in ("apiGroups", "resources", "verbs"):
-                assert not any("*" in value for value in rule[field]), where
+            assert set(rule) <= {"apiGroups", "resources", "verbs", "resourceNames"}, where  # no URLs
+            for field in ("apiGroups", "resources", "verbs", "resourceNames"):
+                assert not any("*" in value for value in rule.get(field, [])), where
             assert set(rule["verbs"]) <= {"get", "list", "watch", "create", "update"}, where
             if {"create", "update"} & set(rule["verbs"]):
                 assert rule["resources"] == ["leases"], f"only the leader Lease is written: {where}"
+            if "update" in rule["verbs"]:
+                assert rule["resourceNames"] == ["k8s-dns-exporter"], where
+            if "resourceNames" in rule:
+                assert set(rule["verbs"]) <= NAMEABLE_VERBS, f"names cannot narrow list/watch: {where}"
     assert not any("aggregationRule" in role for role in _rbac(overlay))
 
 
-def test_declared_permissions_are_the_ones_the_exporters_need() -> None:
-    grants = load_permissions().grants()
-    cluster, node = f"{NAMESPACE}/k8s-dns-exporter-cluster", f"{NAMESPACE}/k8s-dns-exporter-node"
-    reads = {"get", "list", "watch"}
-    expected = {
-        (cluster, "cluster", group, resource, verb)
-        for group, resources in {
-            "": ("pods", "services", "endpoints", "nodes"),
-            "apps": ("statefulsets", "daemonsets"),
-            "discovery.k8s.io": ("endpointslices",),
-            "networking.k8s.io": ("networkpolicies",),
-        }.items()
-        for resource in resources
-        for verb in reads
+def test_node_agent_may_read_only_what_discovery_of_its_auto_paths_needs() -> None:
+    node = {grant[1:] for grant in grants() if grant[0] == NODE}
+    assert node == {
+        ("kube-system", "", "services", "get", "kube-dns"),
+        ("kube-system", "discovery.k8s.io", "endpointslices", "list", ""),
+        ("kube-system", "discovery.k8s.io", "endpointslices", "watch", ""),
+        ("kube-system", "apps", "daemonsets", "get", "node-local-dns"),
+    }, "no ConfigMap: the node agent's config has no upstream: auto"
+
+
+def test_cluster_instance_writes_only_its_lease_in_its_own_namespace() -> None:
+    cluster = {grant[1:] for grant in grants() if grant[0] == CLUSTER}
+    writes = {g for g in cluster if g[3] in ("create", "update")}
+    assert writes == {
+        (NAMESPACE, "coordination.k8s.io", "leases", "create", ""),
+        (NAMESPACE, "coordination.k8s.io", "leases", "update", "k8s-dns-exporter"),
     }
-    expected |= {
-        (cluster, "cluster", "metrics.k8s.io", r, v) for r in ("pods", "nodes") for v in ("get", "list")
-    }
-    expected |= {(cluster, "kube-system", "", "configmaps", verb) for verb in reads}
-    expected |= {
-        (cluster, NAMESPACE, "coordination.k8s.io", "leases", v) for v in ("get", "create", "update")
-    }
-    expected |= {
-        (node, "kube-system", "discovery.k8s.io", "endpointslices", "list"),
-        (node, "kube-system", "discovery.k8s.io", "endpointslices", "watch"),
-        (node, "kube-system", "", "services", "get"),
-        (node, "kube-system", "apps", "daemonsets", "get"),
-    }
-    assert grants == expected
+    configmaps = {g[4] for g in cluster if g[2] == "configmaps"}
+    assert configmaps == {"coredns", "coredns-custom", "kube-proxy", "node-local-dns"}
+    assert {g[0] for g in cluster} == {"cluster", "kube-system", NAMESPACE}
 
 
 def test_comparison_sees_an_extra_grant_and_a_foreign_subject() -> None:
     """The equality above is not vacuous: a widened rule or another subject changes the grants."""
-    objects = rbac_objects(load_permissions())
+    objects = rbac_objects()
     wider = copy.deepcopy(objects)
     next(o for o in wider if o["kind"] == "ClusterRole")["rules"][0]["verbs"].append("delete")
-    assert rendered_grants(wider) - load_permissions().grants() != set()
+    assert rendered_grants(wider) - grants() != set()
+    unnamed = copy.deepcopy(objects)
+    for role in unnamed:
+        for rule in role.get("rules", []):
+            rule.pop("resourceNames", None)
+    assert rendered_grants(unnamed) - grants() != set(), "dropping resourceNames widens the grant"
     foreign = copy.deepcopy(objects)
     next(o for o in foreign if o["kind"] == "ClusterRoleBinding")["subjects"][0]["namespace"] = "default"
-    assert rendered_grants(foreign) != load_permissions().grants()
+    assert rendered_grants(foreign) != grants()
 
 
 @overlays
 def test_each_workload_runs_as_its_own_declared_account(overlay: Path) -> None:
     objects = render(overlay)
     accounts = {o["metadata"]["name"] for o in find(objects, "ServiceAccount")}
-    declared = {account.name for account in load_permissions().accounts}
-    assert accounts == declared
+    assert accounts == {account.name for account in ACCOUNTS}
     used = {
         (o["kind"], o["spec"]["template"]["spec"]["serviceAccountName"])
         for o in objects

@@ -240,7 +240,8 @@ def test_the_readme_reference_config_parses_with_every_section() -> None:
     block = section[start : section.index("\n```", start)]
     config = parse_config(load_yaml(block))
     top = {line.split(":", 1)[0] for line in block.splitlines() if line[:1].isalpha()}
-    assert "diagnosis" in top and "kubernetes" in top
+    assert "diagnosis" in top
+    assert "kubernetes" in top
     assert config.diagnosis.window == 3
     assert config.diagnosis.thresholds.lookup_queries == 6
 

@@ -7,8 +7,8 @@ import re
 import pytest
 import yaml
 
-from exporter.cluster.rbac import allows, policy_rules, rules
-from exporter.config import KubernetesConfig, LeaseConfig
+from exporter.cluster.rbac import allows, for_config, policy_rules, rules
+from exporter.config import KubernetesConfig, LeaseConfig, parse_config
 from tests.conftest import REPO
 
 
@@ -61,3 +61,18 @@ def test_rules_follow_the_configured_names() -> None:
     assert by_key[("leases", ("get", "update"))].namespace == "monitoring"
     with pytest.raises(ValueError, match="unknown mode 'daemon'"):
         rules("daemon")
+
+
+def test_for_config_grants_a_node_agent_only_its_auto_paths_discovery() -> None:
+    base = {"names": [{"name": "a.b.", "type": "A"}], "kubernetes": {"config": "in-cluster"}}
+    static = parse_config({**base, "paths": {"service": ["127.0.0.1:53"]}})
+    assert for_config(static) == ()
+    pods = parse_config({**base, "paths": {"pod": "auto", "upstream": "auto"}})
+    assert {(r.resource, r.verbs) for r in for_config(pods)} == {
+        ("endpointslices", ("list", "watch")),
+        ("configmaps", ("get",)),
+    }
+    off = parse_config({"names": base["names"], "paths": {"upstream": "auto"}})
+    assert for_config(off) == (), "no API, no RBAC"
+    cluster = parse_config({**base, "mode": "cluster", "paths": {"upstream": "auto"}})
+    assert for_config(cluster) == rules("cluster", cluster.kubernetes)
