@@ -1,0 +1,119 @@
+"""The configs deploy/ ships, run as the DaemonSet and the two-replica Deployment would run them,
+against the test Kubernetes API describing the lab: discovery finds every hop, one replica
+reports, and every API request each workload makes is granted by the RBAC deploy/ renders.
+
+Only what a cluster would differ in is changed: the API endpoint (a kubeconfig instead of the
+pod's ServiceAccount), the lab's addresses for the pod's resolv.conf, NodeLocal and the host's
+files, and a faster schedule. Names, paths and the Lease are the shipped ones.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from deploy.rbac import NAMESPACE, rendered_grants
+from tests.conftest import REPO
+from tests.deploy.shipped import CLUSTER_CONFIG, NODE_CONFIG, render, resolv_conf_for
+from tests.integration.metrics_text import samples, value
+from tests.kubeapi.handlers import parse_path
+from tests.kubeapi.server import KubeAPI, Request
+from tests.kubeapi.test_readers import verb
+from tests.kubeapi.test_serve_kubernetes import NO_NAMESERVERS, _capacity_ready, fake_cluster
+from tests.lab import Lab
+from tests.lab.topology import HEALTHY_NODE
+
+pytestmark = pytest.mark.lab
+
+
+def shipped(config: Path, lab: Lab, kubeconfig: Path, workdir: Path) -> dict[str, Any]:
+    doc = yaml.safe_load(config.read_text())
+    assert doc["kubernetes"]["config"] == "in-cluster"
+    doc.update(interval="1s", timeout="500ms")
+    doc["kubernetes"].update(
+        config="kubeconfig",
+        kubeconfig=str(kubeconfig),
+        timeout="2s",
+        nodelocal={"address": lab.address("nodelocal")},
+    )
+    if doc["mode"] == "node":
+        assert doc["paths"]["resolver"] == {"file": "/etc/resolv.conf"}
+        doc["paths"]["resolver"] = {
+            "file": str(resolv_conf_for(lab, workdir / "resolv.conf")),
+            "port": lab.port,
+        }
+        doc["node"] = {"procfs": str(HEALTHY_NODE / "proc"), "rootfs": str(HEALTHY_NODE / "root")}
+    else:
+        doc["kubernetes"].update(interval="1s", inventory_interval="1s")
+        doc["kubernetes"]["lease"].update(duration="3s", renew_deadline="2s", retry_period="300ms")
+        # upstream: auto also probes this pod's resolv.conf servers: a root that lists none.
+        doc["node"] = {"procfs": str(HEALTHY_NODE / "proc"), "rootfs": str(NO_NAMESERVERS)}
+    return doc
+
+
+def ungranted(requests: list[Request], account: str) -> list[str]:
+    """Requests the RBAC rendered from deploy/base does not grant to ``account``."""
+    grants = {g[1:] for g in rendered_grants(render(REPO / "deploy" / "base")) if g[0] == account}
+    missing = []
+    for request in requests:
+        parsed = parse_path(request.path)
+        assert parsed is not None, request.path
+        group_version, namespace, resource, name = parsed
+        group = group_version.rsplit("/", 1)[0] if "/" in group_version else ""
+        scopes = ("cluster", namespace) if namespace else ("cluster",)
+        names = ("", name) if name else ("",)
+        if not any((s, group, resource, verb(request), n) in grants for s in scopes for n in names):
+            missing.append(f"{verb(request)} {request.path}")
+    return missing
+
+
+def test_shipped_configs_discover_the_lab_elect_one_reporter_and_stay_within_their_rbac(
+    lab: Lab, kube_api: KubeAPI, kubeconfig: Path, tmp_path: Path, start_exporter: Any
+) -> None:
+    fake_cluster(kube_api, lab)
+    node = start_exporter(shipped(NODE_CONFIG, lab, kubeconfig, tmp_path), name="node.yaml")
+    servers = {
+        "service": {lab.address("service")},
+        "pod": {lab.address(r) for r in lab.roles("pod")},
+        "nodelocal": {lab.address("nodelocal")},
+    }
+
+    def probed(text: str, path: str) -> set[str]:
+        return {labels["server"] for labels, _ in samples(text, "k8s_dns_probe_success", path=path)}
+
+    node.wait_for(
+        lambda: all(probed(node.metrics(), p) == want for p, want in servers.items()), what="every hop"
+    )
+    text = node.metrics()
+    assert {v for _, v in samples(text, "k8s_dns_probe_success")} == {1.0}
+    assert value(text, "k8s_dns_probe_success", path="resolver", name="kubernetes.default", qtype="A") == 1
+    assert probed(text, "upstream") == set(), "the node agent leaves the upstreams to the cluster instance"
+    raced = {labels["server"] for labels, _ in samples(text, "k8s_dns_race_probes_total")}
+    assert raced == set().union(*servers.values())
+    assert ungranted(kube_api.requests, f"{NAMESPACE}/k8s-dns-exporter-node") == []
+    node.stop()
+
+    kube_api.requests.clear()
+    doc = shipped(CLUSTER_CONFIG, lab, kubeconfig, tmp_path)
+    replicas = [start_exporter(doc, name=f"cluster-{i}.yaml", ready=False) for i in (1, 2)]
+
+    def leaders() -> list[float]:
+        return sorted(value(r.metrics(), "k8s_dns_leader") for r in replicas)
+
+    replicas[0].wait_for(lambda: leaders() == [0.0, 1.0], what="one leader, one standby")
+    leader, standby = sorted(replicas, key=lambda r: -value(r.metrics(), "k8s_dns_leader"))
+    upstreams = {lab.address(r) for r in lab.roles("upstream")}
+    leader.wait_for(lambda: probed(leader.metrics(), "upstream") == upstreams, what="upstream probes")
+    text = leader.wait_for(lambda: _capacity_ready(leader.metrics()), what="every cluster reader")
+    assert {v for _, v in samples(text, "k8s_dns_probe_success")} == {1.0}
+    assert value(text, "k8s_dns_coredns_replicas") == 2
+    time.sleep(1)
+    assert samples(standby.metrics(), "k8s_dns_probe_success") == []
+    lease = kube_api.store.get("coordination.k8s.io/v1", "leases", NAMESPACE, "k8s-dns-exporter")
+    assert lease is not None, "the Lease lives in the exporter's own namespace"
+    assert ungranted(kube_api.requests, f"{NAMESPACE}/k8s-dns-exporter-cluster") == []
+    assert any(verb(r) == "update" for r in kube_api.requests), "the leader renews its Lease"
