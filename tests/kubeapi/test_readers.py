@@ -210,6 +210,14 @@ def test_api_outage_and_recovery(kube_api: KubeAPI, kubeconfig: Path) -> None:
     assert readings.capacity is not None
 
 
+def described(request: Request) -> tuple[str, str | None, str, str | None]:
+    """(API group, namespace, resource, name) of one request."""
+    parsed = parse_path(request.path)
+    assert parsed is not None, request.path
+    group_version, namespace, resource, name = parsed
+    return group_version.rsplit("/", 1)[0] if "/" in group_version else "", namespace, resource, name
+
+
 def verb(request: Request) -> str:
     if request.method == "GET":
         if request.params.get("watch") == "true":
@@ -222,10 +230,7 @@ def uncovered(requests: list[Request], mode: str) -> list[str]:
     granted = rules(mode)
     missing = []
     for request in requests:
-        parsed = parse_path(request.path)
-        assert parsed is not None, request.path
-        group_version, namespace, resource, name = parsed
-        group = group_version.rsplit("/", 1)[0] if "/" in group_version else ""
+        group, namespace, resource, name = described(request)
         if not allows(
             granted, api_group=group, resource=resource, verb=verb(request), namespace=namespace, name=name
         ):

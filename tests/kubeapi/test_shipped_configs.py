@@ -20,9 +20,8 @@ from deploy.rbac import NAMESPACE, rendered_grants
 from tests.conftest import REPO
 from tests.deploy.shipped import CLUSTER_CONFIG, NODE_CONFIG, render, resolv_conf_for
 from tests.integration.metrics_text import samples, value
-from tests.kubeapi.handlers import parse_path
 from tests.kubeapi.server import KubeAPI, Request
-from tests.kubeapi.test_readers import verb
+from tests.kubeapi.test_readers import described, verb
 from tests.kubeapi.test_serve_kubernetes import NO_NAMESERVERS, _capacity_ready, fake_cluster
 from tests.lab import Lab
 from tests.lab.topology import HEALTHY_NODE
@@ -60,10 +59,7 @@ def ungranted(requests: list[Request], account: str) -> list[str]:
     grants = {g[1:] for g in rendered_grants(render(REPO / "deploy" / "base")) if g[0] == account}
     missing = []
     for request in requests:
-        parsed = parse_path(request.path)
-        assert parsed is not None, request.path
-        group_version, namespace, resource, name = parsed
-        group = group_version.rsplit("/", 1)[0] if "/" in group_version else ""
+        group, namespace, resource, name = described(request)
         scopes = ("cluster", namespace) if namespace else ("cluster",)
         names = ("", name) if name else ("",)
         if not any((s, group, resource, verb(request), n) in grants for s in scopes for n in names):
