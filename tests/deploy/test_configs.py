@@ -75,7 +75,8 @@ def _queries_per_round(config: Path, lab: Lab, tmp_path: Path, *, nodelocal: boo
     report = json.loads(result.stdout)
     assert {p["result"] for p in report["probes"]} == {"success"}
     races = report["node"]["race"]["probes"]
-    return sum(p["queries"] for p in report["probes"]) + 2 * races  # a race probe sends A and AAAA
+    # A race probe sends A and AAAA together, then the same two one by one.
+    return sum(p["queries"] for p in report["probes"]) + 4 * races
 
 
 def _install_section() -> str:
@@ -97,11 +98,11 @@ def test_probe_load_in_the_readme_is_what_the_shipped_config_sends(shared_lab: L
     for nodes, qps in table.items():
         assert qps == pytest.approx(nodes * queries / interval, abs=0.05, rel=0.001), nodes
     nodelocal = _queries_per_round(NODE_CONFIG, shared_lab, tmp_path, nodelocal=True)
-    assert nodelocal == queries + 6, "NodeLocal: 2 names over UDP and TCP, and the A+AAAA race"
+    assert nodelocal == queries + 8, "NodeLocal: 2 names over UDP and TCP, and the A+AAAA race"
     assert f"{nodelocal} queries" in section
     pods = len(shared_lab.roles("pod"))
-    assert f"10 + 6 x P = {queries}" in section
-    assert queries == 10 + 6 * pods
+    assert f"12 + 8 x P = {queries}" in section
+    assert queries == 12 + 8 * pods
 
 
 def test_readme_install_commands_point_the_image_at_a_registry(tmp_path: Path) -> None:
