@@ -25,8 +25,8 @@ from pathlib import Path
 import yaml
 
 from tests.kubeapi.certs import make_tls
-from tests.kubeapi.cluster import FakeCluster
 from tests.kubeapi.server import KubeAPI
+from tests.kubeapi.test_serve_kubernetes import fake_cluster
 from tests.lab import Lab, free_port
 
 SECONDS = 20
@@ -54,14 +54,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="node-memory-"))
     (work / "lab").mkdir()
     with Lab(work / "lab", net=200) as lab, KubeAPI(make_tls(work / "tls")) as api:
-        host = lambda address: address.rsplit(":", 1)[0]  # noqa: E731 - a one-line helper
-        FakeCluster(
-            api,
-            [host(lab.address(r)) for r in lab.roles("pod")],
-            host(lab.address("service")),
-            lab.port,
-            [lab.address(r) for r in lab.roles("upstream")],
-        ).load()
+        fake_cluster(api, lab)
         doc = {
             "mode": "node",
             "listen": f"127.0.0.1:{free_port()}",

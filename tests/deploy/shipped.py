@@ -16,6 +16,7 @@ import yaml
 
 from tests.conftest import REPO
 from tests.lab import Lab
+from tests.lab.topology import HEALTHY_NODE
 
 DEPLOY = REPO / "deploy"
 NAMESPACE = "k8s-dns-exporter"
@@ -105,6 +106,42 @@ def on_lab(config: Path, lab: Lab, workdir: Path, *, nodelocal: bool = False, **
     out = workdir / f"lab-{config.parent.name}-{config.name}"
     out.write_text(yaml.safe_dump(doc, sort_keys=False))
     return out
+
+
+def on_test_api(
+    config: Path, lab: Lab, kubeconfig: Path, workdir: Path, *, fast: bool = True
+) -> dict[str, Any]:
+    """The shipped ``config`` as it runs on a cluster whose API is the test server describing ``lab``.
+
+    Only what a cluster would differ in changes: the API endpoint (``kubeconfig`` instead of
+    the pod's ServiceAccount), NodeLocal's address, the pod's resolv.conf and the host's files;
+    with ``fast``, the schedule too. Names, paths and the Lease stay as shipped.
+    """
+    doc = yaml.safe_load(config.read_text())
+    assert doc["kubernetes"]["config"] == "in-cluster"
+    doc["kubernetes"].update(
+        config="kubeconfig",
+        kubeconfig=str(kubeconfig),
+        timeout="2s",
+        nodelocal={"address": lab.address("nodelocal")},
+    )
+    if fast:
+        doc.update(interval="1s", timeout="500ms")
+    if doc["mode"] == "node":
+        assert doc["paths"]["resolver"] == {"file": "/etc/resolv.conf"}
+        resolv = resolv_conf_for(lab, workdir / "resolv.conf")
+        doc["paths"]["resolver"] = {"file": str(resolv), "port": lab.port}
+        doc["node"] = {"procfs": str(HEALTHY_NODE / "proc"), "rootfs": str(HEALTHY_NODE / "root")}
+        return doc
+    if fast:
+        doc["kubernetes"].update(interval="1s", inventory_interval="1s")
+        doc["kubernetes"]["lease"].update(duration="3s", renew_deadline="2s", retry_period="300ms")
+    # upstream: auto also probes this pod's resolv.conf servers: a root whose resolv.conf lists none.
+    root = workdir / "root-without-nameservers"
+    (root / "etc").mkdir(parents=True, exist_ok=True)
+    (root / "etc" / "resolv.conf").write_text("# the upstreams come from the Corefile only\n")
+    doc["node"] = {"procfs": str(HEALTHY_NODE / "proc"), "rootfs": str(root)}
+    return doc
 
 
 @contextmanager

@@ -1,6 +1,7 @@
 """The configs deploy/ ships, run as the DaemonSet and the two-replica Deployment would run them,
 against the test Kubernetes API describing the lab: discovery finds every hop, one replica
-reports, and every API request each workload makes is granted by the RBAC deploy/ renders.
+reports, every API request each workload makes is granted by the RBAC deploy/ renders, and
+each process's peak memory stays within its workload's request.
 
 Only what a cluster would differ in is changed: the API endpoint (a kubeconfig instead of the
 pod's ServiceAccount), the lab's addresses for the pod's resolv.conf, NodeLocal and the host's
@@ -14,44 +15,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from deploy.rbac import NAMESPACE, rendered_grants
 from tests.conftest import REPO
-from tests.deploy.shipped import CLUSTER_CONFIG, NODE_CONFIG, render, resolv_conf_for
+from tests.deploy.shipped import CLUSTER_CONFIG, NODE_CONFIG, on_test_api, one, render
+from tests.deploy.test_footprint import GOAL_MIB, _high_water_mib, _mebibytes
 from tests.integration.metrics_text import samples, value
 from tests.kubeapi.server import KubeAPI, Request
 from tests.kubeapi.test_readers import described, verb
-from tests.kubeapi.test_serve_kubernetes import NO_NAMESERVERS, _capacity_ready, fake_cluster
+from tests.kubeapi.test_serve_kubernetes import _capacity_ready, fake_cluster
 from tests.lab import Lab
-from tests.lab.topology import HEALTHY_NODE
 
 pytestmark = pytest.mark.lab
 
 
-def shipped(config: Path, lab: Lab, kubeconfig: Path, workdir: Path) -> dict[str, Any]:
-    doc = yaml.safe_load(config.read_text())
-    assert doc["kubernetes"]["config"] == "in-cluster"
-    doc.update(interval="1s", timeout="500ms")
-    doc["kubernetes"].update(
-        config="kubeconfig",
-        kubeconfig=str(kubeconfig),
-        timeout="2s",
-        nodelocal={"address": lab.address("nodelocal")},
-    )
-    if doc["mode"] == "node":
-        assert doc["paths"]["resolver"] == {"file": "/etc/resolv.conf"}
-        doc["paths"]["resolver"] = {
-            "file": str(resolv_conf_for(lab, workdir / "resolv.conf")),
-            "port": lab.port,
-        }
-        doc["node"] = {"procfs": str(HEALTHY_NODE / "proc"), "rootfs": str(HEALTHY_NODE / "root")}
-    else:
-        doc["kubernetes"].update(interval="1s", inventory_interval="1s")
-        doc["kubernetes"]["lease"].update(duration="3s", renew_deadline="2s", retry_period="300ms")
-        # upstream: auto also probes this pod's resolv.conf servers: a root that lists none.
-        doc["node"] = {"procfs": str(HEALTHY_NODE / "proc"), "rootfs": str(NO_NAMESERVERS)}
-    return doc
+def requested(kind: str, name: str) -> float:
+    """The memory request of the workload in deploy/base, MiB."""
+    (container,) = one(render(REPO / "deploy" / "base"), kind, name)["spec"]["template"]["spec"]["containers"]
+    return _mebibytes(container["resources"]["requests"]["memory"])
 
 
 def ungranted(requests: list[Request], account: str) -> list[str]:
@@ -71,7 +52,7 @@ def test_shipped_configs_discover_the_lab_elect_one_reporter_and_stay_within_the
     lab: Lab, kube_api: KubeAPI, kubeconfig: Path, tmp_path: Path, start_exporter: Any
 ) -> None:
     fake_cluster(kube_api, lab)
-    node = start_exporter(shipped(NODE_CONFIG, lab, kubeconfig, tmp_path), name="node.yaml")
+    node = start_exporter(on_test_api(NODE_CONFIG, lab, kubeconfig, tmp_path), name="node.yaml")
     servers = {
         "service": {lab.address("service")},
         "pod": {lab.address(r) for r in lab.roles("pod")},
@@ -91,10 +72,11 @@ def test_shipped_configs_discover_the_lab_elect_one_reporter_and_stay_within_the
     raced = {labels["server"] for labels, _ in samples(text, "k8s_dns_race_probes_total")}
     assert raced == set().union(*servers.values())
     assert ungranted(kube_api.requests, f"{NAMESPACE}/k8s-dns-exporter-node") == []
+    assert _high_water_mib(node.process.pid) <= min(GOAL_MIB, requested("DaemonSet", "k8s-dns-exporter-node"))
     node.stop()
 
     kube_api.requests.clear()
-    doc = shipped(CLUSTER_CONFIG, lab, kubeconfig, tmp_path)
+    doc = on_test_api(CLUSTER_CONFIG, lab, kubeconfig, tmp_path)
     replicas = [start_exporter(doc, name=f"cluster-{i}.yaml", ready=False) for i in (1, 2)]
 
     def leaders() -> list[float]:
@@ -113,3 +95,5 @@ def test_shipped_configs_discover_the_lab_elect_one_reporter_and_stay_within_the
     assert lease is not None, "the Lease lives in the exporter's own namespace"
     assert ungranted(kube_api.requests, f"{NAMESPACE}/k8s-dns-exporter-cluster") == []
     assert any(verb(r) == "update" for r in kube_api.requests), "the leader renews its Lease"
+    peak = _high_water_mib(leader.process.pid)
+    assert peak <= requested("Deployment", "k8s-dns-exporter-cluster"), f"cluster leader peak {peak:.1f} MiB"
