@@ -142,11 +142,12 @@ def client_overloaded(obs: Observations, stats: Stats) -> Draft | None:
         evidence.append(f"CPU busy: {_pct(busy)} of all CPUs")
     if timeouts:
         evidence.append(f"{timeouts} probe(s) of answering servers got no reply in the diagnosis window")
+    # Say only what the counters show: saturated CPUs with lost replies need no UDP error.
+    seen = ["drops UDP it receives"] if udp >= UDP_ERRORS_RISING else []
+    seen += ["runs with its CPUs saturated"] if cpu_high else []
     return Draft(
         "client_overloaded",
-        "This node drops UDP it receives"
-        + (" and its CPUs are saturated" if cpu_high else "")
-        + ": DNS answers are lost before the client reads them.",
+        f"This node {' and '.join(seen)}: DNS answers are lost before the client reads them.",
         tuple(evidence),
         "Find what saturates the node (`top`, `kubectl top pods -A --sort-by=cpu` for its pods) and "
         "move or limit it; enable NodeLocal DNSCache to cut per-node DNS traffic; raise "

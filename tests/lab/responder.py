@@ -100,6 +100,25 @@ class DropSecondFromOnePort:
         return self.then(request)
 
 
+class LoseUdpReplies:
+    """A server whose replies a saturated client loses now and then: of every ``every`` UDP
+    queries, the first gets no reply; TCP and the other queries are answered."""
+
+    def __init__(self, every: int = 4, then: Handler = healthy) -> None:
+        self.every = every
+        self.then = then
+        self.lost = 0
+        self._udp = 0
+
+    def __call__(self, request: Request) -> Action:
+        if request.transport == "udp":
+            self._udp += 1
+            if (self._udp - 1) % self.every == 0:
+                self.lost += 1
+                return None
+        return self.then(request)
+
+
 class Responder:
     def __init__(self, host: str, port: int, handler: Handler = healthy) -> None:
         self.host = host

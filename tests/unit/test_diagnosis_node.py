@@ -181,6 +181,30 @@ def test_high_cpu_alone_is_not_overload_but_with_lost_replies_it_is() -> None:
     findings = diagnose(obs)
     assert [f.cause for f in findings] == ["client_overloaded"]
     assert "CPU pressure: some task waited for a CPU 93.0% of the time" in findings[0].evidence
+    # No UDP error rose: the summary says what the node showed, not a drop it did not count.
+    assert findings[0].summary.startswith("This node runs with its CPUs saturated: ")
+
+
+@pytest.mark.parametrize(
+    ("increases", "summary"),
+    [
+        (grown(udp_in_errors=25), "This node drops UDP it receives: "),
+        (
+            grown(udp_in_errors=25, cpu_busy_ratio=0.99),
+            "This node drops UDP it receives and runs with its CPUs saturated: ",
+        ),
+    ],
+)
+def test_the_overload_summary_names_what_rose(increases: Increases, summary: str) -> None:
+    obs = Observations(
+        rounds=tuple(round_of(*healthy_results()) for _ in range(3)),
+        names=NAMES,
+        configured_paths=frozenset({"service", "pod", "nodelocal", "upstream"}),
+        node=readings(increases=increases),
+        now=NOW,
+    )
+    [finding] = diagnose(obs)
+    assert finding.summary.startswith(summary)
 
 
 def test_an_old_change_of_nameservers_is_no_longer_named() -> None:
