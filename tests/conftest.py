@@ -81,9 +81,14 @@ def shared_lab() -> Iterator[Lab]:
 
 
 @pytest.fixture
-def lab() -> Iterator[Lab]:
-    """A lab of its own, on a fresh 127.<net>.0.0/16, that the test may break."""
-    with Lab(net=next(_next_net)) as lab:
+def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
+    """A lab of its own, on a fresh 127.<net>.0.0/16, that the test may break.
+
+    Parametrize it indirectly to shape it: ``@pytest.mark.parametrize("lab", [{"pods": 3}],
+    indirect=True)``.
+    """
+    options: dict[str, Any] = getattr(request, "param", {})
+    with Lab(net=next(_next_net), **options) as lab:
         yield lab
 
 
