@@ -1,4 +1,4 @@
-"""Shared fixtures: the lab, configs written for it, and the exporter run as a real process."""
+"""Shared fixtures: the lab, the test Kubernetes API, configs for them, and the exporter as a real process."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.kubeapi.certs import TLSFiles, make_tls
+from tests.kubeapi.server import KubeAPI
 from tests.lab import Lab, free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -79,10 +81,33 @@ def shared_lab() -> Iterator[Lab]:
 
 
 @pytest.fixture
-def lab() -> Iterator[Lab]:
-    """A lab of its own, on a fresh 127.<net>.0.0/16, that the test may break."""
-    with Lab(net=next(_next_net)) as lab:
+def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
+    """A lab of its own, on a fresh 127.<net>.0.0/16, that the test may break.
+
+    Parametrize it indirectly to shape it: ``@pytest.mark.parametrize("lab", [{"pods": 3}],
+    indirect=True)``.
+    """
+    options: dict[str, Any] = getattr(request, "param", {})
+    with Lab(net=next(_next_net), **options) as lab:
         yield lab
+
+
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
+    """A test CA and a server certificate for 127.0.0.1, made once per session."""
+    return make_tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def kube_api(tls: TLSFiles) -> Iterator[KubeAPI]:
+    """An HTTPS Kubernetes API of its own, empty until the test loads objects into it."""
+    with KubeAPI(tls) as api:
+        yield api
+
+
+@pytest.fixture
+def kubeconfig(kube_api: KubeAPI, tmp_path: Path) -> Path:
+    return kube_api.kubeconfig(tmp_path / "kubeconfig")
 
 
 def write_config(path: Path, doc: dict[str, Any]) -> Path:

@@ -27,8 +27,6 @@ RECENT_RESTART = 600.0
 """A container that terminated this recently counts as restarting now."""
 STARTUP_GRACE = 90.0
 """A pod this young may not be Ready yet without anything being wrong."""
-IPVS_WINDOW = 330.0
-"""IPVS keeps UDP flows to a removed endpoint for about five minutes."""
 MIB = 1024 * 1024
 
 

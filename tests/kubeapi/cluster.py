@@ -1,5 +1,8 @@
 """A realistic small cluster loaded into the test API: what every kubeapi test starts from.
 
+By default it carries problems real clusters have (each marked "problem" below); with
+``healthy=True`` it has none of them, the baseline the cause scenarios break one way each.
+
 ==============  =============================================================
 object          what it holds
 ==============  =============================================================
@@ -8,16 +11,21 @@ nodes           node-1, node-2 (4 CPU, 3920m allocatable), node-3 (8 CPU,
 CoreDNS         two pods (node-1, node-2) with the given IPs, their
                 EndpointSlice and the kube-dns Service on the given port
 ConfigMaps      coredns (forward . to the given upstreams), coredns-custom
-                (one override), kube-proxy (mode ipvs), node-local-dns
+                (one override), kube-proxy (mode ipvs; healthy: iptables),
+                node-local-dns
 DaemonSet       node-local-dns
 Services        default/kubernetes, default/web, default/redis (headless),
-                data/etcd (tolerate-unready annotation), data/zk, and kube-dns
-StatefulSets    default/redis -> redis (fine), data/kafka (no serviceName),
-                data/zk -> zk (not headless)
-Policies        allow-dns (selects CoreDNS, admits 53), metrics-only (selects
-                CoreDNS, admits only 9153), other (selects another app)
+                data/etcd (headless; problem: the tolerate-unready annotation),
+                data/zk (problem: not headless), data/kafka (healthy only,
+                headless), and kube-dns
+StatefulSets    default/redis -> redis, data/zk -> zk, data/kafka (problem: no
+                serviceName; healthy: -> kafka)
+Policies        other (selects another app); problems: allow-dns (selects
+                CoreDNS, admits 53 from one namespace), metrics-only (selects
+                CoreDNS, admits only 9153)
 Pods            the two CoreDNS pods and five application pods
-metrics.k8s.io  usage of both CoreDNS pods, node-1 (50% CPU) and node-2 (95%: saturated)
+metrics.k8s.io  usage of both CoreDNS pods, node-1 (50% CPU) and node-2 (95%:
+                saturated, a problem; healthy: 50%)
 ==============  =============================================================
 """
 
@@ -79,9 +87,12 @@ class FakeCluster:
     port: int
     upstreams: list[str]
     pods: dict[str, dict[str, Any]] = field(default_factory=dict)
+    healthy: bool = False
+    """Leave out the built-in problems (the baseline a scenario breaks one way)."""
 
     def load(self) -> FakeCluster:
         put = self.api.store.put
+        healthy = self.healthy
         for name, cpu, allocatable in (
             ("node-1", "4", "3920m"),
             ("node-2", "4", "3920m"),
@@ -94,21 +105,13 @@ class FakeCluster:
             put(self.pods[name])
             put(pod_metrics(name, cpu="2946532n", memory="17164Ki"))
         put(node_metrics("node-1", cpu="1960m", memory="3062564Ki"))
-        put(node_metrics("node-2", cpu="3724m", memory="7661980Ki"))
+        cpu, memory = ("1960m", "3062564Ki") if healthy else ("3724m", "7661980Ki")
+        put(node_metrics("node-2", cpu=cpu, memory=memory))
         put(self.slice())
-        put(
-            service(
-                "kube-dns",
-                namespace=NS,
-                cluster_ip=self.service_ip,
-                port=self.port,
-                dns=True,
-                selector={"k8s-app": "kube-dns"},
-            )
-        )
+        put(self.kube_dns())
         put(configmap("coredns", {"Corefile": corefile(self.upstreams)}))
         put(configmap("coredns-custom", {"log.override": "log\n"}))
-        put(kube_proxy_configmap("ipvs"))
+        put(kube_proxy_configmap("iptables" if healthy else "ipvs"))
         put(daemonset("node-local-dns"))
         put(
             configmap(
@@ -127,24 +130,51 @@ class FakeCluster:
                 namespace="data",
                 cluster_ip="None",
                 port=2379,
-                annotations={"service.alpha.kubernetes.io/tolerate-unready-endpoints": "true"},
+                annotations=None
+                if healthy
+                else {"service.alpha.kubernetes.io/tolerate-unready-endpoints": "true"},
             )
         )
-        put(service("zk", namespace="data", cluster_ip="10.96.51.3", port=2181))
+        put(service("zk", namespace="data", cluster_ip="None" if healthy else "10.96.51.3", port=2181))
         put(statefulset("redis", service_name="redis"))
-        put(statefulset("kafka", namespace="data", service_name=""))
         put(statefulset("zk", namespace="data", service_name="zk"))
-        put(network_policy("allow-dns", selector={"k8s-app": "kube-dns"}, dns_port=True))
-        put(network_policy("metrics-only", selector={"k8s-app": "kube-dns"}, dns_port=False))
+        if healthy:
+            put(service("kafka", namespace="data", cluster_ip="None", port=9092))
+        put(statefulset("kafka", namespace="data", service_name="kafka" if healthy else ""))
+        if not healthy:
+            put(network_policy("allow-dns", selector={"k8s-app": "kube-dns"}, dns_port=True))
+            put(network_policy("metrics-only", selector={"k8s-app": "kube-dns"}, dns_port=False))
         put(network_policy("other", selector={"app": "something-else"}, dns_port=True))
         for index in range(5):
             put(app_pod(f"web-7c9f8d-{index}"))
         return self
 
-    def slice(self, endpoints: list[tuple[str, str, str]] | None = None) -> dict[str, Any]:
+    def slice(
+        self, endpoints: list[tuple[str, str, str]] | None = None, *, ready: bool = True
+    ) -> dict[str, Any]:
         if endpoints is None:
             endpoints = list(zip(self.pod_ips, POD_NAMES, NODES, strict=False))
-        return endpoint_slice(SLICE, endpoints, port=self.port)
+        return endpoint_slice(SLICE, endpoints, port=self.port, ready=ready)
+
+    def kube_dns(self, *, affinity: str = "None") -> dict[str, Any]:
+        """The kube-dns Service in front of the CoreDNS pods."""
+        return service(
+            "kube-dns",
+            namespace=NS,
+            cluster_ip=self.service_ip,
+            port=self.port,
+            affinity=affinity,
+            dns=True,
+            selector={"k8s-app": "kube-dns"},
+        )
+
+    def replace_pod(self, index: int, **changes: Any) -> dict[str, Any]:
+        """CoreDNS pod ``index`` put again with ``coredns_pod`` fields changed (image, node, limits...)."""
+        name = POD_NAMES[index]
+        fields: dict[str, Any] = {"node": NODES[index], "ip": self.pod_ips[index], **changes}
+        self.pods[name] = coredns_pod(name, **fields)
+        self.api.store.put(self.pods[name])
+        return self.pods[name]
 
     def remove_pod(self, index: int) -> None:
         """A CoreDNS pod deleted: gone from the EndpointSlice, the pods and metrics.k8s.io."""

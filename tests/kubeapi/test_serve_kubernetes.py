@@ -26,10 +26,11 @@ def host(address: str) -> str:
     return address.rsplit(":", 1)[0]
 
 
-def fake_cluster(kube_api: KubeAPI, lab: Lab) -> FakeCluster:
+def fake_cluster(kube_api: KubeAPI, lab: Lab, *, healthy: bool = False) -> FakeCluster:
     pods = [host(lab.address(r)) for r in lab.roles("pod")]
     upstreams = [lab.address(r) for r in lab.roles("upstream")]
-    return FakeCluster(kube_api, pods, host(lab.address("service")), lab.port, upstreams).load()
+    service = host(lab.address("service"))
+    return FakeCluster(kube_api, pods, service, lab.port, upstreams, healthy=healthy).load()
 
 
 NO_NAMESERVERS = Path(tempfile.mkdtemp(prefix="k8s-dns-root-"))
