@@ -24,7 +24,7 @@ from bench.common import REPO, RESULTS, machine_table, run
 TESTS = ("tests/unit/test_fuzz.py", "tests/unit/test_wire.py")
 HEADER = re.compile(r"^(tests/\S+::\S+):\s*$")
 PHASE = re.compile(r"during (\w+) phase \(([\d.]+) seconds\)")
-COUNTS = re.compile(r"(\d+) passing examples?, (\d+) failing examples?, (\d+) invalid examples?")
+COUNTS = re.compile(r"(\d+) passing(?: examples?)?, (\d+) failing(?: examples?)?,(?: and)? (\d+) invalid")
 
 
 def parse(stats: str) -> dict[str, dict[str, float]]:

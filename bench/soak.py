@@ -51,6 +51,11 @@ def _seconds(text: str) -> float:
     return float(text)
 
 
+def from_csv(path: Path) -> list[dict[str, float]]:
+    with path.open() as handle:
+        return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(handle)]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=30.0)
@@ -58,8 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speedup", type=float, default=50.0, help="rate multiple of the demo config")
     parser.add_argument("--cpus", default=None, help="pin the exporter (taskset -c), e.g. 1")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--report-only", action="store_true", help="rewrite soak.md from soak.csv")
     args = parser.parse_args(argv)
     doc = soak_config(args.speedup)
+    if args.report_only:
+        (args.out / "soak.md").write_text(report(from_csv(args.out / "soak.csv"), doc, args))
+        return 0
     work = Path(tempfile.mkdtemp(prefix="soak-"))
     rows: list[dict[str, float]] = []
     args.out.mkdir(parents=True, exist_ok=True)
@@ -108,6 +117,19 @@ def _write(out: Path, rows: list[dict[str, float]], doc: dict[str, Any], args: a
     (out / "soak.md").write_text(report(rows, doc, args))
 
 
+def _trend(warm: dict[str, float], last: dict[str, float]) -> list[str]:
+    """RSS growth after the warm-up, per hour and per 1,000 rounds."""
+    seconds = last["elapsed_s"] - warm["elapsed_s"]
+    rounds = last["rounds"] - warm["rounds"]
+    if seconds <= 0 or rounds <= 0:
+        return []
+    grown = last["rss_kib"] - warm["rss_kib"]
+    return [
+        f"- RSS after the warm-up: {grown:+g} KiB in {seconds / 60:.0f} min, "
+        f"{grown / seconds * 3600:+.0f} KiB an hour, {grown / rounds * 1000:+.0f} KiB per 1,000 rounds"
+    ]
+
+
 def report(rows: list[dict[str, float]], doc: dict[str, Any], args: argparse.Namespace) -> str:
     first, last = rows[0], rows[-1]
     # The steady state: from the first sample after 2 minutes (imports, caches and pools warm).
@@ -137,6 +159,9 @@ def report(rows: list[dict[str, float]], doc: dict[str, Any], args: argparse.Nam
         f"ran: {last['skipped'] - first['skipped']:g}",
         f"- CPU: {(last['cpu_s'] - first['cpu_s']) / span * 100:.1f}% of one core on average",
         f"- probes failing at the last sample: {last['probes_failed']:g}",
+        f"- open fds: {min(r['fds'] for r in rows):g} to {max(r['fds'] for r in rows):g} (a sample taken "
+        "while a round's TCP probes are open counts their sockets)",
+        *_trend(warm, last),
         "",
         machine_table(),
         "Every sample: bench/results/soak.csv.",
