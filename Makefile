@@ -13,7 +13,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 UNSHARE := $(shell [ "$$(id -u)" = 0 ] && echo "unshare -n" || echo "unshare -rn")
 PYTEST_ARGS ?=
 
-.PHONY: setup system-deps python-deps run test lint check clean
+.PHONY: setup system-deps python-deps run test lint check clean bench bench-deps bench-soak bench-fuzz
 
 setup: system-deps python-deps
 
@@ -50,6 +50,36 @@ lint: python-deps
 # reach any address but 127.0.0.0/8 and ::1, whatever it tries.
 test: setup lint
 	$(UNSHARE) sh -c 'ip link set lo up && exec $(BIN)/python -m pytest -q $(PYTEST_ARGS)'
+
+# Benchmarks (bench/, results in bench/results/): not part of `make test`. Each runs in a
+# loopback-only network namespace; the peer comparison needs prometheus-blackbox-exporter.
+BENCH_APT := prometheus-blackbox-exporter gcc unbound dnsmasq-base dnsutils
+BENCH_RUN = $(UNSHARE) sh -c 'ip link set lo up && exec $(BIN)/python -m $(1)'
+
+bench-deps: python-deps $(VENV)/.bench-installed
+	@missing=""; for p in $(BENCH_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+$(VENV)/.bench-installed: pyproject.toml
+	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $@
+
+bench: bench-deps
+	$(call BENCH_RUN,bench.peer)
+	$(call BENCH_RUN,bench.scale)
+	$(call BENCH_RUN,bench.growth)
+	$(call BENCH_RUN,bench.cost_model)
+	$(call BENCH_RUN,bench.memory)
+
+bench-soak: bench-deps
+	$(call BENCH_RUN,bench.soak --minutes $(or $(MINUTES),30))
+
+bench-fuzz: python-deps
+	PYTHON=$(BIN)/python bench/fuzz.sh $(or $(EXAMPLES),20000)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

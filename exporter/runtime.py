@@ -101,6 +101,7 @@ class Runtime:
                 "kubernetes_config_changed", note="changes to kubernetes, mode and auto paths take a restart"
             )
         self.config = config
+        self.probes.keep(config.diagnosis.window)
         self.node_paths = NodePaths(config.node.procfs, config.node.rootfs)
         parts = [part for part in (self._discovery, node_discovery(lambda: self.node_paths)) if part]
         self.sources = TargetSources(config, discovery=compose(*parts))

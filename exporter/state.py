@@ -157,6 +157,12 @@ class ProbeState:
             self._last_end = round_.started + round_.duration
             self._last_duration = round_.duration
 
+    def keep(self, rounds: int) -> None:
+        """Hold only the newest ``rounds`` rounds from now on (what diagnosis reads); older ones go now."""
+        with self._lock:
+            if rounds != self._rounds.maxlen:
+                self._rounds = deque(self._rounds, maxlen=max(1, rounds))
+
     def _record_races(self, races: Sequence[RaceResult]) -> None:
         for race in races:
             series = self._races.get(race.key)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from prometheus_client import CollectorRegistry
 
 from exporter.collector import ExporterCollector, NoData
-from exporter.config import parse_config
+from exporter.config import DiagnosisConfig, parse_config
 from exporter.diagnosis import Findings
 from exporter.probe import Reason
 from exporter.probe.race import RaceResult
+from exporter.runtime import Runtime
 from exporter.state import LATENCY_BUCKETS, ProbeState
 from exporter.status import Status
 from tests.unit.results import EXTERNAL, result, round_of
@@ -138,3 +141,28 @@ def test_race_counters_and_their_series_vanish_with_the_target() -> None:
     )
     gone = {"path": "pod", "server": "10.244.0.5:53", "name": name}
     assert registry.get_sample_value("k8s_dns_race_probes_total", gone) is None
+
+
+def test_keep_holds_only_the_newest_rounds() -> None:
+    state = ProbeState()
+    for started in range(5):
+        state.record(round_of(result("pod", "10.0.0.1:53"), started=float(started)))
+    state.keep(3)
+    assert [r.started for r in state.view().rounds] == [2.0, 3.0, 4.0]
+    state.record(round_of(result("pod", "10.0.0.1:53"), started=5.0))
+    assert [r.started for r in state.view().rounds] == [3.0, 4.0, 5.0]
+    state.keep(4)  # growing keeps what is there and fills up from the next rounds
+    state.record(round_of(result("pod", "10.0.0.1:53"), started=6.0))
+    assert [r.started for r in state.view().rounds] == [3.0, 4.0, 5.0, 6.0]
+    assert state.view().rounds_total == 7
+
+
+def test_runtime_keeps_as_many_rounds_as_diagnosis_reads() -> None:
+    runtime = Runtime(dataclasses.replace(CONFIG, diagnosis=DiagnosisConfig(window=2)))
+    for started in range(5):
+        runtime.probes.record(round_of(result("pod", "10.0.0.1:53"), started=float(started)))
+    assert [r.started for r in runtime.probes.view().rounds] == [3.0, 4.0]
+    runtime.apply(dataclasses.replace(CONFIG, diagnosis=DiagnosisConfig(window=4)))  # a SIGHUP reload
+    for started in range(5, 8):
+        runtime.probes.record(round_of(result("pod", "10.0.0.1:53"), started=float(started)))
+    assert [r.started for r in runtime.probes.view().rounds] == [4.0, 5.0, 6.0, 7.0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import struct
 
 import dns.flags
@@ -16,6 +17,8 @@ from hypothesis import strategies as st
 from exporter.probe.wire import MalformedReply, Query
 
 NAME = "kubernetes.default.svc.cluster.local."
+LONG_RUN = int(os.environ.get("K8S_DNS_FUZZ_EXAMPLES", "0"))
+"""bench/fuzz.sh raises the fuzz tests' example counts to this (unset: their bounded CI counts)."""
 
 
 def reply_to(query: Query, query_id: int, **records: list[str]) -> dns.message.Message:
@@ -149,7 +152,7 @@ def test_question_match_ignores_case() -> None:
     assert query.parse(upper, 8).answers == ("10.96.0.1",)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=max(500, LONG_RUN), deadline=None)
 @given(data=st.binary(max_size=600))
 def test_fuzzed_bytes_never_escape_as_anything_but_malformed(data: bytes) -> None:
     query = Query(NAME, "A")
@@ -158,7 +161,7 @@ def test_fuzzed_bytes_never_escape_as_anything_but_malformed(data: bytes) -> Non
             query.parse(data, query_id)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=max(300, LONG_RUN), deadline=None)
 @given(flips=st.lists(st.tuples(st.integers(0, 200), st.integers(0, 255)), max_size=6))
 def test_mutated_real_replies_never_escape(flips: list[tuple[int, int]]) -> None:
     """Bytes flipped inside a real reply reach the deeper parsing paths (records, names, rdata)."""

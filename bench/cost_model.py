@@ -1,0 +1,389 @@
+"""Cluster cost model: probe QPS on CoreDNS and API watches for 10 to 5,000 nodes, from the shipped configs.
+
+Run inside a loopback-only network namespace, from the repository root:
+
+    unshare -n sh -c 'ip link set lo up && exec .venv/bin/python -m bench.cost_model'
+
+Nothing is hard-coded per round: the shipped configs (deploy/base/config/node.yaml and
+cluster.yaml, or ``--node-config`` / ``--cluster-config``) are loaded with the exporter's config
+loader, every target source is replaced by loopback stand-ins of the same count, and one
+round is run with the exporter's own prober (exporter/probe/engine.py); its results count
+the queries (a resolver lookup counts every search-list try and retry, a race probe its four
+queries). Stand-ins per path:
+
+============  =================================================================
+path          servers
+============  =================================================================
+static list   as many as listed
+resolv_conf   the pod's nameservers: 1 (ClusterFirst: the kube-dns ClusterIP) on the node
+              agent; ``--upstreams`` on the cluster instance (dnsPolicy: Default)
+service auto  1 (the kube-dns Service)
+pod auto      P (every CoreDNS pod)
+nodelocal     1 with NodeLocal DNSCache, 0 without
+upstream auto ``--upstreams``
+resolver      the pod's resolv.conf: ``search <ns>.svc.cluster.local svc.cluster.local
+              cluster.local``, ``options ndots:5``; a name exists when it is
+              ``<service>.<namespace>.svc.cluster.local`` or outside the cluster domain
+============  =================================================================
+
+Which queries reach CoreDNS: ``service`` and ``pod`` always; ``resolver`` without NodeLocal
+DNSCache (with it the pod's queries go to the node's cache, which sends CoreDNS only its
+misses); ``nodelocal`` and ``upstream`` never directly. Watches and API requests follow
+exporter/cluster/wiring.py: the same classes decide whether an EndpointSlice watch exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import dns.rcode
+import dns.rdatatype
+import yaml
+
+from bench.common import REPO, RESULTS, publish, run
+from exporter.config import (
+    AUTO,
+    PATHS,
+    Config,
+    ConfigError,
+    PathsConfig,
+    ResolvConfTargets,
+    ResolverTarget,
+    Server,
+    load_config,
+)
+from exporter.probe.engine import Prober, Round
+from exporter.state import RACE_QUERIES
+from exporter.status import Status
+from exporter.targets import TargetSources
+from exporter.targets.discovery import KubernetesDiscovery
+from tests.lab import Responder
+from tests.lab.responder import Action, Request, answer
+
+NODES = (10, 100, 1_000, 5_000)
+CORE_PATHS = ("service", "pod")
+"""Paths whose queries CoreDNS answers itself (the resolver path joins them without NodeLocal)."""
+KNOWN_NAMESPACES = frozenset({"default", "kube-system"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    pods: int
+    nodelocal: bool
+
+    @property
+    def label(self) -> str:
+        return f"P={self.pods}, {'with' if self.nodelocal else 'without'} NodeLocal DNSCache"
+
+
+def exists(qname: str, cluster_domain: str, namespaces: frozenset[str]) -> bool:
+    """A name a cluster answers: ``<service>.<namespace>.svc.<domain>``, or any name outside the domain."""
+    name = qname.rstrip(".").lower()
+    suffix = "." + cluster_domain.lower()
+    if not (name + ".").endswith(suffix + ".") and name != cluster_domain:
+        return True
+    labels = name[: -len(suffix)].split(".") if name.endswith(suffix) else []
+    return len(labels) == 3 and labels[2] == "svc" and labels[1] in namespaces
+
+
+def handler(cluster_domain: str, namespaces: frozenset[str]) -> Any:
+    def handle(request: Request) -> Action:
+        assert request.message is not None
+        question = request.message.question[0]
+        if not exists(question.name.to_text(), cluster_domain, namespaces):
+            return answer(request, rcode=dns.rcode.NXDOMAIN)
+        if question.rdtype == dns.rdatatype.AAAA:
+            return answer(request)  # NODATA, as a cluster without IPv6 answers
+        return answer(request, {"A": ["192.0.2.1"]})
+
+    return handle
+
+
+def stand_in_counts(config: Config, case: Case, upstreams: int) -> dict[str, int]:
+    """How many servers each direct path probes in a cluster of ``case``."""
+    auto = {"service": 1, "pod": case.pods, "nodelocal": int(case.nodelocal), "upstream": upstreams}
+    counts: dict[str, int] = {}
+    for path, spec in config.paths.direct().items():
+        if spec == AUTO:
+            counts[path] = auto[path]
+        elif isinstance(spec, ResolvConfTargets):
+            counts[path] = 1 if config.mode == "node" else upstreams
+        else:
+            counts[path] = len(spec)
+    return counts
+
+
+@contextmanager
+def stand_ins(counts: dict[str, int], handle: Any, port: int) -> Iterator[dict[str, tuple[Server, ...]]]:
+    """One loopback responder per server; path -> the servers."""
+    servers: dict[str, tuple[Server, ...]] = {}
+    with ExitStack() as stack:
+        for net, (path, count) in enumerate(sorted(counts.items()), start=1):
+            hosts = [f"127.0.{100 + net}.{i}" for i in range(1, count + 1)]
+            for host in hosts:
+                stack.enter_context(Responder(host, port, handle))
+            servers[path] = tuple(Server(host, port) for host in hosts)
+        yield servers
+
+
+def one_round(config: Config, case: Case, *, upstreams: int, namespace: str, work: Path, port: int) -> Round:
+    counts = stand_in_counts(config, case, upstreams)
+    namespaces = KNOWN_NAMESPACES | {namespace}
+    with stand_ins(counts, handler(config.cluster_domain, namespaces), port) as servers:
+        resolver = None
+        if config.paths.resolver is not None:
+            # The pod's nameserver: the kube-dns ClusterIP, else (ClusterFirst with NodeLocal) the cache.
+            first = servers.get("nodelocal") if case.nodelocal else None
+            nameserver = (first or servers.get("service") or (Server("127.0.101.250", port),))[0]
+            conf = work / f"resolv-{namespace}.conf"
+            domain = config.cluster_domain
+            conf.write_text(
+                f"nameserver {nameserver.host}\n"
+                f"search {namespace}.svc.{domain} svc.{domain} {domain}\n"
+                "options ndots:5\n"
+            )
+            resolver = ResolverTarget(file=str(conf), port=port)
+        paths = PathsConfig(**{p: servers.get(p, ()) for p in counts}, resolver=resolver)
+        static = dataclasses.replace(config, paths=paths, timeout=min(config.timeout, 1.0))
+        return asyncio.run(Prober(static).run(TargetSources(static).current()))
+
+
+def queries_by_path(round_: Round) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for result in round_.results:
+        counts[result.path] = counts.get(result.path, 0) + result.queries
+    for race in round_.races:
+        counts[race.path] = counts.get(race.path, 0) + RACE_QUERIES
+    return counts
+
+
+def on_coredns(by_path: dict[str, int], nodelocal: bool) -> int:
+    paths = CORE_PATHS if nodelocal else (*CORE_PATHS, "resolver")
+    return sum(by_path.get(p, 0) for p in paths)
+
+
+def watches(config: Config) -> int:
+    """EndpointSlice watches one instance opens, decided by the discovery code itself."""
+    auto = any(spec == AUTO for spec in config.paths.direct().values())
+    cluster = config.mode == "cluster"
+    if not config.kubernetes.enabled or not (auto or cluster):
+        return 0
+    discovery = KubernetesDiscovery(config, client=None, status=Status(), watch_slices=cluster)  # type: ignore[arg-type]
+    return int(discovery.slices is not None)
+
+
+def api_requests_per_second(config: Config) -> float:
+    """Requests besides watches: discovery GETs every ``refresh``; in cluster mode readers and the Lease."""
+    k8s = config.kubernetes
+    if not k8s.enabled:
+        return 0.0
+    auto = {p for p, spec in config.paths.direct().items() if spec == AUTO}
+    rate = len(auto & {"service", "nodelocal", "upstream"}) / k8s.refresh
+    if config.mode == "cluster":
+        from exporter.cluster.jobs import CLUSTER_STEPS, inventory_steps  # noqa: PLC0415 - loads kubernetes
+
+        rate += (
+            len(CLUSTER_STEPS) / k8s.interval + len(inventory_steps(k8s.sample_pods)) / k8s.inventory_interval
+        )
+        rate += 1 / k8s.lease.retry_period
+    return rate
+
+
+def deployed(kind: str, field: str, default: Any) -> Any:
+    """A value from the shipped manifests in deploy/base (the DaemonSet's namespace, the replicas)."""
+    for name in ("node-agent.yaml", "cluster.yaml"):
+        for doc in yaml.safe_load_all((REPO / "deploy" / "base" / name).read_text()):
+            if doc and doc.get("kind") == kind:
+                node: Any = doc
+                for key in field.split("."):
+                    node = node.get(key) if isinstance(node, dict) else None
+                return default if node is None else node
+    return default
+
+
+@dataclasses.dataclass(frozen=True)
+class ClusterInstance:
+    """The cluster Deployment's share: only the Lease holder probes; every replica watches."""
+
+    replicas: int
+    queries: dict[str, int]
+    interval: float
+    watches: int
+    api_rate: float
+    about: str
+
+    @property
+    def coredns_qps(self) -> float:
+        return on_coredns(self.queries, False) / self.interval if self.interval else 0.0
+
+
+def cluster_instance(args: argparse.Namespace, namespace: str, work: Path) -> ClusterInstance:
+    replicas = int(deployed("Deployment", "spec.replicas", 1))
+    try:
+        config = load_config(args.cluster_config)
+    except ConfigError as exc:
+        about = (
+            f"`{_rel(args.cluster_config)}` does not load ({exc.field}: {exc.reason}); its share is left out"
+        )
+        return ClusterInstance(replicas, {}, 0.0, 0, 0.0, about)
+    queries = queries_by_path(
+        one_round(
+            config,
+            Case(args.pods[0], False),
+            upstreams=args.upstreams,
+            namespace=namespace,
+            work=work,
+            port=args.port,
+        )
+    )
+    about = (
+        f"`{_rel(args.cluster_config)}` (interval {config.interval:g} s, paths: {_paths(config)}): "
+        f"one leader of {replicas} replicas probes, {sum(queries.values())} queries a round "
+        f"({_by(queries)}), "
+        f"{on_coredns(queries, False)} of them to CoreDNS"
+    )
+    return ClusterInstance(
+        replicas, queries, config.interval, watches(config), api_requests_per_second(config), about
+    )
+
+
+def model(args: argparse.Namespace) -> str:
+    node = load_config(args.node_config)
+    namespace = deployed("DaemonSet", "metadata.namespace", "default")
+    work = Path(tempfile.mkdtemp(prefix="cost-model-"))
+    cases = [Case(p, nl) for p in args.pods for nl in (False, True)]
+    rounds = {
+        c: queries_by_path(
+            one_round(node, c, upstreams=args.upstreams, namespace=namespace, work=work, port=args.port)
+        )
+        for c in cases
+    }
+    cluster = cluster_instance(args, namespace, work)
+    domain = node.cluster_domain
+    lines = [
+        "# Cluster cost model",
+        "",
+        "`unshare -n sh -c 'ip link set lo up && exec .venv/bin/python -m bench.cost_model'`",
+        "",
+        f"Derived at run time from `{_rel(args.node_config)}` (node agent: interval {node.interval:g} s, "
+        f"{len(node.names)} names, paths: {_paths(node)}) by running one round with the exporter's prober "
+        f"against loopback stand-ins; the agent's pod resolv.conf: `search {namespace}.svc.{domain} "
+        f"svc.{domain} {domain}`, `ndots:5`; {args.upstreams} upstream servers. Cluster instance: "
+        f"{cluster.about}.",
+        "",
+        *_per_round(rounds),
+        *_load(rounds, node, cluster, args.nodes),
+        *_api(node, cluster, args.nodes),
+    ]
+    return "\n".join(lines)
+
+
+def _per_round(rounds: dict[Case, dict[str, int]]) -> list[str]:
+    paths = [p for p in PATHS if any(p in r for r in rounds.values())]
+    lines = [
+        "## Queries per node agent and round, by path",
+        "",
+        "| case | " + " | ".join(paths) + " | total | on CoreDNS |",
+        "|---|" + "---|" * (len(paths) + 2),
+    ]
+    for case, by_path in rounds.items():
+        cells = " | ".join(str(by_path.get(p, 0)) for p in paths)
+        total = sum(by_path.values())
+        lines.append(f"| {case.label} | {cells} | {total} | {on_coredns(by_path, case.nodelocal)} |")
+    return lines
+
+
+def _load(
+    rounds: dict[Case, dict[str, int]], node: Config, cluster: ClusterInstance, nodes: list[int]
+) -> list[str]:
+    cases = list(rounds)
+    lines = [
+        "",
+        "## Probe load on CoreDNS (queries per second: every node agent plus the cluster instance)",
+        "",
+        "| nodes | " + " | ".join(case.label for case in cases) + " |",
+        "|---|" + "---|" * len(cases),
+    ]
+    for count in nodes:
+        qps = [
+            count * on_coredns(rounds[c], c.nodelocal) / node.interval + cluster.coredns_qps for c in cases
+        ]
+        lines.append(f"| {count:,} | " + " | ".join(f"{q:,.1f}" for q in qps) + " |")
+    lines += [
+        "",
+        "With NodeLocal DNSCache the resolver path's queries go to the node's cache; CoreDNS sees only its "
+        "misses (at most one per name and TTL per node), not counted above. In NodeLocal's iptables mode the "
+        "cache also answers the kube-dns ClusterIP on the node, so the service path would reach the cache "
+        "too: the figures are an upper bound.",
+    ]
+    return lines
+
+
+def _api(node: Config, cluster: ClusterInstance, nodes: list[int]) -> list[str]:
+    node_watches, node_rate = watches(node), api_requests_per_second(node)
+    lines = [
+        "",
+        "## Kubernetes API",
+        "",
+        f"Per node agent: {node_watches} EndpointSlice watch(es), {node_rate * 60:.2f} other requests a "
+        f"minute. Per cluster replica: {cluster.watches} watch(es); the leader {cluster.api_rate * 60:.1f} "
+        "requests a minute (readers, lists and the Lease; pagination and watch re-establishment not "
+        "counted).",
+        "",
+        "| nodes | watches (agents + cluster replicas) | other API requests/s |",
+        "|---|---|---|",
+    ]
+    for count in nodes:
+        total = count * node_watches + cluster.replicas * cluster.watches
+        lines.append(f"| {count:,} | {total:,} | {count * node_rate + cluster.api_rate:,.2f} |")
+    lines.append("")
+    return lines
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+def _paths(config: Config) -> str:
+    parts = []
+    for path, spec in config.paths.direct().items():
+        if spec != ():
+            kind = (
+                "auto" if spec == AUTO else "resolv_conf" if isinstance(spec, ResolvConfTargets) else "static"
+            )
+            parts.append(f"{path} ({kind})")
+    if config.paths.resolver is not None:
+        parts.append("resolver")
+    return ", ".join(parts)
+
+
+def _by(by_path: dict[str, int]) -> str:
+    return ", ".join(f"{p} {n}" for p, n in by_path.items()) or "none"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.cost_model", description=__doc__.split("\n")[0])
+    parser.add_argument("--node-config", type=Path, default=REPO / "deploy/base/config/node.yaml")
+    parser.add_argument("--cluster-config", type=Path, default=REPO / "deploy/base/config/cluster.yaml")
+    parser.add_argument("--pods", type=int, nargs="+", default=[2, 10], help="CoreDNS pods (P)")
+    parser.add_argument("--nodes", type=int, nargs="+", default=list(NODES))
+    parser.add_argument("--upstreams", type=int, default=2)
+    parser.add_argument("--port", type=int, default=5399, help="loopback port of the stand-ins")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    text = model(args)
+    return publish(args.out, "cost_model.md", text)
+
+
+if __name__ == "__main__":
+    run(main)
