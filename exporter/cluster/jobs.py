@@ -12,6 +12,7 @@ drops its piece from the readings, and the next steps still run. On a standby
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -59,10 +60,19 @@ def inventory_steps(sample_pods: int) -> tuple[Step, ...]:
 
 
 class Readers:
-    def __init__(self, ctx: Context, status: Status, leading: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        status: Status,
+        leading: Callable[[], bool],
+        guard: threading.Lock | None = None,
+    ) -> None:
         self._ctx = ctx
         self._status = status
         self._leading = leading
+        self._guard = guard or threading.Lock()
+        """Held while a reading is stored, and by whoever clears the readings on losing the Lease:
+        a read that finishes after the loss stores nothing, so no status claims data that is gone."""
         self._errors: dict[str, str] = {}
 
     async def run(self, steps: tuple[Step, ...]) -> None:
@@ -82,14 +92,20 @@ class Readers:
             except Exception as exc:  # noqa: BLE001 - any reader failure is data, never a crash
                 self._failed(name, describe(exc), started, quiet=False, error_type=type(exc).__name__)
             else:
-                self._ctx.state.set(name, value)
-                self._status.record(name, ok=True, duration=time.perf_counter() - started)
+                with self._guard:
+                    if not self._leading():
+                        return
+                    self._ctx.state.set(name, value)
+                    self._status.record(name, ok=True, duration=time.perf_counter() - started)
                 if self._errors.pop(name, None) is not None:
                     log.info("cluster_reader_recovered", collector=name)
 
     def _failed(self, name: str, error: str, started: float, *, quiet: bool, error_type: str = "") -> None:
-        self._ctx.state.fail(name, error)
-        self._status.record(name, ok=False, duration=time.perf_counter() - started, error=error)
+        with self._guard:
+            if not self._leading():
+                return
+            self._ctx.state.fail(name, error)
+            self._status.record(name, ok=False, duration=time.perf_counter() - started, error=error)
         if self._errors.get(name) != error:
             if quiet:
                 log.info("cluster_reader_no_data", collector=name, reason=error)

@@ -16,6 +16,7 @@ cluster             discovery, plus the cluster readers and Lease election
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -82,7 +83,7 @@ def _install_cluster(
         parts.elector = LeaderElector(api, k8s.lease, runtime.status, on_change=parts.on_change)
         runtime.tasks.append(parts.elector.run)
         runtime.leading = parts.leading
-    readers = Readers(Context(api, k8s, parts.state), runtime.status, parts.leading)
+    readers = Readers(Context(api, k8s, parts.state), runtime.status, parts.leading, parts.guard)
 
     async def cluster_job() -> None:
         await readers.run(CLUSTER_STEPS)
@@ -107,15 +108,18 @@ class _Cluster:
         self.state = state
         self.steps = steps
         self.elector: Any = None
+        self.guard = threading.Lock()
+        """Shared with the readers: clearing on a lost Lease and storing a reading never interleave."""
 
     def leading(self) -> bool:
         return self.elector is None or bool(self.elector.leading)
 
     def on_change(self, leading: bool) -> None:
         if not leading:
-            self.state.clear()
-            for name, _ in self.steps:
-                self.runtime.status.forget(name)
+            with self.guard:
+                self.state.clear()
+                for name, _ in self.steps:
+                    self.runtime.status.forget(name)
 
     def readings(self) -> ClusterReadings:
         if not self.leading():
