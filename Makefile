@@ -74,6 +74,7 @@ bench: bench-deps
 	$(call BENCH_RUN,bench.growth)
 	$(call BENCH_RUN,bench.cost_model)
 	$(call BENCH_RUN,bench.memory)
+	$(call BENCH_RUN,bench.footprint)
 
 bench-soak: bench-deps
 	$(call BENCH_RUN,bench.soak --minutes $(or $(MINUTES),30))

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import yaml
 
+from bench.common import RESULTS, machine_table, publish
 from tests.deploy.shipped import CLUSTER_CONFIG, NODE_CONFIG, on_test_api
 from tests.kubeapi.certs import make_tls
 from tests.kubeapi.server import KubeAPI
@@ -105,19 +106,35 @@ def main() -> int:
                 scrapes += 1
                 time.sleep(min(SCRAPE_EVERY, max(0.0, end - time.monotonic())))
             seconds = minutes * 60
-            print(f"shipped configs, {minutes:g} min, {scrapes} scrapes each, 30 s probe interval")
+            rows = []
             for process in processes:
                 used = process.cpu_seconds() - process.started_cpu
-                print(
-                    f"{process.name:8} peak RSS {process.peak_rss_mib():5.1f} MiB   "
-                    f"CPU to first round {process.started_cpu:.2f} s   "
-                    f"then {used:.2f} s in {seconds:g} s ({used / seconds * 1000:.2f} millicores)"
+                rows.append(
+                    f"| {process.name} | {process.peak_rss_mib():.1f} | {process.started_cpu:.2f} "
+                    f"| {used:.2f} | {used / seconds * 1000:.2f} |"
                 )
         finally:
             for process in processes:
                 process.popen.send_signal(signal.SIGTERM)
                 process.popen.wait(timeout=15)
-    return 0
+    text = "\n".join(
+        [
+            "# Footprint of the shipped configs",
+            "",
+            f"`unshare -n sh -c 'ip link set lo up && exec .venv/bin/python -m bench.footprint {minutes:g}'`",
+            "",
+            f"deploy/base/config/node.yaml and cluster.yaml at their 30 s interval for {minutes:g} min",
+            "against the test Kubernetes API and the loopback lab, each scraped every",
+            f"{SCRAPE_EVERY:g} s ({scrapes} scrapes).",
+            "",
+            "| process | peak RSS MiB (VmHWM) | CPU s to the first round | CPU s after | millicores after |",
+            "|---|---|---|---|---|",
+            *rows,
+            "",
+            machine_table(),
+        ]
+    )
+    return publish(RESULTS, "footprint.md", text)
 
 
 if __name__ == "__main__":
