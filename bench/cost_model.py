@@ -4,12 +4,13 @@ Run inside a loopback-only network namespace, from the repository root:
 
     unshare -n sh -c 'ip link set lo up && exec .venv/bin/python -m bench.cost_model'
 
-Nothing is hard-coded per round: the shipped configs (deploy/base/config/node.yaml and
-cluster.yaml, or ``--node-config`` / ``--cluster-config``) are loaded with the exporter's config
-loader, every target source is replaced by loopback stand-ins of the same count, and one
-round is run with the exporter's own prober (exporter/probe/engine.py); its results count
-the queries (a resolver lookup counts every search-list try and retry, a race probe its four
-queries). Stand-ins per path:
+Nothing is hard-coded per round and no query is sent: the shipped configs
+(deploy/base/config/node.yaml and cluster.yaml, or ``--node-config`` / ``--cluster-config``)
+are loaded with the exporter's config loader, every target source is replaced by
+stand-in servers of the same count, and the exporter plans one round
+(exporter/targets/plan.py), the plan its prober runs. The plan counts the queries: a
+direct probe sends one, a race probe four, a resolver lookup one per search-list
+candidate until a name has records of its type. Stand-ins per path:
 
 ============  =================================================================
 path          servers
@@ -22,8 +23,9 @@ pod auto      P (every CoreDNS pod)
 nodelocal     1 with NodeLocal DNSCache, 0 without
 upstream auto ``--upstreams``
 resolver      the pod's resolv.conf: ``search <ns>.svc.cluster.local svc.cluster.local
-              cluster.local``, ``options ndots:5``; a name exists when it is
-              ``<service>.<namespace>.svc.cluster.local`` or outside the cluster domain
+              cluster.local``, ``options ndots:5``; a name has A records when it is
+              ``<service>.<namespace>.svc.cluster.local`` or outside the cluster domain,
+              and no AAAA records (a cluster without IPv6)
 ============  =================================================================
 
 Which queries reach CoreDNS: ``service`` and ``pod`` always; ``resolver`` without NodeLocal
@@ -35,37 +37,21 @@ exporter/cluster/wiring.py: the same classes decide whether an EndpointSlice wat
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
-import tempfile
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import dns.rcode
-import dns.rdatatype
 import yaml
 
 from bench.common import REPO, RESULTS, publish, run
-from exporter.config import (
-    AUTO,
-    PATHS,
-    Config,
-    ConfigError,
-    PathsConfig,
-    ResolvConfTargets,
-    ResolverTarget,
-    Server,
-    load_config,
-)
-from exporter.probe.engine import Prober, Round
-from exporter.state import RACE_QUERIES
+from exporter.config import AUTO, Config, ConfigError, ResolvConfTargets, Server, load_config
+from exporter.hops import HOPS
+from exporter.resolvconf import parse_resolv_conf
 from exporter.status import Status
-from exporter.targets import TargetSources
+from exporter.targets import TargetSet
 from exporter.targets.discovery import KubernetesDiscovery
-from tests.lab import Responder
-from tests.lab.responder import Action, Request, answer
+from exporter.targets.plan import plan
 
 NODES = (10, 100, 1_000, 5_000)
 CORE_PATHS = ("service", "pod")
@@ -93,17 +79,13 @@ def exists(qname: str, cluster_domain: str, namespaces: frozenset[str]) -> bool:
     return len(labels) == 3 and labels[2] == "svc" and labels[1] in namespaces
 
 
-def handler(cluster_domain: str, namespaces: frozenset[str]) -> Any:
-    def handle(request: Request) -> Action:
-        assert request.message is not None
-        question = request.message.question[0]
-        if not exists(question.name.to_text(), cluster_domain, namespaces):
-            return answer(request, rcode=dns.rcode.NXDOMAIN)
-        if question.rdtype == dns.rdatatype.AAAA:
-            return answer(request)  # NODATA, as a cluster without IPv6 answers
-        return answer(request, {"A": ["192.0.2.1"]})
+def answers(cluster_domain: str, namespaces: frozenset[str]) -> Callable[[str, str], bool]:
+    """Whether a name has records of a type: every existing name has A records, none has AAAA."""
 
-    return handle
+    def has_records(qname: str, qtype: str) -> bool:
+        return qtype != "AAAA" and exists(qname, cluster_domain, namespaces)
+
+    return has_records
 
 
 def stand_in_counts(config: Config, case: Case, upstreams: int) -> dict[str, int]:
@@ -120,47 +102,33 @@ def stand_in_counts(config: Config, case: Case, upstreams: int) -> dict[str, int
     return counts
 
 
-@contextmanager
-def stand_ins(counts: dict[str, int], handle: Any, port: int) -> Iterator[dict[str, tuple[Server, ...]]]:
-    """One loopback responder per server; path -> the servers."""
-    servers: dict[str, tuple[Server, ...]] = {}
-    with ExitStack() as stack:
-        for net, (path, count) in enumerate(sorted(counts.items()), start=1):
-            hosts = [f"127.0.{100 + net}.{i}" for i in range(1, count + 1)]
-            for host in hosts:
-                stack.enter_context(Responder(host, port, handle))
-            servers[path] = tuple(Server(host, port) for host in hosts)
-        yield servers
+def stand_ins(counts: dict[str, int]) -> dict[str, tuple[Server, ...]]:
+    """Stand-in servers, path -> servers: the plan names them; nothing is sent to them."""
+    return {
+        path: tuple(Server(f"127.0.{100 + net}.{i}") for i in range(1, count + 1))
+        for net, (path, count) in enumerate(sorted(counts.items()), start=1)
+    }
 
 
-def one_round(config: Config, case: Case, *, upstreams: int, namespace: str, work: Path, port: int) -> Round:
-    counts = stand_in_counts(config, case, upstreams)
-    namespaces = KNOWN_NAMESPACES | {namespace}
-    with stand_ins(counts, handler(config.cluster_domain, namespaces), port) as servers:
-        resolver = None
-        if config.paths.resolver is not None:
-            # The pod's nameserver: the kube-dns ClusterIP, else (ClusterFirst with NodeLocal) the cache.
-            first = servers.get("nodelocal") if case.nodelocal else None
-            nameserver = (first or servers.get("service") or (Server("127.0.101.250", port),))[0]
-            conf = work / f"resolv-{namespace}.conf"
-            domain = config.cluster_domain
-            conf.write_text(
-                f"nameserver {nameserver.host}\n"
-                f"search {namespace}.svc.{domain} svc.{domain} {domain}\n"
-                "options ndots:5\n"
-            )
-            resolver = ResolverTarget(file=str(conf), port=port)
-        paths = PathsConfig(**{p: servers.get(p, ()) for p in counts}, resolver=resolver)
-        static = dataclasses.replace(config, paths=paths, timeout=min(config.timeout, 1.0))
-        return asyncio.run(Prober(static).run(TargetSources(static).current()))
-
-
-def queries_by_path(round_: Round) -> dict[str, int]:
+def one_round(config: Config, case: Case, *, upstreams: int, namespace: str) -> dict[str, int]:
+    """Queries one round of ``config`` sends in a cluster of ``case``, by path."""
+    servers = stand_ins(stand_in_counts(config, case, upstreams))
+    resolver = None
+    if config.paths.resolver is not None:
+        # The pod's nameserver: the kube-dns ClusterIP, else (ClusterFirst with NodeLocal) the cache.
+        first = servers.get("nodelocal") if case.nodelocal else None
+        nameserver = (first or servers.get("service") or (Server("127.0.101.250"),))[0]
+        domain = config.cluster_domain
+        conf = parse_resolv_conf(
+            f"nameserver {nameserver.host}\n"
+            f"search {namespace}.svc.{domain} svc.{domain} {domain}\n"
+            "options ndots:5\n"
+        )
+        resolver = (config.paths.resolver, conf)
+    has_records = answers(config.cluster_domain, KNOWN_NAMESPACES | {namespace})
     counts: dict[str, int] = {}
-    for result in round_.results:
-        counts[result.path] = counts.get(result.path, 0) + result.queries
-    for race in round_.races:
-        counts[race.path] = counts.get(race.path, 0) + RACE_QUERIES
+    for probe in plan(config, TargetSet(servers=servers, resolver=resolver)):
+        counts[probe.path] = counts.get(probe.path, 0) + probe.queries(has_records)
     return counts
 
 
@@ -224,7 +192,7 @@ class ClusterInstance:
         return on_coredns(self.queries, False) / self.interval if self.interval else 0.0
 
 
-def cluster_instance(args: argparse.Namespace, namespace: str, work: Path) -> ClusterInstance:
+def cluster_instance(args: argparse.Namespace, namespace: str) -> ClusterInstance:
     replicas = int(deployed("Deployment", "spec.replicas", 1))
     try:
         config = load_config(args.cluster_config)
@@ -233,16 +201,7 @@ def cluster_instance(args: argparse.Namespace, namespace: str, work: Path) -> Cl
             f"`{_rel(args.cluster_config)}` does not load ({exc.field}: {exc.reason}); its share is left out"
         )
         return ClusterInstance(replicas, {}, 0.0, 0, 0.0, about)
-    queries = queries_by_path(
-        one_round(
-            config,
-            Case(args.pods[0], False),
-            upstreams=args.upstreams,
-            namespace=namespace,
-            work=work,
-            port=args.port,
-        )
-    )
+    queries = one_round(config, Case(args.pods[0], False), upstreams=args.upstreams, namespace=namespace)
     about = (
         f"`{_rel(args.cluster_config)}` (interval {config.interval:g} s, paths: {_paths(config)}): "
         f"one leader of {replicas} replicas probes, {sum(queries.values())} queries a round "
@@ -257,15 +216,9 @@ def cluster_instance(args: argparse.Namespace, namespace: str, work: Path) -> Cl
 def model(args: argparse.Namespace) -> str:
     node = load_config(args.node_config)
     namespace = deployed("DaemonSet", "metadata.namespace", "default")
-    work = Path(tempfile.mkdtemp(prefix="cost-model-"))
     cases = [Case(p, nl) for p in args.pods for nl in (False, True)]
-    rounds = {
-        c: queries_by_path(
-            one_round(node, c, upstreams=args.upstreams, namespace=namespace, work=work, port=args.port)
-        )
-        for c in cases
-    }
-    cluster = cluster_instance(args, namespace, work)
+    rounds = {c: one_round(node, c, upstreams=args.upstreams, namespace=namespace) for c in cases}
+    cluster = cluster_instance(args, namespace)
     domain = node.cluster_domain
     lines = [
         "# Cluster cost model",
@@ -273,9 +226,10 @@ def model(args: argparse.Namespace) -> str:
         "`unshare -n sh -c 'ip link set lo up && exec .venv/bin/python -m bench.cost_model'`",
         "",
         f"Derived at run time from `{_rel(args.node_config)}` (node agent: interval {node.interval:g} s, "
-        f"{len(node.names)} names, paths: {_paths(node)}) by running one round with the exporter's prober "
-        f"against loopback stand-ins; the agent's pod resolv.conf: `search {namespace}.svc.{domain} "
-        f"svc.{domain} {domain}`, `ndots:5`; {args.upstreams} upstream servers. Cluster instance: "
+        f"{len(node.names)} names, paths: {_paths(node)}) by counting the exporter's plan of one round "
+        f"against stand-in servers (no query sent); the agent's pod resolv.conf: "
+        f"`search {namespace}.svc.{domain} svc.{domain} {domain}`, `ndots:5`; "
+        f"{args.upstreams} upstream servers. Cluster instance: "
         f"{cluster.about}.",
         "",
         *_per_round(rounds),
@@ -286,7 +240,7 @@ def model(args: argparse.Namespace) -> str:
 
 
 def _per_round(rounds: dict[Case, dict[str, int]]) -> list[str]:
-    paths = [p for p in PATHS if any(p in r for r in rounds.values())]
+    paths = [p for p in HOPS if any(p in r for r in rounds.values())]
     lines = [
         "## Queries per node agent and round, by path",
         "",
@@ -378,7 +332,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pods", type=int, nargs="+", default=[2, 10], help="CoreDNS pods (P)")
     parser.add_argument("--nodes", type=int, nargs="+", default=list(NODES))
     parser.add_argument("--upstreams", type=int, default=2)
-    parser.add_argument("--port", type=int, default=5399, help="loopback port of the stand-ins")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     text = model(args)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from exporter import __version__
 from exporter.config import Config, ConfigError, default_config, load_config
 from exporter.config import _reader as reader
+from exporter.hops import Hop
 from exporter.logs import configure_logging
 
 COMMANDS = ("serve", "doctor", "check-config")
@@ -138,7 +139,7 @@ def _check_config(path: str) -> int:
         return EXIT_USAGE
     paths = [p for p, spec in config.paths.direct().items() if spec != ()]
     if config.paths.resolver is not None:
-        paths.append("resolver")
+        paths.append(Hop.RESOLVER)
     print(f"ok: {path}: {len(config.names)} names, paths: {', '.join(paths)}")
     return EXIT_OK
 

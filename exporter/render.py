@@ -13,8 +13,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from exporter.hops import order
 from exporter.render_cluster import cluster_lines, discovery_lines
-from exporter.report import _path_order
 
 
 def render_text(report: Mapping[str, Any], *, verbose: bool = False) -> str:
@@ -78,9 +78,7 @@ def _servers(probes: list[dict[str, Any]]) -> list[str]:
         return ["No probe ran."]
     width = max(len(server) for _, server in groups)
     lines = ["Paths from this node (probes answered, median latency):"]
-    for (path, server), group in sorted(
-        groups.items(), key=lambda item: (_path_order(item[0][0]), item[0][1])
-    ):
+    for (path, server), group in sorted(groups.items(), key=lambda item: (order(item[0][0]), item[0][1])):
         ok = [p for p in group if p["result"] == "success"]
         latencies = [p["latency_seconds"] for p in group if p["latency_seconds"] is not None]
         median = f"{statistics.median(latencies) * 1000:.1f} ms" if latencies else "-"

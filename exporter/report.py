@@ -6,8 +6,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from exporter.config import PATHS
 from exporter.diagnosis import Finding
+from exporter.hops import order
 from exporter.probe.result import ProbeResult
 from exporter.status import CollectorRun
 
@@ -31,7 +31,7 @@ def build_report(
         "summary": {
             "probes": len(results),
             "failed": len(failed),
-            "paths": sorted({r.path for r in results}, key=_path_order),
+            "paths": sorted({r.path for r in results}, key=order),
         },
         "probes": [_result(r) for r in sorted(results, key=_result_order)],
         "source_errors": dict(source_errors),
@@ -44,12 +44,8 @@ def build_report(
     }
 
 
-def _path_order(path: str) -> int:
-    return PATHS.index(path) if path in PATHS else len(PATHS)
-
-
 def _result_order(result: ProbeResult) -> tuple[int, str, str, str, str]:
-    return (_path_order(result.path), result.server, result.name, result.qtype, result.transport)
+    return (order(result.path), result.server, result.name, result.qtype, result.transport)
 
 
 def _result(result: ProbeResult) -> dict[str, Any]:

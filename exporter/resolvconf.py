@@ -59,6 +59,21 @@ class ResolvConf:
         return self.nameservers[:MAXNS]
 
 
+def candidates(name: str, conf: ResolvConf) -> tuple[str, ...]:
+    """The absolute names a glibc lookup of ``name`` tries, in order (``__res_context_search``)."""
+    if name.endswith("."):
+        return (name,)
+    dots = name.count(".")
+    tried: list[str] = []
+    if dots >= conf.ndots:
+        tried.append(name + ".")
+    for domain in conf.search:
+        tried.append(f"{name}.{domain}.")
+    if dots < conf.ndots and not (dots == 0 and "no-tld-query" in conf.flags):
+        tried.append(name + ".")
+    return tuple(tried)
+
+
 def parse_resolv_conf(text: str) -> ResolvConf:
     """Parse resolv.conf text. Never raises: what glibc ignores becomes a warning."""
     nameservers: list[str] = []

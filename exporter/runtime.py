@@ -19,6 +19,7 @@ from prometheus_client.core import Metric
 from exporter.collector import ExporterCollector, ScrapeCollector
 from exporter.config import Config
 from exporter.diagnosis import Findings, Observations, diagnose, upstream_comparisons
+from exporter.hops import Hop
 from exporter.node import NodePaths
 from exporter.node.wiring import attach_node
 from exporter.probe.engine import Prober, Round
@@ -28,6 +29,7 @@ from exporter.state import ProbeState
 from exporter.status import Status
 from exporter.targets import Discovery, TargetSet, TargetSources, compose
 from exporter.targets.node_upstreams import node_discovery
+from exporter.targets.plan import plan
 
 log = structlog.get_logger(__name__)
 
@@ -121,7 +123,7 @@ class Runtime:
             duration=0.0,
             error="; ".join(f"{s}: {e}" for s, e in sorted(targets.errors.items())) or None,
         )
-        round_ = await self.prober.run(targets)
+        round_ = await self.prober.run(plan(self.config, targets), targets)
         self.probes.record(round_)
         self.status.record("probe", ok=True, duration=round_.duration)
         for hook in self.round_hooks:
@@ -143,7 +145,7 @@ class Runtime:
         rounds = self.probes.view().rounds[-self.config.diagnosis.window :]
         configured = {p for p, spec in self.config.paths.direct().items() if spec != ()}
         if self.config.paths.resolver is not None:
-            configured.add("resolver")
+            configured.add(Hop.RESOLVER)
         return Observations(
             rounds=rounds,
             names=self.config.names,

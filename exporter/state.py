@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from exporter.probe.engine import Round
-from exporter.probe.race import QTYPES, RaceResult
+from exporter.probe.race import RaceResult
 from exporter.probe.result import ProbeResult, Reason
+from exporter.targets.plan import RACE_TYPES
 
 LATENCY_BUCKETS: tuple[float, ...] = (
     0.0005,
@@ -41,7 +42,7 @@ HistogramKey = tuple[str, str, str]
 """path, server, transport."""
 RaceKey = tuple[str, str, str]
 """path, server, name."""
-RACE_QUERIES = 2 * len(QTYPES)
+RACE_QUERIES = 2 * len(RACE_TYPES)
 """Queries one race probe sends: the pair together, then the pair one by one."""
 
 
@@ -80,8 +81,8 @@ class RaceSeries:
     """Race probes of one name on one server: how many ran, and answers lost per query type."""
 
     probes: int = 0
-    lost: dict[str, int] = field(default_factory=lambda: dict.fromkeys(QTYPES, 0))
-    sequential_lost: dict[str, int] = field(default_factory=lambda: dict.fromkeys(QTYPES, 0))
+    lost: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RACE_TYPES, 0))
+    sequential_lost: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RACE_TYPES, 0))
 
     def add(self, race: RaceResult) -> None:
         self.probes += 1

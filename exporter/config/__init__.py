@@ -6,8 +6,6 @@ from exporter.config._reader import ConfigError
 from exporter.config.load import default_config, load_config, parse_config
 from exporter.config.model import (
     AUTO,
-    DIRECT_PATHS,
-    PATHS,
     TRANSPORTS,
     CapacityConfig,
     Config,
@@ -28,8 +26,6 @@ from exporter.config.model import (
 
 __all__ = [
     "AUTO",
-    "DIRECT_PATHS",
-    "PATHS",
     "TRANSPORTS",
     "CapacityConfig",
     "Config",

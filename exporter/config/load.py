@@ -21,9 +21,7 @@ from exporter.config.diagnosis import parse_diagnosis
 from exporter.config.kubernetes import parse_kubernetes
 from exporter.config.model import (
     AUTO,
-    DIRECT_PATHS,
     KINDS,
-    PATHS,
     TRANSPORTS,
     Config,
     Expect,
@@ -36,6 +34,7 @@ from exporter.config.model import (
     Server,
     TargetSpec,
 )
+from exporter.hops import DIRECT, HOPS, Hop
 
 _TOP_KEYS = (
     "mode",
@@ -56,8 +55,8 @@ _TOP_KEYS = (
 )
 _NAME_KEYS = ("name", "type", "kind", "paths", "transports", "expect", "race")
 _DEFAULT_PATHS = {
-    "internal": frozenset({"service", "pod", "nodelocal", "resolver"}),
-    "external": frozenset(PATHS),
+    "internal": frozenset({Hop.SERVICE, Hop.POD, Hop.NODELOCAL, Hop.RESOLVER}),
+    "external": frozenset(HOPS),
 }
 
 
@@ -165,11 +164,11 @@ def _name(raw: Any, path: str, cluster_domain: str, transports: tuple[str, ...])
     inferred = "internal" if absolute.lower().endswith("." + cluster_domain + ".") else "external"
     kind = r.string(doc.get("kind", inferred), r.join(path, "kind"), choices=KINDS)
     relative = not name.endswith(".")
-    paths = frozenset({"resolver"}) if relative else _DEFAULT_PATHS[kind]
+    paths = frozenset({Hop.RESOLVER}) if relative else _DEFAULT_PATHS[kind]
     if "paths" in doc:
         entries = r.sequence(doc["paths"], r.join(path, "paths"))
         paths = frozenset(
-            r.string(p, r.join(r.join(path, "paths"), i), choices=PATHS) for i, p in enumerate(entries)
+            Hop(r.string(p, r.join(r.join(path, "paths"), i), choices=HOPS)) for i, p in enumerate(entries)
         )
         if not paths:
             raise ConfigError(r.join(path, "paths"), "list at least one path")
@@ -243,11 +242,11 @@ def _transports(raw: Any, path: str) -> tuple[str, ...]:
 
 
 def _paths(raw: Any, path: str, here: str) -> PathsConfig:
-    doc = r.mapping(raw, path, PATHS)
-    direct = {p: _targets(doc[p], r.join(path, p), here) for p in DIRECT_PATHS if p in doc}
+    doc = r.mapping(raw, path, HOPS)
+    direct = {p.value: _targets(doc[p], r.join(path, p), here) for p in DIRECT if p in doc}
     resolver = _resolver(doc["resolver"], r.join(path, "resolver"), here) if "resolver" in doc else None
     if not direct and resolver is None:
-        raise ConfigError(path or "paths", f"configure at least one path ({', '.join(PATHS)})")
+        raise ConfigError(path or "paths", f"configure at least one path ({', '.join(HOPS)})")
     return PathsConfig(resolver=resolver, **direct)
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-PATHS: tuple[str, ...] = ("service", "pod", "nodelocal", "upstream", "resolver")
-"""Probe paths, in the order a pod's query travels them (resolver last: it is the pod's view)."""
+from exporter.hops import Hop
 
-DIRECT_PATHS: tuple[str, ...] = ("service", "pod", "nodelocal", "upstream")
 TRANSPORTS: tuple[str, ...] = ("udp", "tcp")
 KINDS: tuple[str, ...] = ("internal", "external")
 AUTO: Literal["auto"] = "auto"
@@ -66,7 +64,7 @@ class NameSpec:
     """As written; direct paths query it as an absolute name, ``resolver`` applies the search list."""
     qtype: str
     kind: Literal["internal", "external"]
-    paths: frozenset[str]
+    paths: frozenset[Hop]
     transports: tuple[str, ...] = TRANSPORTS
     expect: Expect = field(default_factory=Expect)
     race: bool = False
@@ -85,12 +83,12 @@ class PathsConfig:
     upstream: TargetSpec = ()
     resolver: ResolverTarget | None = None
 
-    def direct(self) -> dict[str, TargetSpec]:
+    def direct(self) -> dict[Hop, TargetSpec]:
         return {
-            "service": self.service,
-            "pod": self.pod,
-            "nodelocal": self.nodelocal,
-            "upstream": self.upstream,
+            Hop.SERVICE: self.service,
+            Hop.POD: self.pod,
+            Hop.NODELOCAL: self.nodelocal,
+            Hop.UPSTREAM: self.upstream,
         }
 
 

@@ -1,15 +1,16 @@
-"""Probe one server directly: one name, one type, one transport."""
+"""A direct probe: one name, one type, one transport, asked of one server."""
 
 from __future__ import annotations
 
 import os
 import time
 
-from exporter.config import Expect
 from exporter.probe.classify import classify
 from exporter.probe.result import ProbeResult, Reason
+from exporter.probe.settings import Settings
 from exporter.probe.transport import ExchangeError, describe_os_error, exchange_tcp, exchange_udp
 from exporter.probe.wire import MalformedReply, Query, Reply
+from exporter.targets.plan import PlannedProbe
 
 
 def new_id() -> int:
@@ -35,31 +36,25 @@ async def ask(host: str, port: int, query: Query, transport: str, timeout: float
     raise ExchangeError(f"no reply within {timeout:g}s", timed_out=True)
 
 
-async def probe_server(
-    *,
-    path: str,
-    host: str,
-    port: int,
-    server_label: str,
-    name: str,
-    query: Query,
-    expect: Expect,
-    transport: str,
-    timeout: float,
-) -> ProbeResult:
-    """Probe ``host:port`` and classify the outcome. Never raises for DNS or network faults."""
+async def probe(planned: PlannedProbe, settings: Settings) -> ProbeResult:
+    """Ask the planned server directly and classify the outcome. Never raises for DNS or network faults."""
+    assert planned.server is not None
+    path, label, transport = planned.path, planned.label, planned.transport
+    query = settings.query(planned.tries[0], planned.qtype)
     try:
-        reply, latency = await ask(host, port, query, transport, timeout)
+        reply, latency = await ask(
+            planned.server.host, planned.server.port, query, transport, settings.timeout
+        )
     except ExchangeError as exc:
         why = Reason.TIMEOUT if exc.timed_out else Reason.NETWORK_ERROR
-        return failed_result(path, server_label, name, query.qtype, transport, why, exc.detail)
+        return failed_result(path, label, planned.name, query.qtype, transport, why, exc.detail)
     except MalformedReply as exc:
-        return failed_result(path, server_label, name, query.qtype, transport, Reason.MALFORMED, str(exc))
-    reason, detail = classify(reply, expect, transport)
+        return failed_result(path, label, planned.name, query.qtype, transport, Reason.MALFORMED, str(exc))
+    reason, detail = classify(reply, planned.expect, transport)
     return ProbeResult(
         path=path,
-        server=server_label,
-        name=name,
+        server=label,
+        name=planned.name,
         qtype=query.qtype,
         transport=transport,
         reason=reason,

@@ -24,12 +24,10 @@ import time
 from dataclasses import dataclass
 
 from exporter.probe.direct import new_id
+from exporter.probe.settings import Settings
 from exporter.probe.transport import describe_os_error, exchange_udp
 from exporter.probe.wire import Query
-
-RACE_PATHS: frozenset[str] = frozenset({"service", "pod", "nodelocal"})
-"""Where the pair crosses the node's conntrack on the way to cluster DNS (see the README)."""
-QTYPES: tuple[str, str] = ("A", "AAAA")
+from exporter.targets.plan import RACE_TYPES, PlannedProbe
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,24 +48,19 @@ class RaceResult:
         return (self.path, self.server, self.name)
 
 
-async def race_probe(
-    *,
-    path: str,
-    host: str,
-    port: int,
-    server_label: str,
-    name: str,
-    queries: tuple[Query, Query],
-    timeout: float,
-) -> RaceResult:
+async def probe(planned: PlannedProbe, settings: Settings) -> RaceResult:
     """Send the pair together and, at the same time, one after the other. Never raises."""
+    assert planned.server is not None
+    host, port, timeout = planned.server.host, planned.server.port, settings.timeout
+    fqdn = planned.tries[0]
+    queries = (settings.query(fqdn, RACE_TYPES[0]), settings.query(fqdn, RACE_TYPES[1]))
     (lost, error), (sequential_lost, sequential_error) = await asyncio.gather(
         _together(host, port, queries, timeout), _one_by_one(host, port, queries, timeout)
     )
     return RaceResult(
-        path=path,
-        server=server_label,
-        name=name,
+        path=planned.path,
+        server=planned.label,
+        name=planned.name,
         lost=lost,
         sequential_lost=sequential_lost,
         error=error or sequential_error,

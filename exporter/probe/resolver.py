@@ -17,34 +17,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from exporter.config import Expect
+from exporter.hops import Hop
 from exporter.probe.classify import classify
 from exporter.probe.direct import ask
 from exporter.probe.result import ProbeResult, Reason
+from exporter.probe.settings import Settings
 from exporter.probe.transport import ExchangeError
 from exporter.probe.wire import MalformedReply, Query, Reply
 from exporter.resolvconf import ResolvConf
+from exporter.targets.plan import PlannedProbe
 
 _NEXT_SERVER_RCODES = frozenset({"SERVFAIL", "REFUSED", "NOTIMP"})
 _CONTINUE_SEARCH_RCODES = frozenset({"NXDOMAIN", "SERVFAIL"})
-
-
-def candidates(name: str, conf: ResolvConf) -> list[str]:
-    """The absolute names a glibc lookup of ``name`` tries, in order."""
-    if name.endswith("."):
-        return [name]
-    dots = name.count(".")
-    tried: list[str] = []
-    if dots >= conf.ndots:
-        tried.append(name + ".")
-    for domain in conf.search:
-        tried.append(f"{name}.{domain}.")
-    if dots < conf.ndots and not (dots == 0 and "no-tld-query" in conf.flags):
-        tried.append(name + ".")
-    return tried
 
 
 @dataclass(slots=True)
@@ -57,45 +43,33 @@ class _Try:
     queries: int
 
 
-@dataclass(frozen=True, slots=True)
-class Lookup:
-    """Everything a resolver probe needs besides the name."""
-
-    conf: ResolvConf
-    port: int
-    timeout: float
-    budget: float
-    """The whole lookup stops after this many seconds (bounded by the probe interval)."""
-    query_for: Callable[[str, str], Query]
-    """``(absolute name, qtype) -> Query``, so templates are built once and reused."""
-
-
-async def lookup(lookup_config: Lookup, *, label: str, name: str, qtype: str, expect: Expect) -> ProbeResult:
-    """Resolve ``name`` like glibc would and classify the final outcome."""
-    conf = lookup_config.conf
-    transport = "tcp" if "use-vc" in conf.flags else "udp"
+async def probe(planned: PlannedProbe, settings: Settings) -> ProbeResult:
+    """Resolve the planned name like glibc would and classify the final outcome. Never raises."""
+    assert planned.resolver is not None
+    resolver, conf = planned.resolver
+    name, qtype, transport = planned.name, planned.qtype, planned.transport
     started = time.perf_counter()
     trail: list[str] = []
     queries = 0
     last = _Try(None, Reason.NETWORK_ERROR, "resolv.conf lists no nameserver", 0)
     try:
-        async with asyncio.timeout(lookup_config.budget):
-            for candidate in candidates(name, conf):
-                query = lookup_config.query_for(candidate, qtype)
-                last = await _try_servers(lookup_config, query, transport)
+        async with asyncio.timeout(settings.budget):
+            for candidate in planned.tries:
+                query = settings.query(candidate, qtype)
+                last = await _try_servers(conf, resolver.port, query, transport, settings.timeout)
                 queries += last.queries
                 trail.append(f"{candidate} {_outcome(last)}")
                 if not _continue_search(last):
                     break
     except TimeoutError:
-        last = _Try(None, Reason.TIMEOUT, f"lookup took longer than {lookup_config.budget:g}s", 0)
+        last = _Try(None, Reason.TIMEOUT, f"lookup took longer than {settings.budget:g}s", 0)
         trail.append("gave up")
     elapsed = time.perf_counter() - started
     detail = f"{queries} {'query' if queries == 1 else 'queries'}: " + "; ".join(trail)
     if last.reply is None:
         return ProbeResult(
-            path="resolver",
-            server=label,
+            path=Hop.RESOLVER,
+            server=planned.label,
             name=name,
             qtype=qtype,
             transport=transport,
@@ -107,10 +81,10 @@ async def lookup(lookup_config: Lookup, *, label: str, name: str, qtype: str, ex
             timestamp=time.time(),
         )
     reply = last.reply
-    reason, why = classify(reply, expect, transport)
+    reason, why = classify(reply, planned.expect, transport)
     return ProbeResult(
-        path="resolver",
-        server=label,
+        path=Hop.RESOLVER,
+        server=planned.label,
         name=name,
         qtype=qtype,
         transport=transport,
@@ -142,17 +116,16 @@ def _outcome(outcome: _Try) -> str:
     return outcome.reply.rcode
 
 
-async def _try_servers(config: Lookup, query: Query, transport: str) -> _Try:
-    servers = config.conf.used_nameservers
+async def _try_servers(conf: ResolvConf, port: int, query: Query, transport: str, timeout: float) -> _Try:
     queries = 0
     kept: _Try = _Try(None, Reason.NETWORK_ERROR, "resolv.conf lists no nameserver", 0)
-    for _attempt in range(config.conf.attempts):
-        for host in servers:
+    for _attempt in range(conf.attempts):
+        for host in conf.used_nameservers:
             queries += 1
-            outcome = await _ask_one(host, config.port, query, transport, config.timeout)
+            outcome = await _ask_one(host, port, query, transport, timeout)
             if outcome.reply is not None and outcome.reply.truncated and transport == "udp":
                 queries += 1  # glibc retries a truncated reply over TCP, same server
-                outcome = await _ask_one(host, config.port, query, "tcp", config.timeout)
+                outcome = await _ask_one(host, port, query, "tcp", timeout)
             if outcome.reply is not None and outcome.reply.rcode not in _NEXT_SERVER_RCODES:
                 outcome.queries = queries
                 return outcome

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from exporter.probe import Reason
+from exporter.state import RACE_QUERIES
+from exporter.targets.plan import Kind, plan
 from tests.integration.probing import one, run_round
 from tests.lab import Lab
 from tests.lab.zones import HEADLESS_ENDPOINTS
@@ -151,3 +153,23 @@ def test_killing_one_server_fails_exactly_its_probes(lab: Lab) -> None:
     failed = {r.server for r in round_.results if not r.ok}
     assert failed == {lab.address("pod-2")}
     assert {r.reason for r in round_.results if not r.ok} <= {Reason.NETWORK_ERROR, Reason.TIMEOUT}
+
+
+def test_the_plan_counts_the_queries_the_round_sends(shared_lab: Lab, tmp_path: Path) -> None:
+    """What the cost model counts (the plan, no query sent) is what a healthy round sends."""
+    resolv = shared_lab.write_resolv_conf(tmp_path / "resolv.conf")
+    doc = shared_lab.config(resolv_conf=resolv)
+    doc["names"] = [
+        *doc["names"],
+        {"name": "kubernetes.default.svc.cluster.local.", "type": "AAAA", "race": True},
+    ]
+    runtime, round_ = run_round(doc)
+    assert round_.targets is not None
+    planned = plan(runtime.config, round_.targets)
+    sent = sum(r.queries for r in round_.results) + RACE_QUERIES * len(round_.races)
+    answered = {(r.name if r.name.endswith(".") else r.name + ".", r.qtype) for r in round_.results if r.ok}
+    assert planned.queries(lambda name, qtype: (name, qtype) in answered) == sent
+    assert len(planned) == len(round_.results) + len(round_.races)
+    assert {p.key for p in planned.of(Kind.RACE)} == {
+        (r.path, r.server, r.name, "A", "udp") for r in round_.races
+    }

@@ -9,8 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from exporter.probe.race import RaceResult, race_probe
+from exporter.config import Expect, Server
+from exporter.hops import Hop
+from exporter.probe import race
+from exporter.probe.race import RaceResult
+from exporter.probe.settings import Settings
 from exporter.probe.wire import Query
+from exporter.targets.plan import Kind, PlannedProbe
 from tests.conftest import run_cli, write_config
 from tests.integration.metrics_text import samples, value
 from tests.integration.test_node_readings import HEALTHY_NODE, promtool_check
@@ -23,17 +28,11 @@ NAME = "kubernetes.default.svc.cluster.local."
 
 
 def probe(host: str, port: int, timeout: float = 0.5) -> RaceResult:
-    return asyncio.run(
-        race_probe(
-            path="service",
-            host=host,
-            port=port,
-            server_label=f"{host}:{port}",
-            name=NAME,
-            queries=(Query(NAME, "A"), Query(NAME, "AAAA")),
-            timeout=timeout,
-        )
+    server = Server(host, port)
+    planned = PlannedProbe(
+        Kind.RACE, Hop.SERVICE, str(server), NAME, "A", "udp", Expect(), (NAME,), server=server
     )
+    return asyncio.run(race.probe(planned, Settings(timeout=timeout, budget=timeout, query=Query)))
 
 
 def test_a_dropping_server_loses_the_second_answer_only_when_sent_together() -> None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from exporter.probe.resolver import candidates
-from exporter.resolvconf import parse_resolv_conf
+from exporter.resolvconf import candidates, parse_resolv_conf
 
 AKS_POD = """\
 search default.svc.cluster.local svc.cluster.local cluster.local 00idcnmrrm4edot5s2or1onxsc.bx.internal.cloudapp.net
@@ -112,10 +111,10 @@ POD = parse_resolv_conf(
     ],
 )
 def test_search_order_is_glibcs(name: str, tried: list[str]) -> None:
-    assert candidates(name, POD) == tried
+    assert candidates(name, POD) == tuple(tried)
 
 
 def test_no_tld_query_skips_single_label_as_is() -> None:
     conf = parse_resolv_conf("search svc.cluster.local\noptions ndots:1 no-tld-query\n")
-    assert candidates("web", conf) == ["web.svc.cluster.local."]
-    assert candidates("web.default", conf) == ["web.default.", "web.default.svc.cluster.local."]
+    assert candidates("web", conf) == ("web.svc.cluster.local.",)
+    assert candidates("web.default", conf) == ("web.default.", "web.default.svc.cluster.local.")
