@@ -31,7 +31,7 @@ resolver      the pod's resolv.conf: ``search <ns>.svc.cluster.local svc.cluster
 Which queries reach CoreDNS: ``service`` and ``pod`` always; ``resolver`` without NodeLocal
 DNSCache (with it the pod's queries go to the node's cache, which sends CoreDNS only its
 misses); ``nodelocal`` and ``upstream`` never directly. Watches and API requests follow
-exporter/cluster/wiring.py: the same classes decide whether an EndpointSlice watch exists.
+exporter/compose.py: the same classes decide whether an EndpointSlice watch exists.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Write the generated parts of ``deploy/``: ``python -m deploy.generate``.
 
-- ``deploy/base/rbac.yaml`` from the rules ``exporter/cluster/rbac.py`` declares for the shipped configs;
+- ``deploy/base/rbac.yaml`` from the rules ``exporter/kube/rbac.py`` declares for the shipped configs;
 - ``deploy/base/dashboards/``: a copy of each ``dashboards/*.json`` and a kustomization
   that makes one ConfigMap per dashboard, labelled for the Grafana sidecar;
 - ``deploy/overlays/prometheus-operator/prometheusrule.yaml`` from ``alerts/*.rules.yml``.
@@ -91,9 +91,7 @@ def dashboards_kustomization() -> dict[str, Any]:
 
 def outputs() -> dict[Path, str]:
     files = {
-        BASE / "rbac.yaml": dump_all(
-            rbac_objects(), "exporter/cluster/rbac.py and deploy/base/config/*.yaml"
-        ),
+        BASE / "rbac.yaml": dump_all(rbac_objects(), "exporter/kube/rbac.py and deploy/base/config/*.yaml"),
         OPERATOR / "prometheusrule.yaml": dump_all([prometheus_rule()], "alerts/*.rules.yml"),
         BASE / "dashboards" / "kustomization.yaml": dump_all(
             [dashboards_kustomization()], "dashboards/*.json"

@@ -1,6 +1,6 @@
 """The exporters' RBAC, generated from the rules the code declares for the shipped configs.
 
-Each workload's ServiceAccount gets exactly :func:`exporter.cluster.rbac.for_config`
+Each workload's ServiceAccount gets exactly :func:`exporter.kube.rbac.for_config`
 of the config it runs with (``deploy/base/config/node.yaml`` for the DaemonSet,
 ``cluster.yaml`` for the Deployment): one ClusterRole (and binding) for the rules
 that hold in every namespace, one Role (and binding) per namespace for the rest,
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from exporter.cluster.rbac import Rule, for_config
 from exporter.config import load_config
+from exporter.kube.rbac import Rule, for_config
 
 HERE = Path(__file__).resolve().parent
 NAMESPACE = "k8s-dns-exporter"

@@ -149,10 +149,10 @@ def _doctor(config: Config, args: argparse.Namespace) -> int:
         print("error: --rounds: must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     configure_logging(args.log_level or "error", "console", stream=sys.stderr)
-    from exporter.render import render_text  # noqa: PLC0415
-    from exporter.runtime import Runtime  # noqa: PLC0415
+    from exporter.compose import build  # noqa: PLC0415 - serve and check-config need none of it
+    from exporter.text import render_text  # noqa: PLC0415
 
-    runtime = Runtime(config, one_shot=True)
+    runtime = build(config, one_shot=True)
 
     async def rounds() -> None:
         for job in runtime.jobs:  # readers first, so the round is diagnosed with their readings
@@ -165,7 +165,7 @@ def _doctor(config: Config, args: argparse.Namespace) -> int:
     asyncio.run(rounds())
     report = runtime.report()
     if args.format == "json":
-        print(json.dumps(report, indent=2))
+        print(json.dumps(report.as_dict(), indent=2))
     else:
         print(render_text(report, verbose=args.verbose), end="")
-    return EXIT_OK if report["healthy"] else EXIT_PROBLEM
+    return EXIT_OK if report.healthy else EXIT_PROBLEM

@@ -22,22 +22,29 @@ class MetricSpec:
     help: str
     labels: tuple[str, ...] = ()
 
-    def gauge(self) -> GaugeMetricFamily:
-        """A fresh, empty gauge family for this metric."""
-        self._expect("gauge")
+    def gauge(self, value: float | None = None) -> GaugeMetricFamily:
+        """A fresh gauge family for this metric: empty, or with its one unlabelled ``value``."""
+        self._expect("gauge", value)
+        if value is not None:
+            return GaugeMetricFamily(self.name, self.help, value=value)
         return GaugeMetricFamily(self.name, self.help, labels=list(self.labels))
 
-    def counter(self) -> CounterMetricFamily:
-        self._expect("counter")
+    def counter(self, value: float | None = None) -> CounterMetricFamily:
+        """A fresh counter family for this metric: empty, or with its one unlabelled ``value``."""
+        self._expect("counter", value)
+        if value is not None:
+            return CounterMetricFamily(self.name, self.help, value=value)
         return CounterMetricFamily(self.name, self.help, labels=list(self.labels))
 
     def histogram(self) -> HistogramMetricFamily:
         self._expect("histogram")
         return HistogramMetricFamily(self.name, self.help, labels=list(self.labels))
 
-    def _expect(self, kind: str) -> None:
+    def _expect(self, kind: str, value: float | None = None) -> None:
         if self.kind != kind:
             raise TypeError(f"{self.name} is a {self.kind}, not a {kind}")
+        if value is not None and self.labels:
+            raise TypeError(f"{self.name} has labels {self.labels}: add its samples one by one")
 
 
 def _spec(name: str, kind: str, help_text: str, *labels: str) -> MetricSpec:

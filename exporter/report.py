@@ -1,47 +1,83 @@
-"""The diagnosis report, as JSON (``/diagnose``, ``doctor --format json``) and as text (``doctor``)."""
+"""The diagnosis report: causes first, then the observations behind them.
+
+:class:`Report` is typed: ``doctor`` and ``/diagnose?format=text`` render it as
+text (``exporter.text``), ``/diagnose`` and ``doctor --format json`` as the JSON
+document :meth:`Report.as_dict` returns.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from exporter.diagnosis import Finding
+from exporter.cluster.readings import ClusterReadings
+from exporter.diagnosis.model import Finding
 from exporter.hops import order
+from exporter.node.readings import NodeReadings
 from exporter.probe.result import ProbeResult
+from exporter.snapshot import Snapshot
 from exporter.status import CollectorRun
+from exporter.targets.discovery import DiscoveryReadings
 
 
-def build_report(
-    *,
-    results: Sequence[ProbeResult],
-    findings: Sequence[Finding],
-    collectors: Mapping[str, CollectorRun],
-    source_errors: Mapping[str, str],
-    node: Mapping[str, Any] | None = None,
-    cluster: Mapping[str, Any] | None = None,
-    discovery: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """One JSON-ready document: causes first, then the raw observations behind them."""
-    failed = [r for r in results if not r.ok]
-    return {
-        "generated_at": time.time(),
-        "healthy": not findings and not failed and not source_errors,
-        "causes": [f.as_dict() for f in findings],
-        "summary": {
-            "probes": len(results),
-            "failed": len(failed),
-            "paths": sorted({r.path for r in results}, key=order),
-        },
-        "probes": [_result(r) for r in sorted(results, key=_result_order)],
-        "source_errors": dict(source_errors),
-        "collectors": {
-            name: {"success": run.ok, "error": run.error} for name, run in sorted(collectors.items())
-        },
-        "node": dict(node) if node is not None else None,
-        "cluster": dict(cluster) if cluster is not None else None,
-        "discovery": dict(discovery) if discovery is not None else None,
-    }
+@dataclass(frozen=True, slots=True)
+class Report:
+    generated_at: float
+    findings: tuple[Finding, ...]
+    results: tuple[ProbeResult, ...]
+    """The last round's results, by hop, server, name, type and transport."""
+    source_errors: dict[str, str]
+    """Target source -> why it could not be read in the last round."""
+    collectors: dict[str, CollectorRun]
+    node: NodeReadings | None = None
+    cluster: ClusterReadings | None = None
+    discovery: DiscoveryReadings | None = None
+
+    @property
+    def failed(self) -> tuple[ProbeResult, ...]:
+        return tuple(r for r in self.results if not r.ok)
+
+    @property
+    def healthy(self) -> bool:
+        return not self.findings and not self.failed and not self.source_errors
+
+    def as_dict(self) -> dict[str, Any]:
+        """One JSON-ready document: causes first, then the raw observations behind them."""
+        return {
+            "generated_at": self.generated_at,
+            "healthy": self.healthy,
+            "causes": [f.as_dict() for f in self.findings],
+            "summary": {
+                "probes": len(self.results),
+                "failed": len(self.failed),
+                "paths": sorted({r.path for r in self.results}, key=order),
+            },
+            "probes": [_result(r) for r in self.results],
+            "source_errors": dict(self.source_errors),
+            "collectors": {
+                name: {"success": run.ok, "error": run.error} for name, run in sorted(self.collectors.items())
+            },
+            "node": self.node.as_dict() if self.node is not None else None,
+            "cluster": self.cluster.as_dict() if self.cluster is not None else None,
+            "discovery": self.discovery.as_dict() if self.discovery is not None else None,
+        }
+
+
+def build_report(snapshot: Snapshot) -> Report:
+    """The report of ``snapshot``: the findings and the latest round's results."""
+    rounds = snapshot.probes.rounds
+    latest = rounds[-1] if rounds else None
+    return Report(
+        generated_at=time.time(),
+        findings=snapshot.findings,
+        results=tuple(sorted(latest.results, key=_result_order)) if latest else (),
+        source_errors=dict(latest.source_errors) if latest else {},
+        collectors=snapshot.status.runs,
+        node=snapshot.node,
+        cluster=snapshot.cluster,
+        discovery=snapshot.discovery,
+    )
 
 
 def _result_order(result: ProbeResult) -> tuple[int, str, str, str, str]:

@@ -1,100 +1,76 @@
-"""The running exporter's parts, wired once per config: targets, prober, state, diagnosis.
+"""The running exporter: its parts, the probe round, the state it accumulates and the snapshot of it.
 
-``serve`` schedules :meth:`Runtime.probe_round`; ``doctor`` calls it once. Both
-read the same state through :meth:`Runtime.report` and the same collector,
-so /metrics, /diagnose and ``doctor`` can never disagree.
+A :class:`Runtime` is built by the composition root (``exporter.compose.build``)
+from the parts a config needs; it knows no mode. ``serve`` schedules
+:meth:`Runtime.probe_round` and the parts' jobs; ``doctor`` runs each once. Both
+render the same :meth:`Runtime.snapshot`, so /metrics, /diagnose and ``doctor``
+can never disagree.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, TypeVar
 
 import structlog
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import Metric
 
-from exporter.collector import ExporterCollector, ScrapeCollector
-from exporter.config import Config
+from exporter.config import AUTO, Config
 from exporter.diagnosis import Findings, Observations, diagnose, upstream_comparisons
+from exporter.exposition import Collector
 from exporter.hops import Hop
-from exporter.node import NodePaths
-from exporter.node.wiring import attach_node
+from exporter.part import Job, Part
 from exporter.probe.engine import Prober, Round
 from exporter.probe.result import Reason
-from exporter.report import build_report
+from exporter.report import Report, build_report
+from exporter.snapshot import Snapshot
 from exporter.state import ProbeState
 from exporter.status import Status
-from exporter.targets import Discovery, TargetSet, TargetSources, compose
-from exporter.targets.node_upstreams import node_discovery
+from exporter.targets import TargetSet, TargetSources, compose
 from exporter.targets.plan import plan
 
 log = structlog.get_logger(__name__)
+_T = TypeVar("_T")
 
 
-class Readings(Protocol):
-    """What a reader hands to diagnosis and /diagnose (node readings, cluster readings)."""
-
-    def as_dict(self) -> dict[str, Any]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """Work that runs on its own schedule besides the probe round (e.g. cluster readers).
-
-    ``serve`` schedules it (no overlapping runs, jittered); ``doctor`` runs it once,
-    before the probe round. A job records its own ``collector_success``.
-    """
-
-    name: str
-    interval: float
-    run: Callable[[], Awaitable[None]]
+def _latest(sources: Sequence[Callable[[], _T | None]]) -> _T | None:
+    """The readings of the first part that has readings of this kind, if any part has."""
+    return sources[0]() if sources else None
 
 
 def _auto(config: Config) -> frozenset[str]:
-    return frozenset(p for p, spec in config.paths.direct().items() if spec == "auto")
+    return frozenset(p for p, spec in config.paths.direct().items() if spec == AUTO)
 
 
 class Runtime:
-    def __init__(self, config: Config, *, status: Status | None = None, one_shot: bool = False) -> None:
-        """``one_shot`` (``doctor``): one pass, so no API watches and no leader election."""
+    def __init__(self, config: Config, parts: Sequence[Part] = (), status: Status | None = None) -> None:
         self.status = status or Status()
         self.probes = ProbeState()
         self.findings = Findings()
-        self.scrape_collectors: list[ScrapeCollector] = []
-        """Collectors read at scrape time (cheap host files)."""
-        self.jobs: list[Job] = []
+        self.parts = tuple(parts)
+        self.jobs: tuple[Job, ...] = tuple(job for part in self.parts for job in part.jobs)
         """Scheduled besides the probe round."""
-        self.tasks: list[Callable[[], Coroutine[Any, Any, None]]] = []
-        """Long-running coroutines (API watches) that ``serve`` starts and cancels at stop."""
-        self.readings: dict[str, Callable[[], Readings | None]] = {}
-        """``"node"`` / ``"cluster"`` -> the latest readings, for diagnosis and /diagnose."""
-        self.round_hooks: list[Callable[[Round], object]] = []
-        """Called after each round, before it is diagnosed (e.g. the node readers take their sample)."""
-        self.node_paths = NodePaths()
-        self.renderers: list[Callable[[], Iterable[Metric]]] = []
-        """Render state that jobs and tasks wrote (they record their own collector_success)."""
-        self.before_round: list[Callable[[], Awaitable[None]]] = []
-        """Awaited at the start of each round (e.g. a bounded wait for the first discovery)."""
-        self.leading: Callable[[], bool] = lambda: True
-        """False on a cluster-mode standby: its rounds probe nothing, so only the leader reports."""
+        self.tasks: tuple[Callable[[], Coroutine[Any, Any, None]], ...] = tuple(
+            task for part in self.parts for task in part.tasks
+        )
+        """Long-running coroutines (API watches, the Lease) that ``serve`` starts and cancels at stop."""
+        self._before: tuple[Callable[[], Awaitable[None]], ...] = tuple(
+            hook for part in self.parts for hook in part.before_round
+        )
+        self._after = tuple(hook for part in self.parts for hook in part.after_round)
+        self._leading = tuple(part.leading for part in self.parts if part.leading is not None)
+        self._discover = compose(*(part.discover for part in self.parts if part.discover is not None))
+        self._node = [part.node for part in self.parts if part.node is not None]
+        self._cluster = [part.cluster for part in self.parts if part.cluster is not None]
+        self._discovery = [part.discovery for part in self.parts if part.discovery is not None]
         self._failing: dict[tuple[str, str, str, str, str], Reason | None] = {}
-        from exporter.cluster.wiring import install  # noqa: PLC0415 - wiring imports Job from here
-
-        self._discovery: Discovery | None = None
         self.config = config
-        kube = install(self, config, one_shot=one_shot)
-        if kube is not None:
-            self._discovery = compose(kube)
-        self.apply(config)
-        if config.mode == "node":  # the cluster instance has no host mounts: its /proc is its own
-            attach_node(self)
+        self.apply(config, first=True)
 
-    def apply(self, config: Config) -> None:
+    def apply(self, config: Config, *, first: bool = False) -> None:
         """Use ``config`` from the next round on (start-up and SIGHUP reload)."""
-        if (
+        if not first and (
             config.kubernetes != self.config.kubernetes
             or config.mode != self.config.mode
             or _auto(config) != _auto(self.config)
@@ -104,15 +80,20 @@ class Runtime:
             )
         self.config = config
         self.probes.keep(config.diagnosis.window)
-        self.node_paths = NodePaths(config.node.procfs, config.node.rootfs)
-        parts = [part for part in (self._discovery, node_discovery(lambda: self.node_paths)) if part]
-        self.sources = TargetSources(config, discovery=compose(*parts))
+        for part in self.parts:
+            if part.apply is not None:
+                part.apply(config)
+        self.sources = TargetSources(config, discovery=self._discover)
         self.prober = Prober(config)
+
+    def leading(self) -> bool:
+        """False on a cluster-mode standby: its rounds probe nothing, so only the leader reports."""
+        return all(leading() for leading in self._leading)
 
     async def probe_round(self) -> Round:
         """Probe every target once, record the results and diagnose."""
         started = time.perf_counter()
-        for wait in self.before_round:
+        for wait in self._before:
             await wait()
         targets = self.sources.current() if self.leading() else TargetSet(servers={})
         for source, error in targets.errors.items():
@@ -126,7 +107,7 @@ class Runtime:
         round_ = await self.prober.run(plan(self.config, targets), targets)
         self.probes.record(round_)
         self.status.record("probe", ok=True, duration=round_.duration)
-        for hook in self.round_hooks:
+        for hook in self._after:
             try:
                 hook(round_)
             except Exception as exc:  # noqa: BLE001 - a failing reader must not stop probing
@@ -150,43 +131,30 @@ class Runtime:
             rounds=rounds,
             names=self.config.names,
             configured_paths=frozenset(configured),
-            node=self._reading("node"),
-            cluster=self._reading("cluster"),
+            node=_latest(self._node),
+            cluster=_latest(self._cluster),
             now=time.time(),
             thresholds=self.config.diagnosis.thresholds,
         )
 
-    def _reading(self, kind: str) -> Readings | None:
-        source = self.readings.get(kind)
-        return source() if source is not None else None
-
-    def report(self) -> dict[str, Any]:
-        view = self.probes.view()
-        latest = view.rounds[-1] if view.rounds else None
-        node, cluster = self._reading("node"), self._reading("cluster")
-        discovery = self._reading("discovery")
-        return build_report(
-            results=latest.results if latest else (),
+    def snapshot(self) -> Snapshot:
+        return Snapshot(
+            config=self.config,
+            probes=self.probes.view(),
             findings=self.findings.get(),
-            collectors=self.status.runs(),
-            source_errors=latest.source_errors if latest else {},
-            node=node.as_dict() if node is not None else None,
-            cluster=cluster.as_dict() if cluster is not None else None,
-            discovery=discovery.as_dict() if discovery is not None else None,
+            comparisons=self.findings.comparisons(),
+            status=self.status.view(),
+            node=_latest(self._node),
+            cluster=_latest(self._cluster),
+            discovery=_latest(self._discovery),
         )
+
+    def report(self) -> Report:
+        return build_report(self.snapshot())
 
     def registry(self) -> CollectorRegistry:
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(
-            ExporterCollector(
-                config=lambda: self.config,
-                probes=self.probes,
-                findings=self.findings,
-                status=self.status,
-                scrape_collectors=self.scrape_collectors,
-                renderers=self.renderers,
-            )
-        )
+        registry.register(Collector(self.snapshot))
         return registry
 
     def _log_round(self, round_: Round, took: float) -> None:

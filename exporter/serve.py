@@ -12,8 +12,8 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, JobExec
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from exporter.compose import build
 from exporter.config import Config, ConfigError, load_config
-from exporter.runtime import Runtime
 from exporter.server import App, Health, HttpServer
 
 log = structlog.get_logger(__name__)
@@ -31,13 +31,13 @@ class Service:
         listen: tuple[str, int],
         adjust: Callable[[Config], Config] = lambda config: config,
     ) -> None:
-        self.runtime = Runtime(config)
+        self.runtime = build(config)
         self._config_path = config_path
         self._adjust = adjust
         self._listen = listen
         self._stop = asyncio.Event()
         self._scheduler: AsyncIOScheduler | None = None
-        health = Health(config.interval, lambda: self.runtime.probes.view().last_round_end)
+        health = Health(lambda: self.runtime.config.interval, self.runtime.probes.last_round_end)
         app = App(self.runtime.registry(), self.runtime.report, health)
         self.http = HttpServer(listen[0], listen[1], app)
 
@@ -69,9 +69,6 @@ class Service:
             self.http.stop()
             log.info("exporter_stopped")
 
-    def stop(self) -> None:
-        self._stop.set()
-
     def _schedule(self, config: Config) -> None:
         self._add(PROBE_JOB, self.runtime.probe_round, config.interval, config.jitter)
         for job in self.runtime.jobs:
@@ -100,7 +97,7 @@ class Service:
         try:
             config = self._adjust(load_config(self._config_path))
         except ConfigError as exc:
-            self.runtime.status.config_loaded(ok=False, error=str(exc))
+            self.runtime.status.config_loaded(ok=False)
             log.error(
                 "config_reload_failed",
                 config=self._config_path,

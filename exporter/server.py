@@ -19,7 +19,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from prometheus_client import CollectorRegistry, make_wsgi_app
 
 from exporter import __version__
-from exporter.render import render_text
+from exporter.report import Report
+from exporter.text import render_text
 
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
@@ -39,10 +40,14 @@ _LANDING = """<!doctype html>
 
 
 class Health:
-    """What /healthz and /readyz answer from: the time of the last completed round."""
+    """What /healthz and /readyz answer from: the time of the last completed round.
 
-    def __init__(self, interval: float, last_round_end: Callable[[], float | None]) -> None:
-        self._stale_after = max(5 * interval, 60.0)
+    Live while a round finished within five intervals (at least a minute) of the
+    interval in force, which a reloaded config may change.
+    """
+
+    def __init__(self, interval: Callable[[], float], last_round_end: Callable[[], float | None]) -> None:
+        self._interval = interval
         self._last_round_end = last_round_end
 
     def ready(self) -> tuple[bool, str]:
@@ -52,7 +57,7 @@ class Health:
 
     def live(self) -> tuple[bool, str]:
         last = self._last_round_end()
-        if last is not None and time.time() - last > self._stale_after:
+        if last is not None and time.time() - last > max(5 * self._interval(), 60.0):
             return False, f"no probe round finished for {time.time() - last:.0f}s"
         return True, "ok"
 
@@ -60,9 +65,7 @@ class Health:
 class App:
     """The WSGI application."""
 
-    def __init__(
-        self, registry: CollectorRegistry, report: Callable[[], dict[str, Any]], health: Health
-    ) -> None:
+    def __init__(self, registry: CollectorRegistry, report: Callable[[], Report], health: Health) -> None:
         self._metrics = make_wsgi_app(registry)
         self._report = report
         self._health = health
@@ -91,7 +94,7 @@ class App:
         if query.get("format", ["json"])[0] == "text":
             verbose = query.get("verbose", ["0"])[0] not in ("0", "", "false")
             return "200 OK", render_text(report, verbose=verbose), "text/plain"
-        return "200 OK", json.dumps(report, indent=2) + "\n", "application/json"
+        return "200 OK", json.dumps(report.as_dict(), indent=2) + "\n", "application/json"
 
     def _healthz(self, environ: Environ) -> tuple[str, str, str]:
         return _status(*self._health.live())

@@ -180,10 +180,10 @@ class ProbeState:
         with self._lock:
             self._rounds_skipped += 1
 
-    @property
-    def ready(self) -> bool:
+    def last_round_end(self) -> float | None:
+        """When the last round finished (Unix time); ``None`` before the first."""
         with self._lock:
-            return self._rounds_total > 0
+            return self._last_end
 
     def view(self) -> ProbeView:
         with self._lock:
@@ -200,8 +200,3 @@ class ProbeState:
                 last_round_end=self._last_end,
                 last_round_duration=self._last_duration,
             )
-
-    def latest(self) -> Sequence[ProbeResult]:
-        """The results of the last round (empty before the first)."""
-        with self._lock:
-            return self._rounds[-1].results if self._rounds else ()

@@ -15,15 +15,24 @@ class CollectorRun:
     timestamp: float
 
 
+@dataclass(frozen=True, slots=True)
+class StatusView:
+    """A copy of the status, for one scrape or one report."""
+
+    runs: dict[str, CollectorRun]
+    """Collector name -> its last run."""
+    config_ok: bool
+    config_loaded_at: float
+
+
 class Status:
     """Thread-safe record of collector runs and of the config's last load."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._runs: dict[str, CollectorRun] = {}
-        self.config_ok = True
-        self.config_loaded_at = time.time()
-        self.config_error: str | None = None
+        self._config_ok = True
+        self._config_loaded_at = time.time()
 
     def record(self, name: str, *, ok: bool, duration: float, error: str | None = None) -> None:
         with self._lock:
@@ -37,9 +46,12 @@ class Status:
         with self._lock:
             return dict(self._runs)
 
-    def config_loaded(self, *, ok: bool, error: str | None = None) -> None:
+    def config_loaded(self, *, ok: bool) -> None:
         with self._lock:
-            self.config_ok = ok
-            self.config_error = error
+            self._config_ok = ok
             if ok:
-                self.config_loaded_at = time.time()
+                self._config_loaded_at = time.time()
+
+    def view(self) -> StatusView:
+        with self._lock:
+            return StatusView(dict(self._runs), self._config_ok, self._config_loaded_at)

@@ -19,7 +19,6 @@ from typing import Any
 
 import structlog
 
-from exporter.cluster.api import describe
 from exporter.cluster.readers.configs import read_corefile, read_kube_proxy_mode, read_nodelocal
 from exporter.cluster.readers.context import Context, NoData
 from exporter.cluster.readers.pod_dns import read_pod_dns
@@ -31,6 +30,7 @@ from exporter.cluster.readers.workloads import (
     read_services,
     read_statefulsets,
 )
+from exporter.kube.api import describe
 from exporter.status import Status
 
 log = structlog.get_logger(__name__)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from exporter.cluster.corefile import Corefile
-from exporter.cluster.corefile_lint import ForwardRule
 from exporter.cluster.version import Version, text
+from exporter.corefile.lint import ForwardRule
+from exporter.corefile.parse import Corefile
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from exporter.cluster.capacity import Capacity, linear_replicas, memory_recommended_bytes, size_replicas
-from exporter.cluster.corefile_lint import CorefileReport, analyse
 from exporter.cluster.model import (
     CorednsPod,
     CorefileSource,
@@ -31,6 +30,7 @@ from exporter.cluster.model import (
 )
 from exporter.cluster.version import Version, text
 from exporter.config import CapacityConfig
+from exporter.corefile.lint import CorefileReport, analyse
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +114,11 @@ class ClusterReadings:
 
 
 class ClusterState:
-    """The latest result of every cluster reader, shared between jobs and readers of the state."""
+    """The latest result of every cluster reader, shared between jobs and readers of the state.
+
+    The readings are assembled (the Corefile analysed, capacity sized) once per change of
+    a piece, not on every scrape, diagnosis or /diagnose.
+    """
 
     def __init__(self, capacity: CapacityConfig) -> None:
         self._capacity = capacity
@@ -122,12 +126,15 @@ class ClusterState:
         self._pieces: dict[str, Any] = {}
         self._errors: dict[str, str] = {}
         self._read_at = 0.0
+        self._assembled: ClusterReadings | None = None
+        """The readings of the current pieces; ``None`` after a change, until asked for."""
 
     def set(self, name: str, value: Any) -> None:
         with self._lock:
             self._pieces[name] = value
             self._errors.pop(name, None)
             self._read_at = time.time()
+            self._assembled = None
 
     def get(self, name: str) -> Any:
         with self._lock:
@@ -137,20 +144,23 @@ class ClusterState:
         with self._lock:
             self._pieces.pop(name, None)
             self._errors[name] = error
+            self._assembled = None
 
     def clear(self) -> None:
         with self._lock:
             self._pieces.clear()
             self._errors.clear()
+            self._assembled = None
 
-    def snapshot(self, *, leader: bool, removed: tuple[tuple[str, float], ...] = ()) -> ClusterReadings:
+    def snapshot(self, *, removed: tuple[tuple[str, float], ...] = ()) -> ClusterReadings:
+        """The leader's readings, with the CoreDNS endpoints that left recently."""
         with self._lock:
-            pieces = dict(self._pieces)
-            errors = dict(self._errors)
-            read_at = self._read_at
-        return assemble(
-            pieces, self._capacity, leader=leader, removed=removed, errors=errors, read_at=read_at
-        )
+            if self._assembled is None:
+                self._assembled = assemble(
+                    self._pieces, self._capacity, leader=True, errors=self._errors, read_at=self._read_at
+                )
+            assembled = self._assembled
+        return dataclasses.replace(assembled, endpoints_removed=removed) if removed else assembled
 
 
 def assemble(

@@ -41,6 +41,14 @@ class Sample:
 
 
 class NodeMonitor:
+    """Reads every node source once per round and keeps the window's samples.
+
+    :meth:`read` takes the files at the start of a round (so the round's targets can use
+    the node's resolv.conf), :meth:`record` adds the round's race probes and rebuilds the
+    snapshot. Scrapes render the last snapshot: unlike node_exporter, which reads per
+    scrape, this agent works in rounds, and diagnosis compares the same samples.
+    """
+
     def __init__(
         self,
         paths: Callable[[], NodePaths],
@@ -57,12 +65,14 @@ class NodeMonitor:
         self._sampled_paths: NodePaths | None = None
         self._change: ResolvConfChange | None = None
         self._readings: NodeReadings | None = None
+        self._read: tuple[NodePaths, float, dict[str, Any], dict[str, str]] | None = None
+        self._failing: dict[str, str] = {}
 
-    def sample(self, round_: Round | None = None) -> NodeReadings:
-        """Read every source now, add the sample (with the round's race probes) and rebuild the snapshot.
+    def read(self) -> None:
+        """Read every source now, for the round about to start.
 
-        Each source's outcome goes to ``status`` under its collector name (so ``doctor``,
-        which never scrapes, reports it too); logging a failure is left to the scrape.
+        Each source's outcome goes to ``status`` under its collector name; a source that
+        starts failing (or fails anew) is logged once: absent at debug, broken as a warning.
         """
         paths = self._paths()
         values: dict[str, Any] = {}
@@ -73,11 +83,26 @@ class NodeMonitor:
                 values[name] = reader(paths)
             except Exception as exc:  # noqa: BLE001 - a broken node file is data, never a crash
                 errors[name] = sources.describe(exc)
+                self._log_failure(name, exc, errors[name])
+            else:
+                if self._failing.pop(name, None) is not None:
+                    log.info("collector_recovered", collector=name)
             self._status.record(
                 name, ok=name in values, duration=time.perf_counter() - started, error=errors.get(name)
             )
-        sample = Sample(self._clock(), values, errors, round_.races if round_ is not None else ())
         with self._lock:
+            self._read = (paths, self._clock(), values, errors)
+
+    def record(self, round_: Round | None = None) -> NodeReadings:
+        """Add the last read (made now if there is none), with the round's race probes, to the
+        window and rebuild the snapshot."""
+        if self._read is None:
+            self.read()
+        with self._lock:
+            assert self._read is not None
+            paths, at, values, errors = self._read
+            self._read = None
+            sample = Sample(at, values, errors, round_.races if round_ is not None else ())
             if paths != self._sampled_paths:  # another node root: its history says nothing of this one
                 self._samples.clear()
                 self._change = None
@@ -87,10 +112,38 @@ class NodeMonitor:
             self._readings = _snapshot(paths, tuple(self._samples), self._change)
             return self._readings
 
+    def sample(self, round_: Round | None = None) -> NodeReadings:
+        """Read every source now and record it with ``round_`` (``read`` then ``record``)."""
+        self.read()
+        return self.record(round_)
+
     def readings(self) -> NodeReadings | None:
         """The snapshot of the last sample; ``None`` before the first."""
         with self._lock:
             return self._readings
+
+    def resolv_conf(self) -> NodeResolvConf:
+        """The node's resolv.conf as last read; raises why it could not be read."""
+        with self._lock:
+            if self._read is not None:
+                values, errors = self._read[2], self._read[3]
+            elif self._samples:
+                values, errors = self._samples[-1].values, self._samples[-1].errors
+            else:
+                values, errors = {}, {}
+        conf = values.get(sources.RESOLV_CONF)
+        if isinstance(conf, NodeResolvConf):
+            return conf
+        raise ValueError(errors.get(sources.RESOLV_CONF, "the node's resolv.conf has not been read yet"))
+
+    def _log_failure(self, name: str, exc: Exception, error: str) -> None:
+        if self._failing.get(name) == error:
+            return
+        self._failing[name] = error
+        if sources.is_absent(exc):
+            log.debug("collector_no_data", collector=name, reason=error)
+        else:
+            log.warning("collector_failed", collector=name, error=error, error_type=type(exc).__name__)
 
     def _note_change(self, sample: Sample) -> None:
         now = sample.values.get(sources.RESOLV_CONF)

@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
-from exporter.cluster.corefile import parse_corefile
-from exporter.cluster.corefile_lint import analyse, corefile_forward_servers
 from exporter.config import AUTO, Config, Server
-from exporter.kube.client import ApiError, LiteClient
+from exporter.corefile.lint import analyse, corefile_forward_servers
+from exporter.corefile.parse import parse_corefile
+from exporter.kube.lite import ApiError, LiteClient
 from exporter.status import Status
 from exporter.targets.endpointslices import Endpoint, EndpointSliceWatch, MalformedObject
 from exporter.targets.sources import NotServed
@@ -56,7 +57,17 @@ class DiscoveryReadings:
 
 
 class KubernetesDiscovery:
-    def __init__(self, config: Config, client: LiteClient, status: Status, *, watch_slices: bool) -> None:
+    def __init__(
+        self,
+        config: Config,
+        client: LiteClient,
+        status: Status,
+        *,
+        watch_slices: bool,
+        upstream: Callable[[], tuple[Server, ...]] | None = None,
+    ) -> None:
+        """``upstream``: where ``upstream: auto`` takes the Corefile's forward targets from when another
+        part reads the Corefile already (the cluster readers); without it, the Corefile is fetched here."""
         k8s = config.kubernetes
         self._k8s = k8s
         self._client = client
@@ -73,10 +84,13 @@ class KubernetesDiscovery:
         self._errors: dict[str, str] = {}
         self._nodelocal: bool | None = None
         self._refreshed = False
+        self._upstream = upstream
 
     def __call__(self, path: str) -> tuple[Server, ...]:
         if path not in self.auto:
             raise NotServed(path)
+        if path == "upstream" and self._upstream is not None:
+            return self._upstream()
         if path == "pod":
             if self.slices is None or not self.slices.synced:
                 reason = self.slices.error if self.slices is not None else None
@@ -89,9 +103,9 @@ class KubernetesDiscovery:
     async def refresh(self) -> None:
         """Read the Service, the NodeLocal DaemonSet and the Corefile; list EndpointSlices unless watched."""
         started = time.perf_counter()
-        readers = {"service": self._service, "nodelocal": self._nodelocal_address, "upstream": self._upstream}
+        readers = {"service": self._service, "nodelocal": self._nodelocal_address, "upstream": self._corefile}
         for path, read in readers.items():
-            if path not in self.auto:
+            if path not in self.auto or (path == "upstream" and self._upstream is not None):
                 continue
             try:
                 self._found[path] = await read()
@@ -129,6 +143,11 @@ class KubernetesDiscovery:
         """A copy of what was found (read from the scrape thread while the event loop updates it)."""
         targets = {p: tuple(str(s) for s in servers) for p, servers in dict(self._found).items()}
         errors = dict(self._errors)
+        if "upstream" in self.auto and self._upstream is not None:
+            try:
+                targets["upstream"] = tuple(str(s) for s in self._upstream())
+            except RuntimeError as exc:
+                errors["upstream"] = str(exc)
         endpoints: tuple[Endpoint, ...] = ()
         if self.slices is not None:
             endpoints = self.slices.endpoints()
@@ -163,7 +182,7 @@ class KubernetesDiscovery:
         self._nodelocal = True
         return (k8s.nodelocal_address,)
 
-    async def _upstream(self) -> tuple[Server, ...]:
+    async def _corefile(self) -> tuple[Server, ...]:
         k8s = self._k8s
         obj = await self._client.get(
             f"/api/v1/namespaces/{k8s.namespace}/configmaps/{k8s.corefile_configmap}"

@@ -24,7 +24,7 @@ from typing import Any
 import structlog
 
 from exporter.config import Server
-from exporter.kube.client import ApiError, Gone, LiteClient
+from exporter.kube.lite import ApiError, Gone, LiteClient
 from exporter.status import Status
 
 log = structlog.get_logger(__name__)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from deploy.rbac import ACCOUNTS, grants, rbac_objects, rendered_grants
-from exporter.cluster.rbac import NAMEABLE_VERBS
+from exporter.kube.rbac import NAMEABLE_VERBS
 from tests.deploy.shipped import NAMESPACE, OVERLAYS, find, render
 
 RBAC_KINDS = ("ClusterRole", "Role", "ClusterRoleBinding", "RoleBinding")

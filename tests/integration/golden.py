@@ -15,6 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from exporter.compose import build
 from exporter.config import parse_config
 from exporter.runtime import Runtime
 from tests.conftest import REPO
@@ -38,7 +39,7 @@ def run_once(mode: str, lab: Lab, kube_api: KubeAPI, kubeconfig: Path, tmp: Path
     fake_cluster(kube_api, lab)
     shipped = NODE_CONFIG if mode == "node" else CLUSTER_CONFIG
     config = parse_config(on_test_api(shipped, lab, kubeconfig, tmp), source=str(shipped))
-    runtime = Runtime(config, one_shot=True)
+    runtime = build(config, one_shot=True)
 
     async def once() -> None:
         for job in runtime.jobs:

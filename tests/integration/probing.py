@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from exporter.compose import build
 from exporter.config import parse_config
 from exporter.probe import ProbeResult, Round
 from exporter.runtime import Runtime
 
 
 def run_round(doc: dict[str, Any], rounds: int = 1) -> tuple[Runtime, Round]:
-    runtime = Runtime(parse_config(doc))
+    runtime = build(parse_config(doc))
 
     async def go() -> Round:
         last = None

@@ -10,9 +10,9 @@ import dns.message
 import dns.rcode
 import pytest
 
+from exporter.compose import build
 from exporter.config import parse_config
 from exporter.probe import Reason
-from exporter.runtime import Runtime
 from tests.integration.probing import run_round
 from tests.lab import Responder
 from tests.lab.responder import Action, Delayed, Flood, Request, answer, healthy
@@ -125,12 +125,12 @@ def test_many_rounds_leak_no_sockets_and_no_tasks() -> None:
     File descriptors are counted outside the responders' lifetime: a black hole
     holds its side of each TCP connection open until it stops.
     """
-    runtime = Runtime(parse_config(config(5452, timeout="50ms")))
+    runtime = build(parse_config(config(5452, timeout="50ms")))
     before = len(os.listdir("/proc/self/fd"))
     with Responder(HOST, 5452, silent) as hole, Responder(HOST, 5453, garbage) as junk:
         doc = config(hole.port, timeout="50ms")
         doc["paths"] = {"upstream": [hole.address, junk.address, f"{HOST}:5454"]}
-        runtime = Runtime(parse_config(doc))
+        runtime = build(parse_config(doc))
 
         async def rounds(count: int) -> int:
             for _ in range(count):
@@ -154,7 +154,7 @@ def flood(request: Request) -> Action:
 def test_a_flood_of_oversized_replies_is_malformed_and_costs_nothing_after() -> None:
     before = len(os.listdir("/proc/self/fd"))
     with Responder(HOST, 5455, flood) as server:
-        runtime = Runtime(parse_config(config(server.port)))
+        runtime = build(parse_config(config(server.port)))
 
         async def rounds() -> list[object]:
             results = []

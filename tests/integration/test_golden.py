@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from prometheus_client import generate_latest
 
-from exporter.render import render_text
+from exporter.text import render_text
 from tests.conftest import REPO
 from tests.integration.golden import compare, run_once, workdir
 from tests.kubeapi.server import KubeAPI
@@ -107,7 +107,8 @@ def outputs(
     finally:
         shutil.rmtree(tmp)
     report = runtime.report()
-    return mode, tmp, generate_latest(runtime.registry()).decode(), report, render_text(report, verbose=True)
+    text = render_text(report, verbose=True)
+    return mode, tmp, generate_latest(runtime.registry()).decode(), report.as_dict(), text
 
 
 def test_metrics_match_the_golden_file(outputs: tuple[str, Path, str, dict[str, Any], str]) -> None:

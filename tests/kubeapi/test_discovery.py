@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from exporter.cluster.wiring import credentials
+from exporter.compose import credentials
 from exporter.config import Server, parse_config
-from exporter.kube.client import ApiError, LiteClient
 from exporter.kube.credentials import CredentialsError, from_kubeconfig, in_cluster
+from exporter.kube.lite import ApiError, LiteClient
 from exporter.status import Status
 from exporter.targets.discovery import KubernetesDiscovery
 from tests.kubeapi.cluster import POD_NAMES, SLICE, FakeCluster

@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from exporter.cluster.api import ClusterApi
-from exporter.cluster.leader import LeaderElector
 from exporter.config import parse_config
+from exporter.kube.api import ClusterApi
+from exporter.kube.leader import LeaderElector
 from exporter.status import Status
 from tests.kubeapi.server import KubeAPI
 

@@ -8,12 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import generate_latest
 from prometheus_client.core import Metric
 
-from exporter.cluster.api import RateLimiter
-from exporter.cluster.rbac import allows, rules
+from exporter.cluster import readings as readings_module
 from exporter.cluster.readings import ClusterReadings
+from exporter.compose import build
 from exporter.config import parse_config
+from exporter.kube.api import RateLimiter
+from exporter.kube.rbac import allows, rules
 from exporter.runtime import Runtime
 from tests.kubeapi.cluster import POD_NAMES, FakeCluster
 from tests.kubeapi.handlers import parse_path
@@ -41,7 +44,7 @@ def runtime(kubeconfig: Path, *, mode: str = "cluster", page_size: int = 2, **ex
             **extra,
         },
     }
-    return Runtime(parse_config(doc), one_shot=True)
+    return build(parse_config(doc), one_shot=True)
 
 
 def read(rt: Runtime) -> ClusterReadings:
@@ -50,7 +53,7 @@ def read(rt: Runtime) -> ClusterReadings:
             await job.run()
 
     asyncio.run(jobs())
-    readings = rt.readings["cluster"]()
+    readings = rt.snapshot().cluster
     assert isinstance(readings, ClusterReadings)
     return readings
 
@@ -109,7 +112,7 @@ def test_readings_match_the_cluster(kube_api: KubeAPI, kubeconfig: Path) -> None
         ("data", "zk", "Service zk is not headless (it has a ClusterIP)"),
     ]
     assert [p.name for p in readings.coredns_policies] == ["allow-dns", "metrics-only"]
-    report = rt.report()
+    report = rt.report().as_dict()
     assert report["cluster"]["coredns"]["replicas"] == 2
     assert report["discovery"]["targets"]["pod"] == ["127.0.20.1:5353", "127.0.20.2:5353"]
 
@@ -264,3 +267,37 @@ def test_the_rate_limiter_spaces_requests() -> None:
     for _ in range(4):
         limiter.acquire()
     assert time.monotonic() - started >= 0.09  # two waits of 1/20 s after the burst
+
+
+def test_the_corefile_is_fetched_once_and_analysed_once_per_change(
+    kube_api: KubeAPI, kubeconfig: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Discovery's ``upstream: auto`` and the cluster readers share one read of the Corefile, and the
+    readings (Corefile lint, sizing) are assembled once per change, not per scrape or diagnosis."""
+    analysed: list[object] = []
+    real = readings_module.analyse
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        analysed.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(readings_module, "analyse", counting)
+    load(kube_api)
+    rt = runtime(kubeconfig)
+    read(rt)
+    corefile_gets = [
+        r for r in kube_api.requests if r.method == "GET" and r.path.endswith("/configmaps/coredns")
+    ]
+    assert len(corefile_gets) == 1
+    snapshot = rt.snapshot()
+    assert snapshot.discovery is not None
+    assert snapshot.discovery.targets["upstream"] == ("127.0.40.1:5353",)
+    for _ in range(3):
+        rt.snapshot()
+        generate_latest(rt.registry())
+        rt.report()
+    assert len(analysed) == 1
+    read(rt)  # the readers store their pieces again: one new assembly, on the next read of the state
+    rt.snapshot()
+    rt.snapshot()
+    assert len(analysed) == 2

@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from exporter.compose import build
 from exporter.config import parse_config
 from exporter.diagnosis import CAUSES
 from exporter.runtime import Runtime
@@ -152,7 +153,7 @@ def config_doc(lab: Lab, tree: Path, service: str | None, race: bool) -> dict[st
 
 
 def in_process(doc: dict[str, Any], later: Callable[[], None] | None) -> Runtime:
-    runtime = Runtime(parse_config(doc))
+    runtime = build(parse_config(doc))
 
     async def rounds() -> None:
         for index in range(ROUNDS):
@@ -240,7 +241,7 @@ def test_node_scenario_names_exactly_its_cause(
     tree, later = run_in("in-process")
     with scripted_service(scenario, index) as service:
         runtime = in_process(config_doc(shared_lab, tree, service, scenario.race), later)
-        report = runtime.report()
+        report = runtime.report().as_dict()
     assert [c["cause"] for c in report["causes"]] == list(scenario.expected), report["causes"]
     check_evidence(scenario, service, report["causes"])
     check_loopback_only(report)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 from typing import Any, cast
 
-from exporter.cluster.api import ClusterApi
 from exporter.cluster.jobs import Readers
 from exporter.cluster.readers.context import Context
 from exporter.cluster.readings import ClusterState
 from exporter.config import KubernetesConfig
 from exporter.config.model import CapacityConfig
+from exporter.kube.api import ClusterApi
 from exporter.status import Status
 
 

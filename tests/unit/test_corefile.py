@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from exporter.cluster.corefile import parse_corefile
-from exporter.cluster.corefile_lint import analyse, corefile_forward_servers, parse_target
 from exporter.config import Server
+from exporter.corefile.lint import analyse, corefile_forward_servers, parse_target
+from exporter.corefile.parse import parse_corefile
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "corefiles"
 

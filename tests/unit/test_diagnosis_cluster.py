@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from exporter.cluster.corefile import parse_corefile
 from exporter.cluster.model import (
     CorednsPod,
     CorefileSource,
@@ -25,6 +24,7 @@ from exporter.cluster.model import (
 )
 from exporter.cluster.readings import ClusterReadings, assemble
 from exporter.config import CapacityConfig, Thresholds
+from exporter.corefile.parse import parse_corefile
 from exporter.diagnosis import Observations, diagnose
 from exporter.node import NodeReadings
 from exporter.node.resolv_conf import NodeResolvConf

@@ -7,8 +7,8 @@ import re
 import pytest
 import yaml
 
-from exporter.cluster.rbac import allows, for_config, policy_rules, rules
 from exporter.config import KubernetesConfig, LeaseConfig, parse_config
+from exporter.kube.rbac import allows, for_config, policy_rules, rules
 from tests.conftest import REPO
 
 

@@ -7,12 +7,12 @@ import dataclasses
 import pytest
 from prometheus_client import CollectorRegistry
 
-from exporter.collector import ExporterCollector, NoData
 from exporter.config import DiagnosisConfig, parse_config
-from exporter.diagnosis import Findings
+from exporter.exposition import Collector
 from exporter.probe import Reason
 from exporter.probe.race import RaceResult
 from exporter.runtime import Runtime
+from exporter.snapshot import Snapshot
 from exporter.state import LATENCY_BUCKETS, ProbeState
 from exporter.status import Status
 from tests.unit.results import EXTERNAL, result, round_of
@@ -21,19 +21,10 @@ CONFIG = parse_config({"names": [{"name": EXTERNAL}], "paths": {"pod": ["10.0.0.
 LABELS = {"path": "pod", "server": "10.0.0.1:53", "name": EXTERNAL, "qtype": "A", "transport": "udp"}
 
 
-def registry_for(
-    state: ProbeState, *, status: Status | None = None, scrape: tuple[object, ...] = ()
-) -> CollectorRegistry:
+def registry_for(state: ProbeState, *, status: Status | None = None) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(
-        ExporterCollector(
-            config=lambda: CONFIG,
-            probes=state,
-            findings=Findings(),
-            status=status or Status(),
-            scrape_collectors=scrape,  # type: ignore[arg-type]
-        )
-    )
+    status = status or Status()
+    registry.register(Collector(lambda: Snapshot(CONFIG, state.view(), (), (), status.view())))
     return registry
 
 
@@ -94,33 +85,25 @@ def test_buckets_are_cumulative_and_sorted() -> None:
     assert counts[-1] == 2  # 9 s is above the last bucket: only in +Inf
 
 
-class Broken:
-    name = "broken"
-
-    def collect(self) -> list[object]:
-        raise OSError("no such file: /proc/net/stat/nf_conntrack")
-
-
-class Absent:
-    name = "absent"
-
-    def collect(self) -> list[object]:
-        raise NoData("nf_conntrack is not loaded")
-
-
-def test_failing_collectors_are_reported_and_the_scrape_survives() -> None:
+def test_collector_status_renders_every_run_and_a_failure_as_zero() -> None:
     status = Status()
-    registry = registry_for(ProbeState(), status=status, scrape=(Broken(), Absent()))
-    assert registry.get_sample_value("k8s_dns_collector_success", {"collector": "broken"}) == 0
-    assert registry.get_sample_value("k8s_dns_collector_success", {"collector": "absent"}) == 0
+    status.record("node_conntrack", ok=False, duration=0.001, error="No such file or directory: /proc/1/x")
+    status.record("probe", ok=True, duration=0.25)
+    registry = registry_for(ProbeState(), status=status)
+    get = registry.get_sample_value
+    assert get("k8s_dns_collector_success", {"collector": "node_conntrack"}) == 0
+    assert get("k8s_dns_collector_success", {"collector": "probe"}) == 1
+    assert get("k8s_dns_collector_duration_seconds", {"collector": "probe"}) == 0.25
+    assert get("k8s_dns_config_last_reload_successful") == 1
+    status.config_loaded(ok=False)
+    assert registry.get_sample_value("k8s_dns_config_last_reload_successful") == 0
     assert (
-        registry.get_sample_value(
+        get(
             "k8s_dns_exporter_build_info",
             {"mode": "node", "version": "0.1.0", "python_version": __import__("platform").python_version()},
         )
         == 1
     )
-    assert status.runs()["broken"].error == "no such file: /proc/net/stat/nf_conntrack"
 
 
 def test_race_counters_and_their_series_vanish_with_the_target() -> None:

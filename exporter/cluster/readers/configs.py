@@ -7,10 +7,10 @@ from typing import Any
 import yaml
 from kubernetes.client.exceptions import ApiException
 
-from exporter.cluster.corefile import parse_corefile
-from exporter.cluster.corefile_lint import analyse
 from exporter.cluster.model import CorefileSource, NodeLocal
 from exporter.cluster.readers.context import Context, NoData
+from exporter.corefile.lint import analyse
+from exporter.corefile.parse import parse_corefile
 
 CUSTOM_DIR = "custom/"
 """Where AKS mounts ``coredns-custom`` next to the Corefile; its imports name ``custom/*.override``."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from exporter.cluster.api import ClusterApi
 from exporter.cluster.readings import ClusterState
 from exporter.config import KubernetesConfig
+from exporter.kube.api import ClusterApi
 
 
 class NoData(Exception):

@@ -32,8 +32,8 @@ import structlog
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from exporter.cluster.api import ApiUnavailable, ClusterApi, describe
 from exporter.config import LeaseConfig
+from exporter.kube.api import ApiUnavailable, ClusterApi, describe
 from exporter.status import Status
 
 log = structlog.get_logger(__name__)

@@ -28,9 +28,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from exporter.cluster.corefile import Corefile, Directive, ServerBlock
 from exporter.cluster.version import Version, text
 from exporter.config import Server
+from exporter.corefile.parse import Corefile, Directive, ServerBlock
 
 PROBLEM_KINDS: tuple[str, ...] = (
     "parse_error",
@@ -76,7 +76,6 @@ ONCE_PER_BLOCK: frozenset[str] = frozenset({
     "autopath", "cache", "errors", "forward", "health", "k8s_external", "kubernetes", "loadbalance",
     "loop", "prometheus", "ready", "reload",
 })  # fmt: skip
-POLICIES = ("random", "round_robin", "sequential")
 
 
 @dataclass(frozen=True, slots=True)

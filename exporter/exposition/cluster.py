@@ -1,8 +1,9 @@
-"""Cluster readings and discovery as metric families: the one place they become metrics.
+"""The cluster families (cluster mode) and what discovery found.
 
 A piece the readers could not read renders nothing (its collector_success says
 why); a CoreDNS pod that is gone renders nothing, because families are built
-fresh from the latest readings on every scrape.
+fresh from the latest readings on every scrape. A standby renders only
+``k8s_dns_leader 0``: the Lease holder reports the cluster.
 """
 
 from __future__ import annotations
@@ -12,26 +13,29 @@ from collections.abc import Iterator
 from prometheus_client.core import Metric
 
 from exporter import metrics
-from exporter.cluster.corefile_lint import PROBLEM_KINDS, WATCHED
 from exporter.cluster.readings import ClusterReadings
 from exporter.cluster.version import text
+from exporter.config import AUTO, Config
+from exporter.corefile.lint import PROBLEM_KINDS, WATCHED
 from exporter.targets.discovery import DiscoveryReadings
 
 
-def render_discovery(readings: DiscoveryReadings, auto: frozenset[str]) -> Iterator[Metric]:
+def render_discovery(readings: DiscoveryReadings, config: Config) -> Iterator[Metric]:
+    """``k8s_dns_discovery_targets{path="pod"} 2`` for each ``auto`` path."""
+    auto = sorted(path for path, spec in config.paths.direct().items() if spec == AUTO)
+    if not auto:
+        return
     family = metrics.DISCOVERY_TARGETS.gauge()
-    for path in sorted(auto):
+    for path in auto:
         family.add_metric([path], len(readings.targets.get(path, ())))
     yield family
 
 
-def render_leader(leading: bool) -> Iterator[Metric]:
-    family = metrics.LEADER.gauge()
-    family.add_metric([], 1.0 if leading else 0.0)
-    yield family
-
-
-def render_cluster(readings: ClusterReadings) -> Iterator[Metric]:
+def render(readings: ClusterReadings) -> Iterator[Metric]:
+    """``k8s_dns_leader``; on the Lease holder, CoreDNS, its usage, the Corefile, workloads and sizing."""
+    yield metrics.LEADER.gauge(1.0 if readings.leader else 0.0)
+    if not readings.leader:
+        return
     yield from _pods(readings)
     yield from _usage(readings)
     yield from _corefile(readings)
@@ -85,21 +89,14 @@ def _pods(readings: ClusterReadings) -> Iterator[Metric]:
                 family.add_metric([pod.name], value)
     yield from (info, ready, restarts, waiting, terminated, started, *resources.values())
     live = readings.live_pods
-    for spec, value in (
-        (metrics.COREDNS_REPLICAS, len(live)),
-        (metrics.COREDNS_REPLICAS_READY, sum(p.ready for p in live)),
-        (metrics.COREDNS_REPLICA_NODES, readings.replica_nodes),
-    ):
-        family = spec.gauge()
-        family.add_metric([], value)
-        yield family
+    yield metrics.COREDNS_REPLICAS.gauge(len(live))
+    yield metrics.COREDNS_REPLICAS_READY.gauge(sum(p.ready for p in live))
+    yield metrics.COREDNS_REPLICA_NODES.gauge(readings.replica_nodes)
 
 
 def _usage(readings: ClusterReadings) -> Iterator[Metric]:
     if readings.service is not None:
-        affinity = metrics.SESSION_AFFINITY.gauge()
-        affinity.add_metric([], 1.0 if readings.service.session_affinity == "ClientIP" else 0.0)
-        yield affinity
+        yield metrics.SESSION_AFFINITY.gauge(1.0 if readings.service.session_affinity == "ClientIP" else 0.0)
     if readings.usage is None:
         return
     cpu, memory = metrics.COREDNS_CPU_USAGE.gauge(), metrics.COREDNS_MEMORY_USAGE.gauge()
@@ -124,9 +121,7 @@ def _corefile(readings: ClusterReadings) -> Iterator[Metric]:
             problems.add_metric([kind], report.count(kind))
         yield from (plugins, problems)
         rule = report.root_forward
-        targets = metrics.COREFILE_FORWARD_TARGETS.gauge()
-        targets.add_metric([], len(rule.targets) if rule else 0)
-        yield targets
+        yield metrics.COREFILE_FORWARD_TARGETS.gauge(len(rule.targets) if rule else 0)
         if rule is not None:
             policy = metrics.COREFILE_FORWARD_POLICY.gauge()
             policy.add_metric([rule.policy], 1.0)
@@ -154,30 +149,20 @@ def _workloads(readings: ClusterReadings) -> Iterator[Metric]:
     )
     for spec, value in counts:
         if value is not None:
-            family = spec.gauge()
-            family.add_metric([], value)
-            yield family
+            yield spec.gauge(value)
 
 
 def _capacity(readings: ClusterReadings) -> Iterator[Metric]:
     if readings.inventory is not None:
-        for spec, value in (
-            (metrics.CLUSTER_NODES, float(readings.inventory.counted_nodes)),
-            (metrics.CLUSTER_CPU, readings.inventory.cores),
-            (metrics.CLUSTER_PODS, float(readings.inventory.pods)),
-        ):
-            family = spec.gauge()
-            family.add_metric([], value)
-            yield family
+        yield metrics.CLUSTER_NODES.gauge(readings.inventory.counted_nodes)
+        yield metrics.CLUSTER_CPU.gauge(readings.inventory.cores)
+        yield metrics.CLUSTER_PODS.gauge(readings.inventory.pods)
     if readings.services is not None:
-        services = metrics.CLUSTER_SERVICES.gauge()
-        services.add_metric([], readings.services.total)
-        yield services
+        yield metrics.CLUSTER_SERVICES.gauge(readings.services.total)
     capacity = readings.capacity
     if capacity is None:
         return
     recommended = metrics.RECOMMENDED_REPLICAS.gauge()
     recommended.add_metric(["linear"], capacity.linear_replicas)
-    memory = metrics.MEMORY_RECOMMENDED.gauge()
-    memory.add_metric([], capacity.memory_recommended_bytes)
-    yield from (recommended, memory)
+    yield recommended
+    yield metrics.MEMORY_RECOMMENDED.gauge(capacity.memory_recommended_bytes)

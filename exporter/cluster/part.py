@@ -1,0 +1,105 @@
+"""The cluster instance's part of the runtime: the API readers on their schedules, and Lease election.
+
+Two jobs read the API (``cluster`` every ``kubernetes.interval``, ``inventory`` every
+``kubernetes.inventory_interval``); the Lease decides which replica reads and reports.
+A standby reads nothing, probes nothing and reports only ``k8s_dns_leader 0``; when
+it takes the Lease it reads the cluster at once. ``one_shot`` (``doctor``) reads
+once: no election. The Corefile the readers fetch is also what ``upstream: auto``
+probes (:meth:`Cluster.forward_servers`), so it is fetched once, here.
+
+This module loads the ``kubernetes`` package: the composition root imports it in
+cluster mode only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+
+from exporter.cluster.jobs import CLUSTER_STEPS, Readers, Step, inventory_steps
+from exporter.cluster.readers.context import Context
+from exporter.cluster.readings import ClusterReadings, ClusterState
+from exporter.config import Config, Server
+from exporter.corefile.lint import corefile_forward_servers
+from exporter.kube.api import ClusterApi
+from exporter.kube.leader import LeaderElector
+from exporter.part import Job, Part
+from exporter.status import Status
+
+CorefileRemoved = Callable[[], tuple[tuple[str, float], ...]]
+
+
+class Cluster:
+    """The cluster-mode state a runtime reads: readings and metrics only while leading."""
+
+    def __init__(self, config: Config, status: Status, *, one_shot: bool) -> None:
+        k8s = config.kubernetes
+        self._status = status
+        self._timeout = min(k8s.timeout, config.interval)
+        self.state = ClusterState(k8s.capacity)
+        self._inventory = inventory_steps(k8s.sample_pods)
+        self._steps: tuple[Step, ...] = CLUSTER_STEPS + self._inventory
+        self.removed: CorefileRemoved = lambda: ()
+        """CoreDNS endpoints that left the EndpointSlices recently (set from discovery's watch)."""
+        self._guard = threading.Lock()
+        """Shared with the readers: clearing on a lost Lease and storing a reading never interleave."""
+        api = ClusterApi(k8s)
+        self.elector = None if one_shot else LeaderElector(api, k8s.lease, status, on_change=self._on_change)
+        self._readers = Readers(Context(api, k8s, self.state), status, self.leading, self._guard)
+        self._read_once = asyncio.Event()
+        self._jobs = (
+            Job("cluster", k8s.interval, self._read_cluster),
+            Job("inventory", k8s.inventory_interval, self._read_inventory),
+        )
+
+    def leading(self) -> bool:
+        return self.elector is None or self.elector.leading
+
+    def readings(self) -> ClusterReadings:
+        if not self.leading():
+            return ClusterReadings(leader=False)
+        return self.state.snapshot(removed=self.removed())
+
+    def forward_servers(self) -> tuple[Server, ...]:
+        """The Corefile's share of ``upstream: auto``: the IP targets of its catch-all ``forward``."""
+        readings = self.readings()
+        if not readings.leader:
+            raise RuntimeError("a standby does not read the Corefile")
+        if readings.corefile is None:
+            raise RuntimeError(f"Corefile not read: {readings.errors.get('corefile', 'waiting for the API')}")
+        return corefile_forward_servers(readings.corefile)
+
+    def part(self) -> Part:
+        return Part(
+            jobs=self._jobs,
+            tasks=(self.elector.run,) if self.elector is not None else (),
+            before_round=(self._wait_first_read,),
+            leading=self.leading,
+            cluster=self.readings,
+        )
+
+    async def _read_cluster(self) -> None:
+        await self._readers.run(CLUSTER_STEPS)
+        self._read_once.set()
+
+    async def _read_inventory(self) -> None:
+        await self._readers.run(self._inventory)
+
+    async def _wait_first_read(self) -> None:
+        """Before a round on the leader: wait (bounded) for the first read of the cluster."""
+        if self.leading() and not self._read_once.is_set():
+            try:
+                await asyncio.wait_for(self._read_once.wait(), self._timeout)
+            except TimeoutError:
+                return
+
+    def _on_change(self, leading: bool) -> None:
+        if leading:  # a new leader reads the cluster at once, not at its next scheduled run
+            self._read_once.clear()
+            asyncio.get_running_loop().create_task(self._read_cluster(), name="cluster-read-on-lead")
+            return
+        with self._guard:
+            self.state.clear()
+            for name, _ in self._steps:
+                self._status.forget(name)

@@ -1,0 +1,87 @@
+"""The composition root: the parts a config needs, built once and handed to the runtime.
+
+==================  ==============================================================
+mode                parts
+==================  ==============================================================
+node                the node readers (host procfs and files, once per round);
+                    discovery of ``auto`` hops when the Kubernetes API is
+                    configured (a stdlib client: one EndpointSlice watch and a
+                    few GETs; the ``kubernetes`` package is never imported)
+cluster             the pod's own resolv.conf for ``upstream: auto``; discovery;
+                    the cluster readers and Lease election (the ``kubernetes``
+                    package); only the Lease holder probes and reports
+==================  ==============================================================
+
+``one_shot`` (``doctor``) reads once: no watch, no election.
+"""
+
+from __future__ import annotations
+
+import time
+
+from exporter.config import AUTO, Config, KubernetesConfig
+from exporter.kube.credentials import Credentials, from_kubeconfig, in_cluster
+from exporter.kube.lite import LiteClient
+from exporter.node.part import host_resolver_part, node_part
+from exporter.part import Job, Part
+from exporter.runtime import Runtime
+from exporter.status import Status
+from exporter.targets.discovery import KubernetesDiscovery
+from exporter.targets.endpointslices import REMOVED_KEEP
+
+
+def build(config: Config, *, status: Status | None = None, one_shot: bool = False) -> Runtime:
+    """The runtime for ``config``: its parts for the mode, the API and the hops it is set up for."""
+    status = status or Status()
+    parts = kubernetes_parts(config, status, one_shot=one_shot)
+    # After the API's parts: upstream: auto lists the Corefile's servers first, then the node's.
+    parts.append(node_part(config, status) if config.mode == "node" else host_resolver_part(config))
+    return Runtime(config, parts, status)
+
+
+def credentials(k8s: KubernetesConfig) -> Credentials:
+    if k8s.config == "in-cluster":
+        return in_cluster()
+    assert k8s.kubeconfig is not None
+    return from_kubeconfig(k8s.kubeconfig, k8s.context)
+
+
+def kubernetes_parts(config: Config, status: Status, *, one_shot: bool) -> list[Part]:
+    """Discovery of ``auto`` hops and, in cluster mode, the cluster readers; nothing without the API."""
+    k8s = config.kubernetes
+    cluster_mode = config.mode == "cluster"
+    auto = any(spec == AUTO for spec in config.paths.direct().values())
+    if not k8s.enabled or not (auto or cluster_mode):
+        return []
+    client = LiteClient(lambda: credentials(k8s), timeout=k8s.timeout)
+    if not cluster_mode:
+        discovery = KubernetesDiscovery(config, client, status, watch_slices=False)
+        return [discovery_part(discovery, config, one_shot)]
+    # Imported here: it loads the kubernetes package (about 23 MiB), which node mode must not pay for.
+    from exporter.cluster.part import Cluster  # noqa: PLC0415
+
+    cluster = Cluster(config, status, one_shot=one_shot)
+    discovery = KubernetesDiscovery(
+        config, client, status, watch_slices=True, upstream=cluster.forward_servers
+    )
+    slices = discovery.slices
+    if slices is not None:
+        cluster.removed = lambda: tuple(
+            (str(server), at) for server, at in slices.removed_since(time.time() - REMOVED_KEEP)
+        )
+    return [discovery_part(discovery, config, one_shot), cluster.part()]
+
+
+def discovery_part(discovery: KubernetesDiscovery, config: Config, one_shot: bool) -> Part:
+    k8s = config.kubernetes
+
+    async def wait_ready() -> None:
+        await discovery.wait_ready(min(k8s.timeout, config.interval))
+
+    return Part(
+        jobs=(Job("discovery", k8s.refresh, discovery.refresh),),
+        tasks=(discovery.watch,) if discovery.slices is not None and not one_shot else (),
+        before_round=(wait_ready,),
+        discover=discovery,
+        discovery=discovery.readings,
+    )

@@ -1,0 +1,64 @@
+"""What discovery found and the cluster readings as text: CoreDNS at a glance."""
+
+from __future__ import annotations
+
+from exporter.cluster.readings import ClusterReadings
+from exporter.cluster.version import text
+from exporter.targets.discovery import DiscoveryReadings
+
+MIB = 1024 * 1024
+
+
+def discovery_lines(discovery: DiscoveryReadings) -> list[str]:
+    lines = ["Discovered from the Kubernetes API:"]
+    for path, servers in sorted(discovery.targets.items()):
+        lines.append(f"  {path:<9} {', '.join(servers) or 'none'}")
+    if discovery.nodelocal_present is False:
+        lines.append("  nodelocal NodeLocal DNSCache DaemonSet not found")
+    lines.extend(f"  error     {path}: {error}" for path, error in sorted(discovery.errors.items()))
+    return lines
+
+
+def cluster_lines(cluster: ClusterReadings) -> list[str]:
+    if not cluster.leader:
+        return ["Cluster: this instance is a standby; the Lease holder reads and reports the cluster."]
+    lines = ["Cluster:"]
+    if cluster.pods is not None:
+        live = cluster.live_pods
+        ready = sum(p.ready for p in live)
+        lines.append(
+            f"  coredns    {ready}/{len(live)} ready on {cluster.replica_nodes} node(s), "
+            f"version {text(cluster.version) or 'unknown'}"
+        )
+        for pod in cluster.pods:
+            trouble = pod.waiting_reason or pod.last_terminated_reason
+            lines.append(
+                f"             {pod.name} on {pod.node}: {'ready' if pod.ready else 'NOT READY'}, "
+                f"{pod.restarts} restart(s)" + (f", {trouble}" if trouble else "")
+            )
+    service = cluster.service
+    if service is not None:
+        lines.append(
+            f"  kube-dns   {', '.join(service.cluster_ips)}; sessionAffinity {service.session_affinity}"
+        )
+    if cluster.kube_proxy_mode:
+        lines.append(f"  kube-proxy mode {cluster.kube_proxy_mode}")
+    corefile = cluster.corefile
+    if corefile is not None:
+        forwards = "; ".join(
+            f"{f.source} -> {', '.join(f.targets)} (policy {f.policy or 'random'})" for f in corefile.forwards
+        )
+        lines.append(f"  corefile   forward {forwards or 'none'}; {len(corefile.problems)} problem(s)")
+        lines.extend(f"             {p.kind}: {p.message}" for p in corefile.problems)
+    capacity = cluster.capacity
+    if capacity is not None:
+        memory = capacity.memory_recommended_bytes / MIB
+        limit = capacity.memory_limit_bytes
+        lines.append(
+            f"  capacity   {capacity.replicas} replica(s); the linear formula recommends "
+            f"{capacity.linear_replicas} for {capacity.nodes} nodes and "
+            f"{capacity.cores:g} cores; each needs {memory:.0f} MiB for {capacity.pods} pods and "
+            f"{capacity.services} Services" + (f" (limit {limit / MIB:.0f} MiB)" if limit else "")
+        )
+    lines.extend(f"  error      {reader}: {error}" for reader, error in sorted(cluster.errors.items()))
+    return lines

@@ -1,0 +1,81 @@
+"""The verdict with its causes, one line per server of every hop, and one line per probe."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+
+from exporter.hops import Hop, order
+from exporter.probe.result import ProbeResult
+from exporter.report import Report
+
+
+def verdict_lines(report: Report) -> list[str]:
+    findings = report.findings
+    if not findings:
+        if report.failed:
+            return [f"No documented cause matches, but {len(report.failed)} probe(s) failed (below)."]
+        if report.source_errors:
+            return ["Every probe answered, but some targets could not be read (below)."]
+        return [f"Healthy: all {len(report.results)} probes answered as expected."]
+    lines = [f"{len(findings)} cause(s) found, most severe first:"]
+    for index, finding in enumerate(findings, start=1):
+        lines.append("")
+        lines.append(f"{index}. [{finding.severity.upper()}] {finding.title} ({finding.cause})")
+        lines.append(f"   {finding.summary}")
+        lines.extend(f"   - {fact}" for fact in finding.evidence)
+        lines.append(f"   Fix: {finding.fix}")
+        lines.append(f"   Runbook: {finding.runbook}")
+    return lines
+
+
+def server_lines(results: Sequence[ProbeResult]) -> list[str]:
+    """One line per (hop, server): probes answered, median latency, how the others failed."""
+    groups: dict[tuple[str, str], list[ProbeResult]] = {}
+    for result in results:
+        groups.setdefault((result.path, result.server), []).append(result)
+    if not groups:
+        return ["No probe ran."]
+    width = max(len(server) for _, server in groups)
+    lines = ["Paths from this node (probes answered, median latency):"]
+    for (path, server), group in sorted(groups.items(), key=lambda item: (order(item[0][0]), item[0][1])):
+        ok = [r for r in group if r.ok]
+        latencies = [_seconds(r.latency) for r in group if r.latency is not None]
+        median = f"{statistics.median(latencies) * 1000:.1f} ms" if latencies else "-"
+        notes = []
+        reasons: dict[str, int] = {}
+        for r in group:
+            if not r.ok:
+                reasons[str(r.reason)] = reasons.get(str(r.reason), 0) + 1
+        if reasons:
+            notes.append("failing: " + ", ".join(f"{r} ({n})" for r, n in sorted(reasons.items())))
+        if path == Hop.RESOLVER:
+            most = max(group, key=lambda r: r.queries)
+            notes.append(f"{most.name} costs {_queries(most.queries)}")
+        verdict = "ok" if len(ok) == len(group) else "FAILING"
+        lines.append(
+            f"  {path:<9} {server:<{width}}  {len(ok):>3}/{len(group):<3} {verdict:<7} {median:>9}"
+            + (f"   {'; '.join(notes)}" if notes else "")
+        )
+    return lines
+
+
+def probe_line(result: ProbeResult) -> str:
+    took = f"{_seconds(result.latency) * 1000:.2f} ms" if result.latency is not None else "-"
+    outcome = "ok" if result.ok else str(result.reason).upper()
+    extra = f"  {result.detail}" if result.detail and not result.ok else ""
+    if result.path == Hop.RESOLVER and not extra:
+        extra = f"  ({_queries(result.queries)})"
+    return (
+        f"  {outcome:<13} {result.path:<9} {result.server:<22} {result.transport:<3} "
+        f"{result.qtype:<5} {result.name:<40} {took:>10}{extra}"
+    )
+
+
+def _seconds(latency: float) -> float:
+    """A latency as the report's JSON gives it (to the microsecond), so text and JSON agree."""
+    return round(latency, 6)
+
+
+def _queries(count: int) -> str:
+    return f"{count} {'query' if count == 1 else 'queries'}"
