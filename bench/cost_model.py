@@ -64,8 +64,8 @@ from exporter.state import RACE_QUERIES
 from exporter.status import Status
 from exporter.targets import TargetSources
 from exporter.targets.discovery import KubernetesDiscovery
-from tests.lab import Responder
-from tests.lab.responder import Action, Request, answer
+from lab import Responder
+from lab.responder import Action, Request, answer
 
 NODES = (10, 100, 1_000, 5_000)
 CORE_PATHS = ("service", "pod")

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import yaml
 
+from lab import Lab, free_port
 from tests.kubeapi.certs import make_tls
 from tests.kubeapi.server import KubeAPI
 from tests.kubeapi.test_serve_kubernetes import fake_cluster
-from tests.lab import Lab, free_port
 
 SECONDS = 20
 WITH_CLIENT = (

@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
+from lab import Lab
+from lab.topology import HEALTHY_NODE
 from tests.conftest import REPO
-from tests.lab import Lab
-from tests.lab.topology import HEALTHY_NODE
 
 DEPLOY = REPO / "deploy"
 NAMESPACE = "k8s-dns-exporter"

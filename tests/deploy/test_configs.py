@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from exporter.config import load_config
+from lab import Lab
 from tests.conftest import REPO, run_cli
 from tests.deploy.shipped import (
     CLUSTER_CONFIG,
@@ -21,7 +22,6 @@ from tests.deploy.shipped import (
     on_lab,
     render,
 )
-from tests.lab import Lab
 
 overlays = pytest.mark.parametrize("overlay", OVERLAYS, ids=lambda p: p.name)
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from lab import Lab, free_port
 from tests.conftest import REPO
 from tests.deploy.shipped import NODE_CONFIG, on_lab, one, render
 from tests.integration.metrics_text import value
-from tests.lab import Lab, free_port
 
 GOAL_MIB = 45
 ROUNDS = 5

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from exporter.probe import Reason
+from lab import Lab
+from lab.zones import HEADLESS_ENDPOINTS
 from tests.integration.probing import one, run_round
-from tests.lab import Lab
-from tests.lab.zones import HEADLESS_ENDPOINTS
 
 pytestmark = pytest.mark.lab
 

@@ -11,11 +11,11 @@ import pytest
 
 from exporter.probe.race import RaceResult, race_probe
 from exporter.probe.wire import Query
+from lab import Lab, Responder
+from lab.responder import Action, DropSecondFromOnePort, Request
 from tests.conftest import run_cli, write_config
 from tests.integration.metrics_text import samples, value
 from tests.integration.test_node_readings import HEALTHY_NODE, promtool_check
-from tests.lab import Lab, Responder
-from tests.lab.responder import Action, DropSecondFromOnePort, Request
 
 pytestmark = pytest.mark.lab
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from lab import Lab
 from tests.conftest import run_cli, write_config
 from tests.kubeapi.server import KubeAPI
 from tests.kubeapi.test_serve_kubernetes import config, fake_cluster
-from tests.lab import Lab
 
 pytestmark = pytest.mark.lab
 

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from lab import Lab
 from tests.conftest import run_cli, write_config
 from tests.kubeapi.cluster import app_pod
 from tests.kubeapi.server import KubeAPI
 from tests.kubeapi.test_serve_kubernetes import config, fake_cluster, host
 from tests.kubeapi.workloads import kube_proxy_configmap
-from tests.lab import Lab
 
 pytestmark = pytest.mark.lab
 

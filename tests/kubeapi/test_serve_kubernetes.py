@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
+from lab import Lab
+from lab.topology import HEALTHY_NODE
 from tests.conftest import run_cli, write_config
 from tests.integration.metrics_text import samples, value
 from tests.kubeapi.cluster import POD_NAMES, FakeCluster
 from tests.kubeapi.server import KubeAPI
-from tests.lab import Lab
-from tests.lab.topology import HEALTHY_NODE
 
 pytestmark = pytest.mark.lab
 

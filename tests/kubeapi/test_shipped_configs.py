@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from deploy.rbac import NAMESPACE, rendered_grants
+from lab import Lab
 from tests.conftest import REPO
 from tests.deploy.shipped import CLUSTER_CONFIG, NODE_CONFIG, on_test_api, one, render
 from tests.deploy.test_footprint import GOAL_MIB, _high_water_mib, _mebibytes
@@ -24,7 +25,6 @@ from tests.integration.metrics_text import samples, value
 from tests.kubeapi.server import KubeAPI, Request
 from tests.kubeapi.test_readers import described, verb
 from tests.kubeapi.test_serve_kubernetes import _capacity_ready, fake_cluster
-from tests.lab import Lab
 
 pytestmark = pytest.mark.lab
 

@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 
 from exporter.diagnosis import CAUSES
+from lab import Lab, Responder
+from lab.responder import StaleUdpFlows
 from tests.conftest import Exporter, run_cli, write_config
 from tests.integration.metrics_text import samples, value
 from tests.kubeapi.cluster import NODES, POD_NAMES
@@ -27,8 +29,6 @@ from tests.kubeapi.server import KubeAPI
 from tests.kubeapi.test_pod_dns import pod
 from tests.kubeapi.test_serve_kubernetes import READERS, config, fake_cluster, host, pod_servers
 from tests.kubeapi.workloads import kube_proxy_configmap
-from tests.lab import Lab, Responder
-from tests.lab.responder import StaleUdpFlows
 from tests.scenarios.cluster import SAMPLE_PODS, SCENARIOS, expected, staged
 
 pytestmark = pytest.mark.lab
