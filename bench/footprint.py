@@ -29,10 +29,10 @@ import yaml
 
 from bench.common import RESULTS, machine_table, publish
 from lab import Lab, free_port
+from lab.kubeapi.certs import make_tls
+from lab.kubeapi.cluster import fake_cluster
+from lab.kubeapi.server import KubeAPI
 from tests.deploy.shipped import CLUSTER_CONFIG, NODE_CONFIG, on_test_api
-from tests.kubeapi.certs import make_tls
-from tests.kubeapi.server import KubeAPI
-from tests.kubeapi.test_serve_kubernetes import fake_cluster
 
 SCRAPE_EVERY = 15.0
 TICKS = os.sysconf("SC_CLK_TCK")

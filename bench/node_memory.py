@@ -25,9 +25,9 @@ from pathlib import Path
 import yaml
 
 from lab import Lab, free_port
-from tests.kubeapi.certs import make_tls
-from tests.kubeapi.server import KubeAPI
-from tests.kubeapi.test_serve_kubernetes import fake_cluster
+from lab.kubeapi.certs import make_tls
+from lab.kubeapi.cluster import fake_cluster
+from lab.kubeapi.server import KubeAPI
 
 SECONDS = 20
 WITH_CLIENT = (

@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from lab import Lab, free_port
-from tests.kubeapi.certs import TLSFiles, make_tls
-from tests.kubeapi.server import KubeAPI
+from lab.kubeapi.certs import TLSFiles, make_tls
+from lab.kubeapi.server import KubeAPI
 
 REPO = Path(__file__).resolve().parent.parent
 _next_net = iter(range(1, 250))
