@@ -4,7 +4,7 @@ Run inside a loopback-only network namespace, from the repository root:
 
     unshare -rn sh -c 'ip link set lo up && exec .venv/bin/python -m bench.node_memory'
 
-It starts the loopback lab and the test Kubernetes API (tests/), runs ``serve``
+It starts the loopback lab and the test Kubernetes API (lab/), runs ``serve``
 in node mode with every path ``auto`` for ``SECONDS`` under ``/usr/bin/time -v``,
 then the same with ``import kubernetes.client`` first (what node mode would
 cost if it used the kubernetes package), then cluster mode (which does use it),

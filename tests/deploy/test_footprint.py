@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from lab import Lab, free_port
+from lab.shipped import NODE_CONFIG, on_lab
 from tests.conftest import REPO
-from tests.deploy.shipped import NODE_CONFIG, on_lab, one, render
+from tests.deploy.shipped import one, render
 from tests.integration.metrics_text import value
 
 GOAL_MIB = 45

@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from lab import Lab
+from lab.shipped import DEPLOY, NAMESPACE
 from tests.conftest import write_config
-from tests.deploy.shipped import DEPLOY, NAMESPACE
 from tests.integration.prometheus import Prometheus
 
 SNIPPET = DEPLOY / "overlays" / "plain-prometheus" / "scrape-config.yaml"

@@ -20,8 +20,9 @@ from deploy.rbac import NAMESPACE, rendered_grants
 from lab import Lab
 from lab.kubeapi.cluster import fake_cluster
 from lab.kubeapi.server import KubeAPI, Request
+from lab.shipped import CLUSTER_CONFIG, NODE_CONFIG, on_test_api
 from tests.conftest import REPO
-from tests.deploy.shipped import CLUSTER_CONFIG, NODE_CONFIG, on_test_api, one, render
+from tests.deploy.shipped import one, render
 from tests.deploy.test_footprint import GOAL_MIB, _high_water_mib, _mebibytes
 from tests.integration.metrics_text import samples, value
 from tests.kubeapi.test_readers import described, verb
