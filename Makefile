@@ -39,11 +39,11 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: setup
-	$(BIN)/python -m tests.lab run --config examples/lab.yaml
+	$(BIN)/python -m lab run --config examples/lab.yaml
 
 lint: python-deps
-	$(BIN)/ruff check exporter tests alerts dashboards bench deploy
-	$(BIN)/ruff format --check exporter tests alerts dashboards bench deploy
+	$(BIN)/ruff check exporter lab tests alerts dashboards bench deploy
+	$(BIN)/ruff format --check exporter lab tests alerts dashboards bench deploy
 	$(BIN)/mypy
 
 # Tests run inside a new network namespace that has only loopback: no test can

@@ -4,7 +4,7 @@ Run inside a loopback-only network namespace, from the repository root:
 
     unshare -rn sh -c 'ip link set lo up && exec .venv/bin/python -m bench.footprint [MINUTES]'
 
-It starts the loopback lab and the test Kubernetes API describing it (tests/), then
+It starts the loopback lab and the test Kubernetes API describing it (lab/), then
 runs ``deploy/base/config/node.yaml`` and ``cluster.yaml`` with their shipped names,
 paths and 30 s schedule (only the API endpoint, NodeLocal's address, the pod's
 resolv.conf and the host's files are pointed at the lab), scrapes both every 15 s
@@ -28,11 +28,11 @@ from pathlib import Path
 import yaml
 
 from bench.common import RESULTS, machine_table, publish
-from tests.deploy.shipped import CLUSTER_CONFIG, NODE_CONFIG, on_test_api
-from tests.kubeapi.certs import make_tls
-from tests.kubeapi.server import KubeAPI
-from tests.kubeapi.test_serve_kubernetes import fake_cluster
-from tests.lab import Lab, free_port
+from lab import Lab, free_port
+from lab.kubeapi.certs import make_tls
+from lab.kubeapi.cluster import fake_cluster
+from lab.kubeapi.server import KubeAPI
+from lab.shipped import CLUSTER_CONFIG, NODE_CONFIG, on_test_api
 
 SCRAPE_EVERY = 15.0
 TICKS = os.sysconf("SC_CLK_TCK")

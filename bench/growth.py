@@ -6,7 +6,7 @@ Run inside a loopback-only network namespace, from the repository root:
 
 Points:
 
-- the demo config, examples/lab.yaml, against the loopback lab (tests/lab: dnsmasq and unbound);
+- the demo config, examples/lab.yaml, against the loopback lab (lab/: dnsmasq and unbound);
 - the large config: 1 kube-dns Service, 50 CoreDNS pods, 1 NodeLocal cache and 10 upstreams,
   20 names (10 internal, 10 external) over UDP and TCP; and the same with 1 to 200 pods.
 
@@ -44,9 +44,9 @@ from bench.common import (
     usage,
     wait_until,
 )
-from tests.lab import Lab, free_port
-from tests.lab.servers import require
-from tests.lab.topology import HEALTHY_NODE
+from lab import Lab, free_port
+from lab.servers import require
+from lab.topology import HEALTHY_NODE
 
 DEMO = Path(__file__).resolve().parent.parent / "examples" / "lab.yaml"
 PORT = 5353

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from bench.common import RESULTS, machine_table, publish, run, serve_exporter, usage
-from tests.lab import Lab, free_port
+from lab import Lab, free_port
 
 DEMO = Path(__file__).resolve().parent.parent / "examples" / "lab.yaml"
 GOAL_MIB = 45.0

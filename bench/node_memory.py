@@ -4,7 +4,7 @@ Run inside a loopback-only network namespace, from the repository root:
 
     unshare -rn sh -c 'ip link set lo up && exec .venv/bin/python -m bench.node_memory'
 
-It starts the loopback lab and the test Kubernetes API (tests/), runs ``serve``
+It starts the loopback lab and the test Kubernetes API (lab/), runs ``serve``
 in node mode with every path ``auto`` for ``SECONDS`` under ``/usr/bin/time -v``,
 then the same with ``import kubernetes.client`` first (what node mode would
 cost if it used the kubernetes package), then cluster mode (which does use it),
@@ -24,10 +24,10 @@ from pathlib import Path
 
 import yaml
 
-from tests.kubeapi.certs import make_tls
-from tests.kubeapi.server import KubeAPI
-from tests.kubeapi.test_serve_kubernetes import fake_cluster
-from tests.lab import Lab, free_port
+from lab import Lab, free_port
+from lab.kubeapi.certs import make_tls
+from lab.kubeapi.cluster import fake_cluster
+from lab.kubeapi.server import KubeAPI
 
 SECONDS = 20
 WITH_CLIENT = (

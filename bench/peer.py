@@ -48,8 +48,8 @@ from bench.common import (
     usage,
 )
 from bench.delay import build, delay_server
-from tests.lab import free_port
-from tests.lab.topology import HEALTHY_NODE
+from lab import free_port
+from lab.topology import HEALTHY_NODE
 
 QNAME = "probe.bench."
 PORT = 5300

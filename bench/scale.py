@@ -35,8 +35,8 @@ from bench.common import (
     usage,
 )
 from bench.delay import build, delay_server
-from tests.lab import free_port
-from tests.lab.topology import HEALTHY_NODE
+from lab import free_port
+from lab.topology import HEALTHY_NODE
 
 PORT = 5300
 ADDRESSES = [f"127.0.{net}.{host}" for net in range(3, 7) for host in range(1, 251)]

@@ -4,7 +4,7 @@ Run inside a loopback-only network namespace, from the repository root:
 
     unshare -n sh -c 'ip link set lo up && exec .venv/bin/python -m bench.soak --minutes 30'
 
-It starts the loopback lab (tests/lab) and ``serve`` with examples/lab.yaml, its
+It starts the loopback lab (lab/) and ``serve`` with examples/lab.yaml, its
 interval divided by ``--speedup`` (default 50: 5 s becomes 100 ms, jitter scaled
 alike, the 2 s query timeout capped at the interval), and every ``--every`` seconds
 records the exporter's RSS, peak RSS, open file descriptors, threads, CPU seconds
@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from bench.common import RESULTS, machine_table, run, sample, serve_exporter, usage
-from tests.lab import Lab, free_port
+from lab import Lab, free_port
 
 DEMO = Path(__file__).resolve().parent.parent / "examples" / "lab.yaml"
 FIELDS = ("elapsed_s", "rss_kib", "hwm_kib", "fds", "threads", "cpu_s", "rounds", "skipped", "probes_failed")

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.kubeapi.certs import TLSFiles, make_tls
-from tests.kubeapi.server import KubeAPI
-from tests.lab import Lab, free_port
+from lab import Lab, free_port
+from lab.kubeapi.certs import TLSFiles, make_tls
+from lab.kubeapi.server import KubeAPI
 
 REPO = Path(__file__).resolve().parent.parent
 _next_net = iter(range(1, 250))

@@ -11,17 +11,10 @@ from pathlib import Path
 import pytest
 
 from exporter.config import load_config
+from lab import Lab
+from lab.shipped import CLUSTER_CONFIG, NAMESPACE, NODE_CONFIG, on_lab
 from tests.conftest import REPO, run_cli
-from tests.deploy.shipped import (
-    CLUSTER_CONFIG,
-    NAMESPACE,
-    NODE_CONFIG,
-    OVERLAYS,
-    exporter_configs,
-    on_lab,
-    render,
-)
-from tests.lab import Lab
+from tests.deploy.shipped import OVERLAYS, exporter_configs, render
 
 overlays = pytest.mark.parametrize("overlay", OVERLAYS, ids=lambda p: p.name)
 

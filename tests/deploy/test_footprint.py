@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from lab import Lab, free_port
+from lab.shipped import NODE_CONFIG, on_lab
 from tests.conftest import REPO
-from tests.deploy.shipped import NODE_CONFIG, on_lab, one, render
+from tests.deploy.shipped import one, render
 from tests.integration.metrics_text import value
-from tests.lab import Lab, free_port
 
 GOAL_MIB = 45
 ROUNDS = 5

@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from deploy import generate
+from lab.shipped import DEPLOY
 from tests.conftest import REPO
-from tests.deploy.shipped import DEPLOY, OVERLAYS, find, one, render
+from tests.deploy.shipped import OVERLAYS, find, one, render
 
 overlays = pytest.mark.parametrize("overlay", OVERLAYS, ids=lambda p: p.name)
 

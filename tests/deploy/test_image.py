@@ -28,11 +28,12 @@ import pytest
 
 from exporter import __version__
 from exporter.config import Config
+from lab import Lab
+from lab.shipped import CLUSTER_CONFIG, NODE_CONFIG, on_lab
 from tests.conftest import REPO
 from tests.deploy import dockerfile
 from tests.deploy.replay import BuildContext, Replay, rebase
-from tests.deploy.shipped import CLUSTER_CONFIG, NODE_CONFIG, on_lab, shared_workspace
-from tests.lab import Lab
+from tests.deploy.shipped import shared_workspace
 
 DOCKERFILE = REPO / "Dockerfile"
 STAGES = dockerfile.load(DOCKERFILE)

@@ -14,8 +14,9 @@ from kubernetes_validate.utils import all_versions
 
 from exporter import __version__
 from exporter.config import Config
+from lab.shipped import DEPLOY, NAMESPACE
 from tests.conftest import REPO
-from tests.deploy.shipped import DEPLOY, NAMESPACE, OVERLAYS, find, one, render
+from tests.deploy.shipped import OVERLAYS, find, one, render
 
 CUSTOM = {"monitoring.coreos.com/v1"}
 """API groups of custom resources: not in the Kubernetes schemas, checked by hand below."""

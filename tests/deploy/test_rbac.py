@@ -10,7 +10,8 @@ import pytest
 
 from deploy.rbac import ACCOUNTS, grants, rbac_objects, rendered_grants
 from exporter.kube.rbac import NAMEABLE_VERBS
-from tests.deploy.shipped import NAMESPACE, OVERLAYS, find, render
+from lab.shipped import NAMESPACE
+from tests.deploy.shipped import OVERLAYS, find, render
 
 RBAC_KINDS = ("ClusterRole", "Role", "ClusterRoleBinding", "RoleBinding")
 overlays = pytest.mark.parametrize("overlay", OVERLAYS, ids=lambda p: p.name)

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
+from lab import Lab
+from lab.shipped import DEPLOY, NAMESPACE
 from tests.conftest import write_config
-from tests.deploy.shipped import DEPLOY, NAMESPACE
 from tests.integration.prometheus import Prometheus
-from tests.lab import Lab
 
 SNIPPET = DEPLOY / "overlays" / "plain-prometheus" / "scrape-config.yaml"
 

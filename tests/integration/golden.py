@@ -18,11 +18,11 @@ from pathlib import Path
 from exporter.compose import build
 from exporter.config import parse_config
 from exporter.runtime import Runtime
+from lab import Lab
+from lab.kubeapi.cluster import fake_cluster
+from lab.kubeapi.server import KubeAPI
+from lab.shipped import CLUSTER_CONFIG, NODE_CONFIG, on_test_api
 from tests.conftest import REPO
-from tests.deploy.shipped import CLUSTER_CONFIG, NODE_CONFIG, on_test_api
-from tests.kubeapi.server import KubeAPI
-from tests.kubeapi.test_serve_kubernetes import fake_cluster
-from tests.lab import Lab
 
 GOLDEN = REPO / "tests" / "fixtures" / "golden"
 UPDATE = os.environ.get("K8S_DNS_UPDATE_GOLDEN") == "1"

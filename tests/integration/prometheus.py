@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from tests.lab import LabError, free_port
-from tests.lab.servers import _die_with_parent, require
+from lab import LabError, free_port
+from lab.servers import _die_with_parent, require
 
 
 class Prometheus:

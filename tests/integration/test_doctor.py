@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from lab import Lab
+from lab.servers import Dnsmasq
+from lab.zones import CLUSTER
 from tests.conftest import run_cli, write_config
-from tests.lab import Lab
-from tests.lab.servers import Dnsmasq
-from tests.lab.zones import CLUSTER
 
 pytestmark = pytest.mark.lab
 

@@ -13,9 +13,9 @@ import pytest
 from exporter.compose import build
 from exporter.config import parse_config
 from exporter.probe import Reason
+from lab import Responder
+from lab.responder import Action, Delayed, Flood, Request, answer, healthy
 from tests.integration.probing import run_round
-from tests.lab import Responder
-from tests.lab.responder import Action, Delayed, Flood, Request, answer, healthy
 
 HOST = "127.0.77.1"
 

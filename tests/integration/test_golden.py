@@ -24,10 +24,10 @@ import pytest
 from prometheus_client import generate_latest
 
 from exporter.text import render_text
+from lab import Lab
+from lab.kubeapi.server import KubeAPI
 from tests.conftest import REPO
 from tests.integration.golden import compare, run_once, workdir
-from tests.kubeapi.server import KubeAPI
-from tests.lab import Lab
 
 pytestmark = pytest.mark.lab
 

@@ -16,11 +16,11 @@ import pytest
 from exporter.node.conntrack import parse_conntrack_stat
 from exporter.node.snmp import parse_snmp
 from exporter.resolvconf import parse_resolv_conf
+from lab import Lab
+from lab.servers import Dnsmasq
+from lab.zones import PUBLIC
 from tests.conftest import REPO, run_cli, write_config
 from tests.integration.metrics_text import samples, value
-from tests.lab import Lab
-from tests.lab.servers import Dnsmasq
-from tests.lab.zones import PUBLIC
 
 pytestmark = pytest.mark.lab
 

@@ -9,9 +9,9 @@ import pytest
 from exporter.probe import Reason
 from exporter.state import RACE_QUERIES
 from exporter.targets.plan import Kind, plan
+from lab import Lab
+from lab.zones import HEADLESS_ENDPOINTS
 from tests.integration.probing import one, run_round
-from tests.lab import Lab
-from tests.lab.zones import HEADLESS_ENDPOINTS
 
 pytestmark = pytest.mark.lab
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lab import Lab
 from tests.conftest import REPO
 from tests.integration.metrics_text import samples
 from tests.integration.prometheus import Prometheus
-from tests.lab import Lab
 
 pytestmark = pytest.mark.lab
 

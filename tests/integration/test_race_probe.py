@@ -16,11 +16,11 @@ from exporter.probe.race import RaceResult
 from exporter.probe.settings import Settings
 from exporter.probe.wire import Query
 from exporter.targets.plan import Kind, PlannedProbe
+from lab import Lab, Responder
+from lab.responder import Action, DropSecondFromOnePort, Request
 from tests.conftest import run_cli, write_config
 from tests.integration.metrics_text import samples, value
 from tests.integration.test_node_readings import HEALTHY_NODE, promtool_check
-from tests.lab import Lab, Responder
-from tests.lab.responder import Action, DropSecondFromOnePort, Request
 
 pytestmark = pytest.mark.lab
 

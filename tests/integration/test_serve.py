@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from lab import Lab, Responder
+from lab.responder import Action, Delayed, Request, healthy
 from tests.conftest import run_cli, write_config
 from tests.integration.metrics_text import samples, value
-from tests.lab import Lab, Responder
-from tests.lab.responder import Action, Delayed, Request, healthy
 
 pytestmark = pytest.mark.lab
 

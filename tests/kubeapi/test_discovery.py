@@ -16,8 +16,8 @@ from exporter.kube.credentials import CredentialsError, from_kubeconfig, in_clus
 from exporter.kube.lite import ApiError, LiteClient
 from exporter.status import Status
 from exporter.targets.discovery import KubernetesDiscovery
-from tests.kubeapi.cluster import POD_NAMES, SLICE, FakeCluster
-from tests.kubeapi.server import KubeAPI
+from lab.kubeapi.cluster import POD_NAMES, SLICE, FakeCluster
+from lab.kubeapi.server import KubeAPI
 
 PODS = ["127.0.20.1", "127.0.20.2"]
 UPSTREAMS = ["127.0.40.1:5353", "127.0.40.2:5353"]

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from lab import Lab
+from lab.kubeapi.cluster import fake_cluster
+from lab.kubeapi.server import KubeAPI
 from tests.conftest import run_cli, write_config
-from tests.kubeapi.server import KubeAPI
-from tests.kubeapi.test_serve_kubernetes import config, fake_cluster
-from tests.lab import Lab
+from tests.kubeapi.test_serve_kubernetes import config
 
 pytestmark = pytest.mark.lab
 

@@ -11,7 +11,7 @@ from exporter.config import parse_config
 from exporter.kube.api import ClusterApi
 from exporter.kube.leader import LeaderElector
 from exporter.status import Status
-from tests.kubeapi.server import KubeAPI
+from lab.kubeapi.server import KubeAPI
 
 LEASE = ("coordination.k8s.io/v1", "leases", "kube-system", "k8s-dns-exporter")
 

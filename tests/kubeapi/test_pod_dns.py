@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from lab import Lab
+from lab.kubeapi.cluster import app_pod, fake_cluster, host
+from lab.kubeapi.server import KubeAPI
+from lab.kubeapi.workloads import kube_proxy_configmap
 from tests.conftest import run_cli, write_config
-from tests.kubeapi.cluster import app_pod
-from tests.kubeapi.server import KubeAPI
-from tests.kubeapi.test_serve_kubernetes import config, fake_cluster, host
-from tests.kubeapi.workloads import kube_proxy_configmap
-from tests.lab import Lab
+from tests.kubeapi.test_serve_kubernetes import config
 
 pytestmark = pytest.mark.lab
 

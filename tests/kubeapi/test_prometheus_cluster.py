@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from lab import Lab
+from lab.kubeapi.cluster import fake_cluster
+from lab.kubeapi.server import KubeAPI
 from tests.integration.metrics_text import samples
 from tests.integration.prometheus import Prometheus
 from tests.integration.test_prometheus import METRIC, RULE_FILES, dashboard_queries, rule_expressions
-from tests.kubeapi.server import KubeAPI
-from tests.kubeapi.test_serve_kubernetes import _capacity_ready, config, fake_cluster
-from tests.lab import Lab
+from tests.kubeapi.test_serve_kubernetes import _capacity_ready, config
 
 pytestmark = pytest.mark.lab
 

@@ -18,9 +18,9 @@ from exporter.config import parse_config
 from exporter.kube.api import RateLimiter
 from exporter.kube.rbac import allows, rules
 from exporter.runtime import Runtime
-from tests.kubeapi.cluster import POD_NAMES, FakeCluster
-from tests.kubeapi.handlers import parse_path
-from tests.kubeapi.server import KubeAPI, Request
+from lab.kubeapi.cluster import POD_NAMES, FakeCluster
+from lab.kubeapi.handlers import parse_path
+from lab.kubeapi.server import KubeAPI, Request
 
 MIB = 1048576
 CLUSTER_STEPS = (

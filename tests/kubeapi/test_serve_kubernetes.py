@@ -12,25 +12,14 @@ from typing import Any
 
 import pytest
 
+from lab import Lab
+from lab.kubeapi.cluster import POD_NAMES, fake_cluster, host
+from lab.kubeapi.server import KubeAPI
+from lab.topology import HEALTHY_NODE
 from tests.conftest import run_cli, write_config
 from tests.integration.metrics_text import samples, value
-from tests.kubeapi.cluster import POD_NAMES, FakeCluster
-from tests.kubeapi.server import KubeAPI
-from tests.lab import Lab
-from tests.lab.topology import HEALTHY_NODE
 
 pytestmark = pytest.mark.lab
-
-
-def host(address: str) -> str:
-    return address.rsplit(":", 1)[0]
-
-
-def fake_cluster(kube_api: KubeAPI, lab: Lab, *, healthy: bool = False) -> FakeCluster:
-    pods = [host(lab.address(r)) for r in lab.roles("pod")]
-    upstreams = [lab.address(r) for r in lab.roles("upstream")]
-    service = host(lab.address("service"))
-    return FakeCluster(kube_api, pods, service, lab.port, upstreams, healthy=healthy).load()
 
 
 NO_NAMESERVERS = Path(tempfile.mkdtemp(prefix="k8s-dns-root-"))

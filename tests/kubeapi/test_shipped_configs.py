@@ -17,14 +17,16 @@ from typing import Any
 import pytest
 
 from deploy.rbac import NAMESPACE, rendered_grants
+from lab import Lab
+from lab.kubeapi.cluster import fake_cluster
+from lab.kubeapi.server import KubeAPI, Request
+from lab.shipped import CLUSTER_CONFIG, NODE_CONFIG, on_test_api
 from tests.conftest import REPO
-from tests.deploy.shipped import CLUSTER_CONFIG, NODE_CONFIG, on_test_api, one, render
+from tests.deploy.shipped import one, render
 from tests.deploy.test_footprint import GOAL_MIB, _high_water_mib, _mebibytes
 from tests.integration.metrics_text import samples, value
-from tests.kubeapi.server import KubeAPI, Request
 from tests.kubeapi.test_readers import described, verb
-from tests.kubeapi.test_serve_kubernetes import _capacity_ready, fake_cluster
-from tests.lab import Lab
+from tests.kubeapi.test_serve_kubernetes import _capacity_ready
 
 pytestmark = pytest.mark.lab
 

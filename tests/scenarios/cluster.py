@@ -13,14 +13,13 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from tests.kubeapi.cluster import POD_NAMES, FakeCluster, corefile
-from tests.kubeapi.nodes import node, node_metrics, pod_metrics
-from tests.kubeapi.server import KubeAPI
+from lab import Lab, Responder
+from lab.kubeapi.cluster import POD_NAMES, FakeCluster, corefile, fake_cluster
+from lab.kubeapi.nodes import node, node_metrics, pod_metrics
+from lab.kubeapi.server import KubeAPI
+from lab.kubeapi.workloads import configmap, kube_proxy_configmap, network_policy, service
+from lab.responder import Request
 from tests.kubeapi.test_pod_dns import pod
-from tests.kubeapi.test_serve_kubernetes import fake_cluster
-from tests.kubeapi.workloads import configmap, kube_proxy_configmap, network_policy, service
-from tests.lab import Lab, Responder
-from tests.lab.responder import Request
 
 SAMPLE_PODS = 100
 """Every scenario samples the application pods' DNS settings, so the pod rules run on each."""

@@ -18,17 +18,17 @@ from typing import Any
 import pytest
 
 from exporter.diagnosis import CAUSES
+from lab import Lab, Responder
+from lab.kubeapi.cluster import NODES, POD_NAMES, fake_cluster, host
+from lab.kubeapi.nodes import pod_metrics
+from lab.kubeapi.objects import NS, coredns_pod
+from lab.kubeapi.server import KubeAPI
+from lab.kubeapi.workloads import kube_proxy_configmap
+from lab.responder import StaleUdpFlows
 from tests.conftest import Exporter, run_cli, write_config
 from tests.integration.metrics_text import samples, value
-from tests.kubeapi.cluster import NODES, POD_NAMES
-from tests.kubeapi.nodes import pod_metrics
-from tests.kubeapi.objects import NS, coredns_pod
-from tests.kubeapi.server import KubeAPI
 from tests.kubeapi.test_pod_dns import pod
-from tests.kubeapi.test_serve_kubernetes import READERS, config, fake_cluster, host, pod_servers
-from tests.kubeapi.workloads import kube_proxy_configmap
-from tests.lab import Lab, Responder
-from tests.lab.responder import StaleUdpFlows
+from tests.kubeapi.test_serve_kubernetes import READERS, config, pod_servers
 from tests.scenarios.cluster import SAMPLE_PODS, SCENARIOS, expected, staged
 
 pytestmark = pytest.mark.lab

@@ -30,10 +30,10 @@ from exporter.compose import build
 from exporter.config import parse_config
 from exporter.diagnosis import CAUSES
 from exporter.runtime import Runtime
+from lab import Lab, Responder
+from lab.responder import DropSecondFromOnePort, Handler, LoseUdpReplies
 from tests.conftest import REPO, write_config
 from tests.integration.metrics_text import samples
-from tests.lab import Lab, Responder
-from tests.lab.responder import DropSecondFromOnePort, Handler, LoseUdpReplies
 from tests.scenarios import node_files
 
 pytestmark = pytest.mark.lab

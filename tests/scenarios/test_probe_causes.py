@@ -16,10 +16,10 @@ import pytest
 
 from exporter.diagnosis import CAUSES, Finding
 from exporter.runtime import Runtime
+from lab import Lab
+from lab.topology import DEAD, Upstream
+from lab.zones import PUBLIC
 from tests.integration.probing import run_round
-from tests.lab import Lab
-from tests.lab.topology import DEAD, Upstream
-from tests.lab.zones import PUBLIC
 
 pytestmark = pytest.mark.lab
 

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.kubeapi.certs import TLSFiles
-from tests.kubeapi.handlers import handle, status_body
-from tests.kubeapi.store import Store
+from lab.kubeapi.certs import TLSFiles
+from lab.kubeapi.handlers import handle, status_body
+from lab.kubeapi.store import Store
 
 TOKEN = "test-token-4f1c2a"  # noqa: S105 - the test API's own bearer token
 

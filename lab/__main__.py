@@ -1,5 +1,5 @@
-"""Run the lab by hand: ``python -m tests.lab run --config examples/lab.yaml`` starts the lab
-and the exporter against it; ``python -m tests.lab up`` only holds the lab until Ctrl-C."""
+"""Run the lab by hand: ``python -m lab run --config examples/lab.yaml`` starts the lab
+and the exporter against it; ``python -m lab up`` only holds the lab until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import signal
 import sys
 import threading
 
-from tests.lab.servers import LabError
-from tests.lab.topology import DEFAULT_PORT, Lab
+from lab.servers import LabError
+from lab.topology import DEFAULT_PORT, Lab
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.lab")
+    parser = argparse.ArgumentParser(prog="python -m lab")
     parser.add_argument("command", choices=("run", "up"))
     parser.add_argument("--config", default="examples/lab.yaml", help="exporter config for `run`")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.kubeapi.objects import T0, meta
+from lab.kubeapi.objects import T0, meta
 
 
 def node(

@@ -1,5 +1,7 @@
 """A realistic small cluster loaded into the test API: what every kubeapi test starts from.
 
+``fake_cluster`` loads it with the lab's servers as its CoreDNS pods, kube-dns Service and upstreams.
+
 By default it carries problems real clusters have (each marked "problem" below); with
 ``healthy=True`` it has none of them, the baseline the cause scenarios break one way each.
 
@@ -34,10 +36,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.kubeapi.nodes import node, node_metrics, pod_metrics
-from tests.kubeapi.objects import NS, T0, coredns_pod, meta
-from tests.kubeapi.server import KubeAPI
-from tests.kubeapi.workloads import (
+from lab.kubeapi.nodes import node, node_metrics, pod_metrics
+from lab.kubeapi.objects import NS, T0, coredns_pod, meta
+from lab.kubeapi.server import KubeAPI
+from lab.kubeapi.workloads import (
     configmap,
     daemonset,
     endpoint_slice,
@@ -46,6 +48,7 @@ from tests.kubeapi.workloads import (
     service,
     statefulset,
 )
+from lab.topology import Lab
 
 POD_NAMES = ("coredns-5d78c9869d-7tx2p", "coredns-5d78c9869d-x9lmq")
 NODES = ("node-1", "node-2")
@@ -183,6 +186,19 @@ class FakeCluster:
         self.api.store.put(self.slice(keep))
         self.api.store.delete("v1", "pods", NS, name)
         self.api.store.delete("metrics.k8s.io/v1beta1", "pods", NS, name)
+
+
+def host(address: str) -> str:
+    """The host of a ``host:port`` address."""
+    return address.rsplit(":", 1)[0]
+
+
+def fake_cluster(kube_api: KubeAPI, lab: Lab, *, healthy: bool = False) -> FakeCluster:
+    """The cluster, loaded into ``kube_api``, whose DNS servers are ``lab``'s."""
+    pods = [host(lab.address(r)) for r in lab.roles("pod")]
+    upstreams = [lab.address(r) for r in lab.roles("upstream")]
+    service_ip = host(lab.address("service"))
+    return FakeCluster(kube_api, pods, service_ip, lab.port, upstreams, healthy=healthy).load()
 
 
 def app_pod(name: str, namespace: str = "default") -> dict[str, Any]:

@@ -7,10 +7,10 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tests.kubeapi.store import RESOURCES, Conflict, selects
+from lab.kubeapi.store import RESOURCES, Conflict, selects
 
 if TYPE_CHECKING:
-    from tests.kubeapi.server import KubeAPI, Request, _Handler
+    from lab.kubeapi.server import KubeAPI, Request, _Handler
 
 
 def status_body(code: int, reason: str, message: str) -> dict[str, Any]:

@@ -51,7 +51,11 @@ Handler = Callable[[Request], Action]
 
 
 def answer(
-    request: Request, records: dict[str, list[str]] | None = None, *, rcode: int = 0, truncate: bool = False
+    request: Request,
+    records: dict[str, list[str]] | None = None,
+    *,
+    rcode: dns.rcode.Rcode = dns.rcode.NOERROR,
+    truncate: bool = False,
 ) -> dns.message.Message:
     """A reply to ``request``: ``records`` maps a type (``A``) to rdata texts for the asked name."""
     assert request.message is not None
@@ -204,11 +208,11 @@ class Responder:
         return request
 
     async def _resolve(self, action: Action) -> bytes | None:
-        if isinstance(action, Flood):
-            return action.payload
         while isinstance(action, Delayed):
             await asyncio.sleep(action.seconds)
             action = action.then
+        if isinstance(action, Flood):
+            return action.payload
         if action is None:
             return None
         if isinstance(action, bytes):

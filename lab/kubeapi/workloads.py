@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.kubeapi.objects import NS, T0, meta, uid
+from lab.kubeapi.objects import NS, T0, meta, uid
 
 
 def service(

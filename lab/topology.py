@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.lab.servers import Dnsmasq, Server, Unbound
-from tests.lab.zones import CLUSTER, PRIVATE, PUBLIC, Zone
+from lab.servers import Dnsmasq, Server, Unbound
+from lab.zones import CLUSTER, PRIVATE, PUBLIC, Zone
 
 DEFAULT_PORT = 5353
-HEALTHY_NODE = Path(__file__).resolve().parent.parent / "fixtures" / "node" / "healthy"
+HEALTHY_NODE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "node" / "healthy"
 """A quiet node's files, captured from a real kernel: lab configs read these, not this machine's,
 so a busy test machine never looks like an overloaded node."""
 DEAD = "99.99"

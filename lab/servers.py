@@ -22,7 +22,7 @@ import dns.message
 import dns.query
 import dns.rcode
 
-from tests.lab.zones import Zone
+from lab.zones import Zone
 
 _PR_SET_PDEATHSIG = 1
 

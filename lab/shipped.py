@@ -1,0 +1,103 @@
+"""The shipped exporter configs (deploy/base/config/), pointed at the loopback lab.
+
+``on_lab`` keeps a node config's names and schedule and puts the lab's servers where
+discovery would find a cluster's; ``on_test_api`` keeps discovery and points it at the
+test Kubernetes API describing the lab (lab/kubeapi/).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lab.topology import HEALTHY_NODE, Lab
+
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+NAMESPACE = "k8s-dns-exporter"
+NODE_CONFIG = DEPLOY / "base" / "config" / "node.yaml"
+CLUSTER_CONFIG = DEPLOY / "base" / "config" / "cluster.yaml"
+
+
+def resolv_conf_for(lab: Lab, path: Path) -> Path:
+    """A pod's resolv.conf in the exporter's namespace, pointing at the lab's kube-dns Service."""
+    path.write_text(
+        f"nameserver {lab.servers['service'].host}\n"
+        f"search {NAMESPACE}.svc.cluster.local svc.cluster.local cluster.local\n"
+        "options ndots:5 timeout:1 attempts:2\n"
+    )
+    return path
+
+
+def on_lab(config: Path, lab: Lab, workdir: Path, *, nodelocal: bool = False, **overrides: Any) -> Path:
+    """The shipped ``config``, its names and schedule untouched, its addresses moved to the lab.
+
+    Each ``auto`` path becomes the lab's servers for that role, what discovery finds
+    on a cluster (the kube-dns Service, both CoreDNS pods, the upstreams; NodeLocal
+    only with ``nodelocal``, as on a cluster that runs it), so the ``kubernetes``
+    section is turned off. The pod's /etc/resolv.conf becomes a lab resolv.conf
+    (port 5353), and the host mounts this machine's / and /proc.
+    """
+    doc: dict[str, Any] = yaml.safe_load(config.read_text())
+    assert doc["mode"] == "node", "the lab stands in for the paths, not for the Kubernetes API"
+    resolv = resolv_conf_for(lab, workdir / "resolv.conf")
+    discovered = {
+        "service": [lab.address("service")],
+        "pod": [lab.address(role) for role in lab.roles("pod")],
+        "nodelocal": [lab.address("nodelocal")] if nodelocal else [],
+        "upstream": [lab.address(role) for role in lab.roles("upstream")],
+    }
+    paths: dict[str, Any] = {}
+    for path, spec in doc["paths"].items():
+        if path == "resolver":
+            assert spec == {"file": "/etc/resolv.conf"}, spec
+            paths[path] = {"file": str(resolv), "port": lab.port}
+        elif spec == "auto":
+            if discovered[path]:
+                paths[path] = discovered[path]
+        else:
+            raise AssertionError(f"no lab address for {path}: {spec}")
+    doc["paths"] = paths
+    doc["kubernetes"] = {"config": "off"}
+    doc["node"] = {"procfs": "/proc", "rootfs": "/"}
+    doc.update(overrides)
+    out = workdir / f"lab-{config.parent.name}-{config.name}"
+    out.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return out
+
+
+def on_test_api(
+    config: Path, lab: Lab, kubeconfig: Path, workdir: Path, *, fast: bool = True
+) -> dict[str, Any]:
+    """The shipped ``config`` as it runs on a cluster whose API is the test server describing ``lab``.
+
+    Only what a cluster would differ in changes: the API endpoint (``kubeconfig`` instead of
+    the pod's ServiceAccount), NodeLocal's address, the pod's resolv.conf and the host's files;
+    with ``fast``, the schedule too. Names, paths and the Lease stay as shipped.
+    """
+    doc: dict[str, Any] = yaml.safe_load(config.read_text())
+    assert doc["kubernetes"]["config"] == "in-cluster"
+    doc["kubernetes"].update(
+        config="kubeconfig",
+        kubeconfig=str(kubeconfig),
+        timeout="2s",
+        nodelocal={"address": lab.address("nodelocal")},
+    )
+    if fast:
+        doc.update(interval="1s", timeout="500ms")
+    if doc["mode"] == "node":
+        assert doc["paths"]["resolver"] == {"file": "/etc/resolv.conf"}
+        resolv = resolv_conf_for(lab, workdir / "resolv.conf")
+        doc["paths"]["resolver"] = {"file": str(resolv), "port": lab.port}
+        doc["node"] = {"procfs": str(HEALTHY_NODE / "proc"), "rootfs": str(HEALTHY_NODE / "root")}
+        return doc
+    if fast:
+        doc["kubernetes"].update(interval="1s", inventory_interval="1s")
+        doc["kubernetes"]["lease"].update(duration="3s", renew_deadline="2s", retry_period="300ms")
+    # upstream: auto also probes this pod's resolv.conf servers: a root whose resolv.conf lists none.
+    root = workdir / "root-without-nameservers"
+    (root / "etc").mkdir(parents=True, exist_ok=True)
+    (root / "etc" / "resolv.conf").write_text("# the upstreams come from the Corefile only\n")
+    doc["node"] = {"procfs": str(HEALTHY_NODE / "proc"), "rootfs": str(root)}
+    return doc
