@@ -17,7 +17,7 @@ import yaml
 
 from alerts.evidence import EVIDENCE
 from alerts.symptoms import RECORDING_RULES, SYMPTOM_ALERTS
-from exporter.diagnosis.catalog import CAUSES, Cause
+from exporter.causes import CAUSES, Cause
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_RUNBOOK_BASE = "docs/runbooks"

@@ -17,8 +17,9 @@ import structlog
 from prometheus_client.core import Metric
 
 from exporter import __version__, metrics
+from exporter.causes import CAUSES
 from exporter.config import Config
-from exporter.diagnosis import CAUSES, Findings
+from exporter.diagnosis.engine import Findings
 from exporter.state import ProbeState, ProbeView
 from exporter.status import Status
 

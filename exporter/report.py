@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from exporter.config import PATHS
-from exporter.diagnosis import Finding
+from exporter.diagnosis.model import Finding
 from exporter.probe.result import ProbeResult
 from exporter.status import CollectorRun
 

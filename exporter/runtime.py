@@ -18,7 +18,8 @@ from prometheus_client.core import Metric
 
 from exporter.collector import ExporterCollector, ScrapeCollector
 from exporter.config import Config
-from exporter.diagnosis import Findings, Observations, diagnose, upstream_comparisons
+from exporter.diagnosis.engine import Findings, diagnose, upstream_comparisons
+from exporter.diagnosis.model import Observations
 from exporter.node import NodePaths
 from exporter.node.wiring import attach_node
 from exporter.probe.engine import Prober, Round

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from exporter.cluster.readings import ClusterReadings
 from exporter.config import NameSpec, Thresholds
+from exporter.node import NodeReadings
 from exporter.probe.engine import Round
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Observations:
     """One snapshot of everything seen: recent probe rounds, node and cluster readings."""
 
@@ -18,10 +20,37 @@ class Observations:
     names: tuple[NameSpec, ...]
     configured_paths: frozenset[str]
     """Paths that are configured (a path with no servers still counts: it is expected to answer)."""
-    node: Any = None
-    cluster: Any = None
-    now: float = 0.0
-    thresholds: Thresholds = field(default_factory=Thresholds)
+    node: NodeReadings | None
+    """This node's readings, where the host files are mounted (the DaemonSet agent)."""
+    cluster: ClusterReadings | None
+    """The cluster readings (cluster mode); a standby's have ``leader`` False."""
+    now: float
+    thresholds: Thresholds
+
+    def __init__(
+        self,
+        *,
+        rounds: tuple[Round, ...],
+        names: tuple[NameSpec, ...],
+        configured_paths: frozenset[str],
+        node: object = None,
+        cluster: object = None,
+        now: float = 0.0,
+        thresholds: Thresholds | None = None,
+    ) -> None:
+        """``node`` and ``cluster`` take whatever the readers handed over: what is not node or
+        cluster readings is no reading diagnosis knows, and counts as none. Rules trust the types."""
+        values = {
+            "rounds": rounds,
+            "names": names,
+            "configured_paths": configured_paths,
+            "node": node if isinstance(node, NodeReadings) else None,
+            "cluster": cluster if isinstance(cluster, ClusterReadings) else None,
+            "now": now,
+            "thresholds": Thresholds() if thresholds is None else thresholds,
+        }
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
 
 
 @dataclass(frozen=True, slots=True)

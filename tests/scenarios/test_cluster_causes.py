@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from exporter.diagnosis import CAUSES
+from exporter.causes import CAUSES
 from tests.conftest import Exporter, run_cli, write_config
 from tests.integration.metrics_text import samples, value
 from tests.kubeapi.cluster import NODES, POD_NAMES

@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 
+from exporter.causes import CAUSES
 from exporter.config import parse_config
-from exporter.diagnosis import CAUSES
 from exporter.runtime import Runtime
 from tests.conftest import REPO, write_config
 from tests.integration.metrics_text import samples

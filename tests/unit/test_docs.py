@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from exporter import metrics
-from exporter.diagnosis.catalog import CAUSES
+from exporter.causes import CAUSES
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"

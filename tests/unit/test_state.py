@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry
 
 from exporter.collector import ExporterCollector, NoData
 from exporter.config import DiagnosisConfig, parse_config
-from exporter.diagnosis import Findings
+from exporter.diagnosis.engine import Findings
 from exporter.probe import Reason
 from exporter.probe.race import RaceResult
 from exporter.runtime import Runtime
