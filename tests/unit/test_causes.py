@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import sys
 from collections.abc import Iterator
@@ -39,6 +40,17 @@ def test_a_cause_module_holds_the_whole_unit(name: str) -> None:
     assert cause.alert.query.strip()
     assert "{v}" in cause.alert.text
     assert (RUNBOOKS / f"{name}.md").is_file(), f"docs/runbooks/{name}.md is missing"
+
+
+@pytest.mark.parametrize("name", sorted(module_names(PACKAGE)))
+def test_a_cause_module_drafts_only_its_own_cause(name: str) -> None:
+    tree = ast.parse((PACKAGE / f"{name}.py").read_text(encoding="utf-8"))
+    drafts = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Draft"
+    ]
+    assert {ast.literal_eval(call.args[0]) for call in drafts} == {name}
 
 
 def test_explained_causes_exist_and_none_explains_itself() -> None:
