@@ -42,8 +42,8 @@ run: setup
 	$(BIN)/python -m lab run --config examples/lab.yaml
 
 lint: python-deps
-	$(BIN)/ruff check exporter lab tests alerts dashboards bench deploy
-	$(BIN)/ruff format --check exporter lab tests alerts dashboards bench deploy
+	$(BIN)/ruff check exporter lab tests alerts dashboards bench deploy docs
+	$(BIN)/ruff format --check exporter lab tests alerts dashboards bench deploy docs
 	$(BIN)/mypy
 
 # Tests run inside a new network namespace that has only loopback: no test can

@@ -2,8 +2,9 @@
 
     python -m alerts.generate [--runbook-base-url URL]
 
-Cause alerts come from the cause catalog (exporter/diagnosis/catalog.py), so
-every documented cause has exactly one alert with its severity and runbook.
+Cause alerts come from the cause modules (exporter/causes/<id>.py: severity,
+title, alert evidence, standing or not), so every documented cause has exactly
+one alert with its severity and runbook.
 The files are checked in; tests fail when they differ from what this writes.
 """
 
@@ -15,26 +16,16 @@ from typing import Any
 
 import yaml
 
-from alerts.evidence import EVIDENCE
 from alerts.symptoms import RECORDING_RULES, SYMPTOM_ALERTS
-from exporter.diagnosis.catalog import CAUSES, Cause
+from exporter.causes import CAUSES, Cause
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_RUNBOOK_BASE = "docs/runbooks"
 """Relative to the repository; pass --runbook-base-url to point pages at where you host the docs."""
 
 FOR_BY_SEVERITY = {"critical": "2m", "warning": "10m"}
-STATIC_CAUSES = frozenset(
-    {
-        "coredns_autopath_defect",
-        "coredns_headless_stale",
-        "endpointslice_migration",
-        "statefulset_service_mismatch",
-        "nodelocal_bypassed",
-        "pod_resolv_conf_wrong",
-    }
-)
-"""Causes read from API objects or configuration: they do not flap, so they wait longer before a page."""
+FOR_STANDING = "30m"
+"""Causes read from API objects or configuration do not flap: they wait longer before a page."""
 
 
 def alert_name(cause_id: str) -> str:
@@ -45,13 +36,11 @@ def alert_name(cause_id: str) -> str:
 
 
 def cause_rule(cause: Cause, runbook_base: str) -> dict[str, Any]:
-    evidence = EVIDENCE[cause.id]
-    value = "{{ . | first | value | " + evidence.format + " }}"
-    detail = "{{ with query `" + evidence.query + "` }}" + evidence.text.format(v=value) + "{{ end }}"
+    detail = _evidence_template(cause)
     return {
         "alert": alert_name(cause.id),
         "expr": f'count by (cluster, cause, severity) (k8s_dns_cause_active{{cause="{cause.id}"}} == 1)',
-        "for": "30m" if cause.id in STATIC_CAUSES else FOR_BY_SEVERITY[cause.severity],
+        "for": FOR_STANDING if cause.standing else FOR_BY_SEVERITY[cause.severity],
         "labels": {"severity": cause.severity, "k8s_dns_alert": "cause"},
         "annotations": {
             "summary": f"{cause.title} ({cause.id})",
@@ -109,7 +98,7 @@ def cause_tests(runbook_base: str) -> dict[str, Any]:
                                     "summary": rule["annotations"]["summary"],
                                     "description": rule["annotations"]["description"]
                                     .replace("{{ $value }}", "1")
-                                    .replace(_evidence_template(cause.id), ""),
+                                    .replace(_evidence_template(cause), ""),
                                     "runbook_url": rule["annotations"]["runbook_url"],
                                 },
                             }
@@ -121,8 +110,9 @@ def cause_tests(runbook_base: str) -> dict[str, Any]:
     return {"rule_files": ["../k8s-dns-causes.rules.yml"], "evaluation_interval": "1m", "tests": tests}
 
 
-def _evidence_template(cause_id: str) -> str:
-    evidence = EVIDENCE[cause_id]
+def _evidence_template(cause: Cause) -> str:
+    """The raw metric behind the cause, read at alert time with the template ``query`` function."""
+    evidence = cause.alert
     value = "{{ . | first | value | " + evidence.format + " }}"
     return "{{ with query `" + evidence.query + "` }}" + evidence.text.format(v=value) + "{{ end }}"
 

@@ -17,7 +17,8 @@ import structlog
 from prometheus_client import CollectorRegistry
 
 from exporter.config import AUTO, Config
-from exporter.diagnosis import Findings, Observations, diagnose, upstream_comparisons
+from exporter.diagnosis.engine import Findings, diagnose, upstream_comparisons
+from exporter.diagnosis.model import Observations
 from exporter.exposition import Collector
 from exporter.hops import Hop
 from exporter.part import Job, Part

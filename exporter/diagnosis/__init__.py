@@ -1,9 +1,9 @@
-"""Signals -> documented causes: pure functions over one snapshot of observations."""
+"""Signals -> documented causes: pure functions over one snapshot of observations.
 
-from __future__ import annotations
-
-from exporter.diagnosis.catalog import CAUSES, Cause
-from exporter.diagnosis.engine import Findings, diagnose, upstream_comparisons
-from exporter.diagnosis.model import Finding, Observations
-
-__all__ = ["CAUSES", "Cause", "Finding", "Findings", "Observations", "diagnose", "upstream_comparisons"]
+The causes themselves, with their rules, are in :mod:`exporter.causes`. Here:
+``engine`` (``diagnose``, ``Findings``), ``model`` (``Observations``, ``Finding``),
+``draft`` (what a rule returns), ``stats`` (window statistics per server),
+``agreement`` (do the upstreams agree) and ``read`` (helpers the rules share).
+Import those modules directly: this package imports nothing, so a cause module
+can import them without a cycle through the engine, which imports every cause.
+"""

@@ -3,69 +3,26 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from exporter.diagnosis.agreement import (
-    Comparison,
-    compare_upstreams,
-    upstream_error,
-    upstream_mixed_resolvers,
-)
-from exporter.diagnosis.catalog import CAUSES, SEVERITY_ORDER, runbook_url
-from exporter.diagnosis.draft import Draft
+from exporter.causes import CAUSES, SEVERITY_ORDER
+from exporter.diagnosis.agreement import Comparison, compare_upstreams
+from exporter.diagnosis.draft import Draft, Rule
 from exporter.diagnosis.model import Finding, Observations
-from exporter.diagnosis.rules_cluster import RULES as CLUSTER_RULES
-from exporter.diagnosis.rules_node import RULES as NODE_RULES
-from exporter.diagnosis.rules_pod_dns import RULES as POD_DNS_RULES
-from exporter.diagnosis.rules_probe import RULES as PROBE_RULES
-from exporter.diagnosis.rules_resolver import pod_resolv_conf_wrong
 from exporter.diagnosis.stats import Stats
 
-Rule = Callable[[Observations, Stats], Draft | None]
+RULES: tuple[Rule, ...] = tuple(rule for cause in CAUSES.values() for rule in cause.rules)
+"""Every cause's rules. Drafts of one cause merge in the order of its rules."""
 
-RULES: tuple[Rule, ...] = (
-    *PROBE_RULES,
-    upstream_mixed_resolvers,
-    upstream_error,
-    pod_resolv_conf_wrong,
-    *NODE_RULES,
-    *CLUSTER_RULES,
-    *POD_DNS_RULES,
-)
-
-PROBE_CAUSES = frozenset(
-    {
-        "coredns_unavailable", "service_routing_broken", "nodelocal_down", "upstream_unreachable",
-        "upstream_error", "upstream_tcp_unsupported", "coredns_config_error", "coredns_api_unreachable",
-        "response_truncated", "dns_port_blocked", "coredns_overloaded",
-    }
-)  # fmt: skip
+PROBE_CAUSES = frozenset(cause.id for cause in CAUSES.values() if cause.probed)
 """Causes told from what this node's probes see, which a broken network on the node hides.
 Not here: causes read from files and objects (the node resolv.conf listing Azure DNS, the pod
 resolv.conf), which stay true whatever the network does."""
 
 EXPLAINS: dict[str, frozenset[str]] = {
-    # When the pod network is down no probe can tell the hops apart; the node's own readings still can.
-    "pod_network_broken": PROBE_CAUSES,
-    # A full table drops new flows: every probe from this node fails with it, the pod network
-    # looks broken, and the race probe loses answers. The table is the cause to name.
-    "conntrack_table_full": PROBE_CAUSES | {"pod_network_broken", "conntrack_race_a_aaaa"},
-    # Dead CoreDNS explains failures behind it.
-    "coredns_unavailable": frozenset(
-        {
-            "service_routing_broken",
-            "nodelocal_down",
-            "coredns_config_error",
-            "coredns_api_unreachable",
-            "coredns_overloaded",
-        }
-    ),
-    # Ready CoreDNS pods that time out behind a NetworkPolicy are blocked, not down.
-    "dns_port_blocked": frozenset({"coredns_unavailable"}),
-    # IPVS sending UDP to a removed endpoint is the Service's routing failing, with its reason.
-    "ipvs_udp_stale": frozenset({"service_routing_broken"}),
-    # An unreachable upstream explains errors seen through it.
-    "upstream_unreachable": frozenset({"upstream_error", "coredns_config_error"}),
+    cause.id: cause.explains | (PROBE_CAUSES if cause.explains_probed else frozenset())
+    for cause in CAUSES.values()
+    if cause.explains or cause.explains_probed
 }
 """Cause -> causes whose symptoms it produces; those are not named beside it."""
 
@@ -94,7 +51,7 @@ def diagnose(
                 summary=draft.summary,
                 evidence=draft.evidence,
                 fix=draft.fix,
-                runbook=runbook_url(cause.id, runbook_base),
+                runbook=f"{runbook_base.rstrip('/')}/{cause.id}.md",
                 facts=draft.facts,
             )
         )

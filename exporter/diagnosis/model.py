@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from exporter.cluster.readings import ClusterReadings
 from exporter.config import NameSpec, Thresholds
+from exporter.node import NodeReadings
 from exporter.probe.engine import Round
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Observations:
     """One snapshot of everything seen: recent probe rounds, node and cluster readings."""
 
@@ -18,8 +20,10 @@ class Observations:
     names: tuple[NameSpec, ...]
     configured_paths: frozenset[str]
     """Paths that are configured (a path with no servers still counts: it is expected to answer)."""
-    node: Any = None
-    cluster: Any = None
+    node: NodeReadings | None = None
+    """This node's readings, where the host files are mounted (the DaemonSet agent)."""
+    cluster: ClusterReadings | None = None
+    """The cluster readings (cluster mode); a standby's have ``leader`` False."""
     now: float = 0.0
     thresholds: Thresholds = field(default_factory=Thresholds)
 

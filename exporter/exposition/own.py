@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from prometheus_client.core import Metric
 
 from exporter import __version__, metrics
-from exporter.diagnosis import CAUSES
+from exporter.causes import CAUSES
 from exporter.diagnosis.agreement import Comparison
 from exporter.diagnosis.model import Finding
 from exporter.status import StatusView

@@ -19,7 +19,6 @@ NAME = re.compile(r"(?<![\w:])(k8s_dns_[a-z0-9_]+|[a-z_]+:k8s_dns_[a-z0-9_:]+)\b
 SOURCES = [
     *sorted((REPO / "alerts").glob("*.rules.yml")),
     *sorted((REPO / "dashboards").glob("*.json")),
-    REPO / "alerts" / "evidence.py",
 ]
 LABEL_NAMES = {"k8s_dns_alert"}
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from alerts.generate import alert_name, outputs
-from exporter.diagnosis.catalog import CAUSES
+from exporter.causes import CAUSES
 from tests.conftest import REPO
 
 ALERTS = REPO / "alerts"

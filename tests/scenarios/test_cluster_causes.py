@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from exporter.diagnosis import CAUSES
+from exporter.causes import CAUSES
 from lab import Lab, Responder
 from lab.kubeapi.cluster import NODES, POD_NAMES, fake_cluster, host
 from lab.kubeapi.nodes import pod_metrics

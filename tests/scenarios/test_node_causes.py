@@ -26,9 +26,9 @@ from typing import Any
 
 import pytest
 
+from exporter.causes import CAUSES
 from exporter.compose import build
 from exporter.config import parse_config
-from exporter.diagnosis import CAUSES
 from exporter.runtime import Runtime
 from lab import Lab, Responder
 from lab.responder import DropSecondFromOnePort, Handler, LoseUdpReplies

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from exporter.diagnosis import CAUSES, Finding
+from exporter.causes import CAUSES
+from exporter.diagnosis.model import Finding
 from exporter.runtime import Runtime
 from lab import Lab
 from lab.topology import DEAD, Upstream

@@ -25,7 +25,8 @@ from exporter.cluster.model import (
 from exporter.cluster.readings import ClusterReadings, assemble
 from exporter.config import CapacityConfig, Thresholds
 from exporter.corefile.parse import parse_corefile
-from exporter.diagnosis import Observations, diagnose
+from exporter.diagnosis.engine import diagnose
+from exporter.diagnosis.model import Observations
 from exporter.node import NodeReadings
 from exporter.node.resolv_conf import NodeResolvConf
 from exporter.probe import ProbeResult, Reason

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from exporter.config import Thresholds
-from exporter.diagnosis import Observations, diagnose
+from exporter.diagnosis.engine import diagnose
+from exporter.diagnosis.model import Observations
 from exporter.node import NodeReadings
 from exporter.node.conntrack import ConntrackStats
 from exporter.node.readings import Increases, RaceSummary, RaceTarget, ResolvConfChange

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from exporter.causes import CAUSES
 from exporter.config import parse_config
-from exporter.diagnosis import CAUSES, Observations, diagnose, upstream_comparisons
+from exporter.diagnosis.engine import diagnose, upstream_comparisons
+from exporter.diagnosis.model import Observations
 from exporter.probe import ProbeResult, Reason
 from tests.unit.results import EXTERNAL, INTERNAL, result, round_of
 

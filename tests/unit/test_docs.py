@@ -1,4 +1,5 @@
-"""The cause documentation: one runbook per catalog id with every section, known metrics, working links."""
+"""The cause documentation: one runbook per cause with every section, known metrics, working links,
+and the generated parts (the catalog's tables, the runbook index) current."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from docs.generate import outputs
 from exporter import metrics
-from exporter.diagnosis.catalog import CAUSES
+from exporter.causes import CAUSES
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -95,10 +97,13 @@ def test_every_cause_has_a_runbook(cause_id: str) -> None:
 
 GUIDES = frozenset({"triage"})
 """Runbook pages that are not a cause: the symptom alerts' triage guide."""
+INDEX = RUNBOOKS / "README.md"
+"""The runbook index, generated."""
 
 
 def test_no_runbook_for_an_unknown_cause() -> None:
-    unknown = sorted(p.name for p in RUNBOOKS.glob("*.md") if p.stem not in CAUSES and p.stem not in GUIDES)
+    pages = [p for p in RUNBOOKS.glob("*.md") if p != INDEX]
+    unknown = sorted(p.name for p in pages if p.stem not in CAUSES and p.stem not in GUIDES)
     assert unknown == [], f"runbooks for ids not in the catalog: {unknown}"
     assert all((RUNBOOKS / f"{guide}.md").is_file() for guide in GUIDES)
 
@@ -168,6 +173,28 @@ def test_catalog_names_only_known_metrics() -> None:
     names = set(_METRIC.findall(CATALOG.read_text(encoding="utf-8")))
     unknown = sorted(n for n in names if not known_metric(n))
     assert unknown == [], f"docs/causes.md: metrics neither declared nor planned: {unknown}"
+
+
+@pytest.mark.parametrize("cause_id", sorted(CAUSES))
+def test_cause_texts_name_only_known_metrics(cause_id: str) -> None:
+    cause = CAUSES[cause_id]
+    texts = (cause.meaning, cause.probe, cause.signals, cause.alert.text, cause.alert.query)
+    names = {name for text in texts for name in _METRIC.findall(text)}
+    unknown = sorted(n for n in names if not known_metric(n))
+    assert unknown == [], f"exporter/causes/{cause_id}.py: metrics neither declared nor planned: {unknown}"
+
+
+# --- generated parts ------------------------------------------------------------------------------
+
+
+def test_generated_files_are_current() -> None:
+    for path, text in outputs().items():
+        assert path.read_text(encoding="utf-8") == text, f"{path} is stale: run `python -m docs.generate`"
+
+
+def test_runbook_index_links_every_runbook_once() -> None:
+    targets = [Path(t).stem for t in local_links(INDEX) if not t.startswith("../")]
+    assert sorted(targets) == sorted([*CAUSES, *GUIDES])
 
 
 # --- links ---------------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
-"""Causes in what application pods use for DNS, from the sampled pods (``kubernetes.sample_pods``)."""
+"""NodeLocal DNSCache runs, kube-proxy is in IPVS mode, and sampled pods send their queries to the
+kube-dns Service: they skip the cache."""
 
 from __future__ import annotations
 
+from exporter.causes._unit import AlertEvidence, Cause, Group
 from exporter.diagnosis.draft import Draft
 from exporter.diagnosis.model import Observations
-from exporter.diagnosis.rules_cluster_probe import cluster_of
+from exporter.diagnosis.read import cluster_of
 from exporter.diagnosis.stats import Stats
 
 
@@ -38,23 +40,24 @@ def nodelocal_bypassed(obs: Observations, stats: Stats) -> Draft | None:
     )
 
 
-def pod_resolv_conf_elsewhere(obs: Observations, stats: Stats) -> Draft | None:
-    """Pods with dnsPolicy None whose nameservers are neither cluster DNS nor NodeLocal."""
-    cluster = cluster_of(obs)
-    if cluster is None or cluster.pod_dns is None or not cluster.pod_dns.elsewhere:
-        return None
-    sample = cluster.pod_dns
-    return Draft(
-        "pod_resolv_conf_wrong",
-        f"{sample.elsewhere_total} sampled pod(s) set their own nameservers and skip cluster DNS: "
-        "they cannot resolve Services.",
-        tuple(
-            f"{pod}: dnsPolicy None, nameservers {', '.join(servers)}" for pod, servers in sample.elsewhere
-        ),
-        "If these pods need Service names, use dnsPolicy ClusterFirst, or list the kube-dns ClusterIP "
-        "(or NodeLocal's address) in their dnsConfig nameservers.",
-        {"pods": [pod for pod, _ in sample.elsewhere]},
-    )
-
-
-RULES = (nodelocal_bypassed, pod_resolv_conf_elsewhere)
+CAUSE = Cause(
+    id="nodelocal_bypassed",
+    severity="warning",
+    title="NodeLocal DNSCache runs but pods do not use it",
+    group=Group.NODELOCAL,
+    meaning=(
+        "NodeLocal DNSCache runs, but pods still send their queries to kube-dns (no dnsConfig injection, or "
+        "musl asking every nameserver)."
+    ),
+    probe="`nodelocal` answers",
+    signals=(
+        'api (opt-in, `kubernetes.sample_pods`): `k8s_dns_sampled_pods{dns="bypassing_nodelocal"}` with '
+        '`k8s_dns_kube_proxy_mode_info{mode="ipvs"}`'
+    ),
+    alert=AlertEvidence(
+        text="Nodes where NodeLocal DNSCache answers: {v}.",
+        query='count(k8s_dns_probe_success{path="nodelocal"} == 1)',
+    ),
+    rules=(nodelocal_bypassed,),
+    standing=True,
+)

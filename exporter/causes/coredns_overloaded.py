@@ -1,0 +1,79 @@
+"""CoreDNS runs near its CPU or memory limits (usage from metrics.k8s.io), or with fewer replicas or
+less memory than the cluster's size calls for."""
+
+from __future__ import annotations
+
+from exporter.causes._unit import AlertEvidence, Cause, Group
+from exporter.diagnosis.draft import Draft
+from exporter.diagnosis.model import Observations
+from exporter.diagnosis.read import cluster_of
+from exporter.diagnosis.stats import Stats
+
+MIB = 1024 * 1024
+
+
+def coredns_overloaded(obs: Observations, stats: Stats) -> Draft | None:
+    cluster = cluster_of(obs)
+    if cluster is None:
+        return None
+    evidence: list[str] = []
+    cpu_high, memory_high = obs.thresholds.coredns_cpu, obs.thresholds.coredns_memory
+    limits = {p.name: p.resources for p in cluster.live_pods}
+    for usage in cluster.usage.pods if cluster.usage else ():
+        resources = limits.get(usage.pod)
+        if resources is None:
+            continue
+        if resources.cpu_limit and usage.cpu_cores / resources.cpu_limit >= cpu_high:
+            evidence.append(
+                f"pod {usage.pod}: CPU {usage.cpu_cores:.3f} of {resources.cpu_limit:g} cores limit "
+                f"({usage.cpu_cores / resources.cpu_limit:.0%})"
+            )
+        if resources.memory_limit and usage.memory_bytes / resources.memory_limit >= memory_high:
+            used, cap = usage.memory_bytes, resources.memory_limit
+            evidence.append(
+                f"pod {usage.pod}: memory {used / MIB:.0f} of {cap / MIB:.0f} MiB limit ({used / cap:.0%})"
+            )
+    capacity = cluster.capacity
+    if capacity is not None and capacity.replicas and capacity.replicas < capacity.size_replicas:
+        evidence.append(
+            f"{capacity.replicas} replicas for {capacity.nodes} nodes and {capacity.cores:g} cores: the "
+            f"linear formula asks for {capacity.size_replicas}"
+        )
+    limit = capacity.memory_limit_bytes if capacity is not None else None
+    if capacity is not None and limit is not None and capacity.memory_recommended_bytes > limit:
+        evidence.append(
+            f"memory formula: {capacity.memory_recommended_bytes / MIB:.0f} MiB per replica for "
+            f"{capacity.pods} pods and {capacity.services} Services, limit {limit / MIB:.0f} MiB"
+        )
+    if not evidence:
+        return None
+    return Draft(
+        "coredns_overloaded",
+        "CoreDNS is near its resource limits or runs fewer replicas than the cluster's size calls for.",
+        tuple(evidence),
+        "Scale CoreDNS out (or let the cluster-proportional-autoscaler do it), raise its limits to what "
+        "the sizing formula gives, and consider NodeLocal DNSCache to take load off CoreDNS.",
+        {"capacity": capacity.as_dict() if capacity else None},
+    )
+
+
+CAUSE = Cause(
+    id="coredns_overloaded",
+    severity="warning",
+    title="CoreDNS is near its limits or has too few replicas",
+    group=Group.COREDNS,
+    meaning="CoreDNS runs close to its CPU or memory limit, or has too few replicas for the query rate.",
+    probe="latency up on `service` and `pod` (`k8s_dns_probe_duration_seconds`), scattered timeouts",
+    signals=(
+        "api: `k8s_dns_coredns_cpu_usage_cores` vs `k8s_dns_coredns_cpu_limit_cores`, "
+        "`k8s_dns_coredns_memory_usage_bytes` vs `k8s_dns_coredns_memory_limit_bytes`, "
+        "`k8s_dns_coredns_replicas` vs `k8s_dns_coredns_recommended_replicas`"
+    ),
+    alert=AlertEvidence(
+        text="Busiest CoreDNS pod uses {v} of its CPU limit.",
+        query="max(k8s_dns_coredns_cpu_usage_cores / k8s_dns_coredns_cpu_limit_cores)",
+        format="humanizePercentage",
+    ),
+    rules=(coredns_overloaded,),
+    probed=True,
+)
