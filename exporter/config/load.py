@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from exporter.config._yaml import load_yaml
 from exporter.config.diagnosis import parse_diagnosis
 from exporter.config.kubernetes import parse_kubernetes
 from exporter.config.log import parse_log
-from exporter.config.model import TRANSPORTS, Config
+from exporter.config.model import Config
 from exporter.config.names import parse_names, parse_transports
 from exporter.config.node import parse_node
 from exporter.config.paths import needs_api, parse_paths
@@ -77,28 +78,30 @@ def parse_config(raw: Any, *, source: str = "<memory>", base_dir: str | None = N
     doc = r.mapping(raw, "", _TOP_KEYS)
     here = base_dir or ""
     base = Config()
-    interval = r.duration(doc.get("interval", "15s"), "interval", low=0.1, high=3600)
-    timeout = r.duration(doc.get("timeout", "2s"), "timeout", low=0.01, high=60)
+    interval = r.given(doc, "", "interval", partial(r.duration, low=0.1, high=3600), base.interval)
+    timeout = r.given(doc, "", "timeout", partial(r.duration, low=0.01, high=60), base.timeout)
     if timeout > interval:
         raise ConfigError("timeout", f"{timeout:g}s is longer than interval ({interval:g}s)")
-    default_jitter = f"{interval * 0.1 * 1000:.0f}ms"
-    jitter = r.duration(doc.get("jitter", default_jitter), "jitter", low=0, high=interval)
-    cluster_domain = _cluster_domain(doc.get("cluster_domain", base.cluster_domain))
-    transports = parse_transports(doc.get("transports", list(TRANSPORTS)), "transports")
+    # Computed, not base.jitter: it follows interval, a tenth of it in whole milliseconds
+    # (base.jitter is that of base.interval).
+    default_jitter = round(interval * 0.1 * 1000) * 0.001
+    jitter = r.given(doc, "", "jitter", partial(r.duration, low=0, high=interval), default_jitter)
+    cluster_domain = r.given(doc, "", "cluster_domain", _cluster_domain, base.cluster_domain)
+    transports = r.given(doc, "", "transports", parse_transports, base.transports)
     names = parse_names(doc.get("names"), cluster_domain, transports)
-    mode = r.string(doc.get("mode", base.mode), "mode", choices=("node", "cluster"))
+    mode = r.given(doc, "", "mode", partial(r.string, choices=("node", "cluster")), base.mode)
     paths = parse_paths(doc.get("paths"), "paths", here)
     kubernetes = parse_kubernetes(doc.get("kubernetes"), "kubernetes", here)
     needs_api(mode, paths, kubernetes.enabled)
     return Config(
         mode=mode,  # type: ignore[arg-type]
-        listen=r.listen_address(doc.get("listen", ":9958"), "listen"),
+        listen=r.given(doc, "", "listen", r.listen_address, base.listen),
         interval=interval,
         timeout=timeout,
         jitter=jitter,
-        concurrency=r.integer(doc.get("concurrency", base.concurrency), "concurrency", low=1, high=1024),
+        concurrency=r.given(doc, "", "concurrency", partial(r.integer, low=1, high=1024), base.concurrency),
         transports=transports,
-        edns_payload=_edns(doc.get("edns_payload")),
+        edns_payload=r.given(doc, "", "edns_payload", _edns, base.edns_payload),
         cluster_domain=cluster_domain,
         names=names,
         paths=paths,
@@ -110,16 +113,16 @@ def parse_config(raw: Any, *, source: str = "<memory>", base_dir: str | None = N
     )
 
 
-def _edns(raw: Any) -> int | None:
-    if raw is None:
+def _edns(raw: Any, path: str) -> int | None:
+    if raw is None:  # written as null: plain DNS, no EDNS
         return None
-    return r.integer(raw, "edns_payload", low=512, high=65535)
+    return r.integer(raw, path, low=512, high=65535)
 
 
-def _cluster_domain(raw: Any) -> str:
-    text = r.string(raw, "cluster_domain").strip(".").lower()
+def _cluster_domain(raw: Any, path: str) -> str:
+    text = r.string(raw, path).strip(".").lower()
     try:
         dns.name.from_text(text)
     except dns.exception.DNSException as exc:
-        raise ConfigError("cluster_domain", f"{raw!r} is not a valid DNS name: {exc}") from None
+        raise ConfigError(path, f"{raw!r} is not a valid DNS name: {exc}") from None
     return text

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from exporter.config import _reader as r
 from exporter.config.model import LogConfig
 
+_LEVELS = ("debug", "info", "warning", "error")
+_FORMATS = ("auto", "json", "console")
+
 
 def parse_log(raw: Any, path: str) -> LogConfig:
     doc = r.mapping(raw, path, ("level", "format"))
-    return LogConfig(
-        level=r.string(
-            doc.get("level", "info"),
-            r.join(path, "level"),  # type: ignore[arg-type]
-            choices=("debug", "info", "warning", "error"),
-        ),
-        format=r.string(
-            doc.get("format", "auto"),
-            r.join(path, "format"),  # type: ignore[arg-type]
-            choices=("auto", "json", "console"),
-        ),
-    )
+    base = LogConfig()
+    level = r.given(doc, path, "level", partial(r.string, choices=_LEVELS), base.level)
+    form = r.given(doc, path, "format", partial(r.string, choices=_FORMATS), base.format)
+    return LogConfig(level=level, format=form)  # type: ignore[arg-type]

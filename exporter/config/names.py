@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import dns.exception
@@ -59,29 +60,18 @@ def _name(raw: Any, path: str, cluster_domain: str, transports: tuple[str, ...])
         dns.name.from_text(name)
     except dns.exception.DNSException as exc:
         raise ConfigError(r.join(path, "name"), f"{name!r} is not a valid DNS name: {exc}") from None
-    qtype = _qtype(doc.get("type", "A"), r.join(path, "type"))
-    absolute = name if name.endswith(".") else name + "."
-    inferred = "internal" if absolute.lower().endswith("." + cluster_domain + ".") else "external"
-    kind = r.string(doc.get("kind", inferred), r.join(path, "kind"), choices=KINDS)
+    qtype = r.given(doc, path, "type", _qtype, NameSpec.DEFAULT_QTYPE)
+    # kind, paths and transports have computed defaults: the kind follows the cluster domain,
+    # a relative name goes through the resolver's search list only, an absolute one on every
+    # path of its kind, and a name probes on the top-level transports.
     relative = not name.endswith(".")
-    paths = frozenset({Hop.RESOLVER}) if relative else _DEFAULT_PATHS[kind]
-    if "paths" in doc:
-        entries = r.sequence(doc["paths"], r.join(path, "paths"))
-        paths = frozenset(
-            Hop(r.string(p, r.join(r.join(path, "paths"), i), choices=HOPS)) for i, p in enumerate(entries)
-        )
-        if not paths:
-            raise ConfigError(r.join(path, "paths"), "list at least one path")
-        if relative and paths - {"resolver"}:
-            raise ConfigError(
-                r.join(path, "paths"),
-                f"{name!r} is relative (no trailing dot): only the resolver path applies a search "
-                f"list; end it with a dot to probe it on {', '.join(sorted(paths - {'resolver'}))}",
-            )
-    own = (
-        parse_transports(doc["transports"], r.join(path, "transports")) if "transports" in doc else transports
-    )
-    race = r.boolean(doc.get("race", False), r.join(path, "race"))
+    absolute = name + "." if relative else name
+    inferred = "internal" if absolute.lower().endswith("." + cluster_domain + ".") else "external"
+    kind = r.given(doc, path, "kind", partial(r.string, choices=KINDS), inferred)
+    default_paths = frozenset({Hop.RESOLVER}) if relative else _DEFAULT_PATHS[kind]
+    paths = r.given(doc, path, "paths", partial(_hops, name=name), default_paths)
+    own = r.given(doc, path, "transports", parse_transports, transports)
+    race = r.given(doc, path, "race", r.boolean, r.field_default(NameSpec, "race"))
     if race and qtype not in ("A", "AAAA"):
         raise ConfigError(r.join(path, "race"), f"the A+AAAA race probe needs type A or AAAA, not {qtype}")
     return NameSpec(
@@ -93,6 +83,20 @@ def _name(raw: Any, path: str, cluster_domain: str, transports: tuple[str, ...])
         expect=_expect(doc.get("expect"), r.join(path, "expect"), qtype),
         race=race,
     )
+
+
+def _hops(raw: Any, path: str, *, name: str) -> frozenset[Hop]:
+    entries = r.sequence(raw, path)
+    paths = frozenset(Hop(r.string(p, r.join(path, i), choices=HOPS)) for i, p in enumerate(entries))
+    if not paths:
+        raise ConfigError(path, "list at least one path")
+    if not name.endswith(".") and paths - {"resolver"}:
+        raise ConfigError(
+            path,
+            f"{name!r} is relative (no trailing dot): only the resolver path applies a search "
+            f"list; end it with a dot to probe it on {', '.join(sorted(paths - {'resolver'}))}",
+        )
+    return paths
 
 
 def _qtype(raw: Any, path: str) -> str:
@@ -108,22 +112,27 @@ def _qtype(raw: Any, path: str) -> str:
 
 def _expect(raw: Any, path: str, qtype: str) -> Expect:
     doc = r.mapping(raw, path, ("rcode", "answers", "min_answers"))
-    rcode_text = r.string(doc.get("rcode", "NOERROR"), r.join(path, "rcode")).upper()
-    try:
-        rcode = dns.rcode.to_text(dns.rcode.from_text(rcode_text))
-    except dns.exception.DNSException:
-        raise ConfigError(r.join(path, "rcode"), f"{rcode_text!r} is not a DNS rcode") from None
-    answers = None
-    if "answers" in doc:
-        items = r.sequence(doc["answers"], r.join(path, "answers"))
-        answers = frozenset(
-            _rdata(item, r.join(r.join(path, "answers"), i), qtype) for i, item in enumerate(items)
-        )
-    default_min = 1 if rcode == "NOERROR" and answers is None else 0
-    min_answers = r.integer(
-        doc.get("min_answers", default_min), r.join(path, "min_answers"), low=0, high=10000
-    )
+    base = Expect()
+    rcode = r.given(doc, path, "rcode", _rcode, base.rcode)
+    answers = r.given(doc, path, "answers", partial(_answers, qtype=qtype), base.answers)
+    # Computed: the least count applies to a NOERROR answer whose records are not listed;
+    # listed records or another rcode ask for none.
+    default_min = base.min_answers if rcode == "NOERROR" and answers is None else 0
+    min_answers = r.given(doc, path, "min_answers", partial(r.integer, low=0, high=10000), default_min)
     return Expect(rcode=rcode, answers=answers, min_answers=min_answers)
+
+
+def _rcode(raw: Any, path: str) -> str:
+    text = r.string(raw, path).upper()
+    try:
+        return dns.rcode.to_text(dns.rcode.from_text(text))
+    except dns.exception.DNSException:
+        raise ConfigError(path, f"{text!r} is not a DNS rcode") from None
+
+
+def _answers(raw: Any, path: str, *, qtype: str) -> frozenset[str]:
+    items = r.sequence(raw, path)
+    return frozenset(_rdata(item, r.join(path, i), qtype) for i, item in enumerate(items))
 
 
 def _rdata(raw: Any, path: str, qtype: str) -> str:

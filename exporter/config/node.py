@@ -10,7 +10,8 @@ from exporter.config.model import NodeConfig
 
 def parse_node(raw: Any, path: str) -> NodeConfig:
     doc = r.mapping(raw, path, ("procfs", "rootfs"))
+    base = NodeConfig()
     return NodeConfig(
-        procfs=r.string(doc.get("procfs", "/proc"), r.join(path, "procfs")),
-        rootfs=r.string(doc.get("rootfs", "/"), r.join(path, "rootfs")),
+        procfs=r.given(doc, path, "procfs", r.string, base.procfs),
+        rootfs=r.given(doc, path, "rootfs", r.string, base.rootfs),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from exporter.config import _reader as r
@@ -11,11 +12,13 @@ from exporter.config._reader import ConfigError
 from exporter.config.model import AUTO, PathsConfig, ResolvConfTargets, ResolverTarget, Server, TargetSpec
 from exporter.hops import DIRECT, HOPS
 
+_PORT = partial(r.integer, low=1, high=65535)
+
 
 def parse_paths(raw: Any, path: str, here: str) -> PathsConfig:
     doc = r.mapping(raw, path, HOPS)
     direct = {p.value: _targets(doc[p], r.join(path, p), here) for p in DIRECT if p in doc}
-    resolver = _resolver(doc["resolver"], r.join(path, "resolver"), here) if "resolver" in doc else None
+    resolver = r.given(doc, path, "resolver", partial(_resolver, here=here), PathsConfig().resolver)
     if not direct and resolver is None:
         raise ConfigError(path or "paths", f"configure at least one path ({', '.join(HOPS)})")
     return PathsConfig(resolver=resolver, **direct)
@@ -42,12 +45,13 @@ def _targets(raw: Any, path: str, here: str) -> TargetSpec:
             raise ConfigError(path, "'resolv_conf' is required in this form")
         return ResolvConfTargets(
             file=os.path.join(here, r.string(doc["resolv_conf"], r.join(path, "resolv_conf"))),
-            port=r.integer(doc.get("port", 53), r.join(path, "port"), low=1, high=65535),
+            port=r.given(doc, path, "port", _PORT, r.field_default(ResolvConfTargets, "port")),
         )
     items = r.sequence(raw, path)
     servers = []
+    default_port = r.field_default(Server, "port")
     for index, item in enumerate(items):
-        host, port = r.host_port(item, r.join(path, index), default_port=53)
+        host, port = r.host_port(item, r.join(path, index), default_port=default_port)
         server = Server(host, port)
         if server in servers:
             raise ConfigError(r.join(path, index), f"{item!r} is listed twice")
@@ -55,9 +59,10 @@ def _targets(raw: Any, path: str, here: str) -> TargetSpec:
     return tuple(servers)
 
 
-def _resolver(raw: Any, path: str, here: str) -> ResolverTarget:
+def _resolver(raw: Any, path: str, *, here: str) -> ResolverTarget:
     doc = r.mapping(raw, path, ("file", "port"))
+    base = ResolverTarget()
     return ResolverTarget(
-        file=os.path.join(here, r.string(doc.get("file", "/etc/resolv.conf"), r.join(path, "file"))),
-        port=r.integer(doc.get("port", 53), r.join(path, "port"), low=1, high=65535),
+        file=os.path.join(here, r.given(doc, path, "file", r.string, base.file)),
+        port=r.given(doc, path, "port", _PORT, base.port),
     )
