@@ -3,14 +3,21 @@
 Every helper takes the raw YAML value and the field path it came from, and
 either returns a typed value or raises :class:`ConfigError` naming that path
 and the reason, e.g. ``names[2].type: 'AAA' is not a DNS type``.
+
+No default is written here or in a parser: :func:`given` parses a key only when it is
+written, and otherwise hands back the dataclass's own typed default.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+_D = TypeVar("_D")
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -46,6 +53,27 @@ def mapping(raw: Any, path: str, allowed: Iterable[str]) -> Mapping[str, Any]:
             hint = ", ".join(sorted(known))
             raise ConfigError(join(path, key), f"unknown key (expected one of: {hint})")
     return raw
+
+
+def given(
+    doc: Mapping[str, Any], path: str, key: str, parse: Callable[[Any, str], _T], default: _D
+) -> _T | _D:
+    """``parse(doc[key], "<path>.<key>")`` when the key is written, else ``default`` as it is.
+
+    ``default`` is the dataclass's own value, already typed (seconds, not ``'15s'``): every
+    default is written once, in :mod:`exporter.config.model`, and no parser writes it again.
+    """
+    if key not in doc:
+        return default
+    return parse(doc[key], join(path, key))
+
+
+def field_default(cls: type[Any], name: str) -> Any:
+    """The declared default of one field, for a dataclass that needs arguments to be built."""
+    for field in dataclasses.fields(cls):
+        if field.name == name and field.default is not dataclasses.MISSING:
+            return field.default
+    raise LookupError(f"{cls.__name__}.{name} has no plain default")
 
 
 def sequence(raw: Any, path: str) -> list[Any]:
@@ -104,6 +132,25 @@ def duration(raw: Any, path: str, *, low: float = 0.0, high: float = 86400.0) ->
     if not low <= total <= high:
         raise ConfigError(path, f"{raw!r} is out of range [{_fmt(low)}, {_fmt(high)}]")
     return total
+
+
+def within(seconds: float, path: str, *, low: float, high: float) -> float:
+    """A default duration held to bounds that follow another value, as :func:`duration` holds a written one.
+
+    The message quotes the default as it would be written: ``'5m' is out of range [600s, 86400s]``.
+    """
+    if not low <= seconds <= high:
+        raise ConfigError(path, f"{duration_text(seconds)!r} is out of range [{_fmt(low)}, {_fmt(high)}]")
+    return seconds
+
+
+def duration_text(seconds: float) -> str:
+    """``seconds`` written in its largest whole unit: ``300.0`` is ``5m``, ``0.25`` is ``250ms``."""
+    for unit in ("h", "m", "s"):
+        count = seconds / _UNIT_SECONDS[unit]
+        if count >= 1 and count.is_integer():
+            return f"{count:.0f}{unit}"
+    return f"{seconds * 1000:g}ms"
 
 
 def host_port(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from exporter.config import _reader as r
@@ -14,8 +15,8 @@ def parse_diagnosis(raw: Any, path: str) -> DiagnosisConfig:
     doc = r.mapping(raw, path, ("window", "runbook_url", "thresholds"))
     base = DiagnosisConfig()
     return DiagnosisConfig(
-        window=r.integer(doc.get("window", base.window), r.join(path, "window"), low=1, high=60),
-        runbook_url=r.string(doc.get("runbook_url", base.runbook_url), r.join(path, "runbook_url")),
+        window=r.given(doc, path, "window", partial(r.integer, low=1, high=60), base.window),
+        runbook_url=r.given(doc, path, "runbook_url", r.string, base.runbook_url),
         thresholds=_thresholds(doc.get("thresholds"), r.join(path, "thresholds")),
     )
 
@@ -23,11 +24,7 @@ def parse_diagnosis(raw: Any, path: str) -> DiagnosisConfig:
 def _thresholds(raw: Any, path: str) -> Thresholds:
     doc = r.mapping(raw, path, (*_RATIOS, "lookup_queries"))
     base = Thresholds()
-    ratios = {
-        key: r.number(doc.get(key, getattr(base, key)), r.join(path, key), low=0.01, high=1.0)
-        for key in _RATIOS
-    }
-    lookups = doc.get("lookup_queries", base.lookup_queries)
-    return Thresholds(
-        lookup_queries=r.integer(lookups, r.join(path, "lookup_queries"), low=1, high=100), **ratios
-    )
+    ratio = partial(r.number, low=0.01, high=1.0)
+    ratios = {key: r.given(doc, path, key, ratio, getattr(base, key)) for key in _RATIOS}
+    lookups = r.given(doc, path, "lookup_queries", partial(r.integer, low=1, high=100), base.lookup_queries)
+    return Thresholds(lookup_queries=lookups, **ratios)

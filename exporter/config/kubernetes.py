@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import partial
 from typing import Any
 
 from exporter.config import _reader as r
@@ -42,48 +43,32 @@ def parse_kubernetes(raw: Any, path: str, here: str) -> KubernetesConfig:
     if raw_mode is False:  # YAML reads an unquoted `off` as false
         raw_mode = "off"
     mode = r.string(raw_mode, r.join(path, "config"), choices=_MODES)
-    namespace = _label(doc.get("namespace", base.namespace), r.join(path, "namespace"))
-    maps = r.mapping(doc.get("configmaps"), r.join(path, "configmaps"), ("corefile", "custom", "kube_proxy"))
-    local = r.mapping(doc.get("nodelocal"), r.join(path, "nodelocal"), ("daemonset", "configmap", "address"))
-    interval = r.duration(doc.get("interval", "30s"), r.join(path, "interval"), low=1, high=3600)
-    address = base.nodelocal_address
-    if "address" in local:
-        host, port = r.host_port(local["address"], r.join(path, "nodelocal.address"), default_port=53)
-        address = Server(host, port)
+    namespace = r.given(doc, path, "namespace", _label, base.namespace)
+    maps_path, local_path = r.join(path, "configmaps"), r.join(path, "nodelocal")
+    maps = r.mapping(doc.get("configmaps"), maps_path, ("corefile", "custom", "kube_proxy"))
+    local = r.mapping(doc.get("nodelocal"), local_path, ("daemonset", "configmap", "address"))
+    interval = r.given(doc, path, "interval", partial(r.duration, low=1, high=3600), base.interval)
+    address = r.given(local, local_path, "address", _server, base.nodelocal_address)
     return KubernetesConfig(
         config=mode,  # type: ignore[arg-type]
         kubeconfig=_kubeconfig(doc, mode, path, here),
-        context=r.string(doc["context"], r.join(path, "context")) if doc.get("context") else None,
+        context=r.given(doc, path, "context", _context, base.context),
         namespace=namespace,
-        service=_name(doc.get("service", base.service), r.join(path, "service")),
-        pod_selector=_selector(doc.get("pod_selector", base.pod_selector), r.join(path, "pod_selector")),
-        corefile_configmap=_name(
-            maps.get("corefile", base.corefile_configmap), f"{path}.configmaps.corefile"
-        ),
-        custom_configmap=_name(maps.get("custom", base.custom_configmap), f"{path}.configmaps.custom"),
-        kube_proxy_configmap=_name(
-            maps.get("kube_proxy", base.kube_proxy_configmap), f"{path}.configmaps.kube_proxy"
-        ),
-        nodelocal_daemonset=_name(
-            local.get("daemonset", base.nodelocal_daemonset), f"{path}.nodelocal.daemonset"
-        ),
-        nodelocal_configmap=_name(
-            local.get("configmap", base.nodelocal_configmap), f"{path}.nodelocal.configmap"
-        ),
+        service=r.given(doc, path, "service", _name, base.service),
+        pod_selector=r.given(doc, path, "pod_selector", _selector, base.pod_selector),
+        corefile_configmap=r.given(maps, maps_path, "corefile", _name, base.corefile_configmap),
+        custom_configmap=r.given(maps, maps_path, "custom", _name, base.custom_configmap),
+        kube_proxy_configmap=r.given(maps, maps_path, "kube_proxy", _name, base.kube_proxy_configmap),
+        nodelocal_daemonset=r.given(local, local_path, "daemonset", _name, base.nodelocal_daemonset),
+        nodelocal_configmap=r.given(local, local_path, "configmap", _name, base.nodelocal_configmap),
         nodelocal_address=address,
         interval=interval,
-        inventory_interval=r.duration(
-            doc.get("inventory_interval", "5m"), r.join(path, "inventory_interval"), low=interval, high=86400
-        ),
-        refresh=r.duration(doc.get("refresh", "5m"), r.join(path, "refresh"), low=1, high=86400),
-        timeout=r.duration(doc.get("timeout", "10s"), r.join(path, "timeout"), low=0.1, high=300),
-        qps=r.number(doc.get("qps", base.qps), r.join(path, "qps"), low=0.1, high=1000),
-        page_size=r.integer(
-            doc.get("page_size", base.page_size), r.join(path, "page_size"), low=1, high=10000
-        ),
-        sample_pods=r.integer(
-            doc.get("sample_pods", base.sample_pods), r.join(path, "sample_pods"), low=0, high=5000
-        ),
+        inventory_interval=_inventory_interval(doc, path, interval, base.inventory_interval),
+        refresh=r.given(doc, path, "refresh", partial(r.duration, low=1, high=86400), base.refresh),
+        timeout=r.given(doc, path, "timeout", partial(r.duration, low=0.1, high=300), base.timeout),
+        qps=r.given(doc, path, "qps", partial(r.number, low=0.1, high=1000), base.qps),
+        page_size=r.given(doc, path, "page_size", partial(r.integer, low=1, high=10000), base.page_size),
+        sample_pods=r.given(doc, path, "sample_pods", partial(r.integer, low=0, high=5000), base.sample_pods),
         lease=_lease(doc.get("lease"), r.join(path, "lease"), namespace),
         capacity=_capacity(doc.get("capacity"), r.join(path, "capacity")),
     )
@@ -94,7 +79,7 @@ def _kubeconfig(doc: Any, mode: str, path: str, here: str) -> str | None:
         if mode != "kubeconfig":
             raise ConfigError(r.join(path, "kubeconfig"), f"is only read with config: kubeconfig, not {mode}")
         file = os.path.join(here, os.path.expanduser(r.string(doc["kubeconfig"], r.join(path, "kubeconfig"))))
-    elif mode == "kubeconfig":
+    elif mode == "kubeconfig":  # computed: $KUBECONFIG's first file, else ~/.kube/config, as kubectl does
         from_env = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
         file = from_env or os.path.expanduser("~/.kube/config")
     else:
@@ -104,13 +89,31 @@ def _kubeconfig(doc: Any, mode: str, path: str, here: str) -> str | None:
     return file
 
 
+def _context(raw: Any, path: str) -> str | None:
+    return r.string(raw, path) if raw else None  # empty or null: the kubeconfig's current context
+
+
+def _server(raw: Any, path: str) -> Server:
+    host, port = r.host_port(raw, path, default_port=r.field_default(Server, "port"))
+    return Server(host, port)
+
+
+def _inventory_interval(doc: Any, path: str, interval: float, default: float) -> float:
+    """Cluster-wide lists run no more often than the cluster readers: the lower bound follows
+    ``interval`` and holds the default too (an interval over the default needs it written)."""
+    low, high = interval, 86400.0
+    seconds = r.given(doc, path, "inventory_interval", partial(r.duration, low=low, high=high), default)
+    return r.within(seconds, r.join(path, "inventory_interval"), low=low, high=high)
+
+
 def _lease(raw: Any, path: str, namespace: str) -> LeaseConfig:
     doc = r.mapping(
         raw, path, ("name", "namespace", "duration", "renew_deadline", "retry_period", "identity")
     )
-    duration = r.duration(doc.get("duration", "15s"), r.join(path, "duration"), low=1, high=3600)
-    renew = r.duration(doc.get("renew_deadline", "10s"), r.join(path, "renew_deadline"), low=0.5, high=3600)
-    retry = r.duration(doc.get("retry_period", "2s"), r.join(path, "retry_period"), low=0.1, high=600)
+    base = LeaseConfig()
+    duration = r.given(doc, path, "duration", partial(r.duration, low=1, high=3600), base.duration)
+    renew = r.given(doc, path, "renew_deadline", partial(r.duration, low=0.5, high=3600), base.renew_deadline)
+    retry = r.given(doc, path, "retry_period", partial(r.duration, low=0.1, high=600), base.retry_period)
     if renew >= duration:
         raise ConfigError(
             r.join(path, "renew_deadline"), f"must be shorter than duration ({renew:g}s >= {duration:g}s)"
@@ -121,12 +124,13 @@ def _lease(raw: Any, path: str, namespace: str) -> LeaseConfig:
             f"x 1.2 must be shorter than renew_deadline ({retry:g}s, {renew:g}s)",
         )
     return LeaseConfig(
-        name=_name(doc.get("name", "k8s-dns-exporter"), r.join(path, "name")),
-        namespace=_label(doc.get("namespace", namespace), r.join(path, "namespace")),
+        name=r.given(doc, path, "name", _name, base.name),
+        # Computed: the lease lives beside CoreDNS, in the kubernetes namespace, unless written.
+        namespace=r.given(doc, path, "namespace", _label, namespace),
         duration=duration,
         renew_deadline=renew,
         retry_period=retry,
-        identity=r.string(doc["identity"], r.join(path, "identity")) if "identity" in doc else None,
+        identity=r.given(doc, path, "identity", r.string, base.identity),
     )
 
 
@@ -140,31 +144,19 @@ def _capacity(raw: Any, path: str) -> CapacityConfig:
     )
     doc = r.mapping(raw, path, keys)
     base = CapacityConfig()
-    low = r.integer(
-        doc.get("min_replicas", base.min_replicas), r.join(path, "min_replicas"), low=1, high=10000
-    )
-    high = r.integer(
-        doc.get("max_replicas", base.max_replicas), r.join(path, "max_replicas"), low=0, high=10000
-    )
+    replicas = partial(r.integer, high=10000)
+    low = r.given(doc, path, "min_replicas", partial(replicas, low=1), base.min_replicas)
+    high = r.given(doc, path, "max_replicas", partial(replicas, low=0), base.max_replicas)
     if high and high < low:
         raise ConfigError(r.join(path, "max_replicas"), f"{high} is below min_replicas ({low})")
+    per_replica = partial(r.number, low=1, high=1e6)
     return CapacityConfig(
-        cores_per_replica=r.number(
-            doc.get("cores_per_replica", base.cores_per_replica),
-            r.join(path, "cores_per_replica"),
-            low=1,
-            high=1e6,
-        ),
-        nodes_per_replica=r.number(
-            doc.get("nodes_per_replica", base.nodes_per_replica),
-            r.join(path, "nodes_per_replica"),
-            low=1,
-            high=1e6,
-        ),
+        cores_per_replica=r.given(doc, path, "cores_per_replica", per_replica, base.cores_per_replica),
+        nodes_per_replica=r.given(doc, path, "nodes_per_replica", per_replica, base.nodes_per_replica),
         min_replicas=low,
         max_replicas=high,
-        include_unschedulable_nodes=r.boolean(
-            doc.get("include_unschedulable_nodes", False), r.join(path, "include_unschedulable_nodes")
+        include_unschedulable_nodes=r.given(
+            doc, path, "include_unschedulable_nodes", r.boolean, base.include_unschedulable_nodes
         ),
     )
 

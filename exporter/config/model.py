@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 from exporter.hops import Hop
 
@@ -59,6 +59,10 @@ class Expect:
 @dataclass(frozen=True, slots=True)
 class NameSpec:
     """One name to resolve on every path it applies to."""
+
+    DEFAULT_QTYPE: ClassVar[str] = "A"
+    """``qtype`` of a name written without ``type`` (not a field default: ``kind`` and ``paths``
+    after it have none, the loader infers them from the name)."""
 
     name: str
     """As written; direct paths query it as an absolute name, ``resolver`` applies the search list."""
@@ -202,6 +206,7 @@ class Config:
     interval: float = 15.0
     timeout: float = 2.0
     jitter: float = 1.5
+    """Unless written, a tenth of ``interval`` in whole milliseconds (the loader computes it)."""
     concurrency: int = 32
     transports: tuple[str, ...] = TRANSPORTS
     edns_payload: int | None = None
