@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry
 from exporter.config import AUTO, Config
 from exporter.diagnosis.engine import Findings, diagnose, upstream_comparisons
 from exporter.diagnosis.model import Observations
+from exporter.diagnosis.stats import Stats
 from exporter.exposition import Collector
 from exporter.hops import Hop
 from exporter.part import Job, Part
@@ -116,15 +117,16 @@ class Runtime:
                     "round_hook_failed", hook=getattr(hook, "__qualname__", repr(hook)), error=str(exc)
                 )
         observations = self.observations()
+        stats = Stats(observations.rounds, observations.names)
         self.findings.set(
-            diagnose(observations, runbook_base=self.config.diagnosis.runbook_url),
-            upstream_comparisons(observations),
+            diagnose(observations, runbook_base=self.config.diagnosis.runbook_url, stats=stats),
+            upstream_comparisons(observations, stats=stats),
         )
         self._log_round(round_, time.perf_counter() - started)
         return round_
 
     def observations(self) -> Observations:
-        rounds = self.probes.view().rounds[-self.config.diagnosis.window :]
+        rounds = self.probes.rounds()[-self.config.diagnosis.window :]
         configured = {p for p, spec in self.config.paths.direct().items() if spec != ()}
         if self.config.paths.resolver is not None:
             configured.add(Hop.RESOLVER)

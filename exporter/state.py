@@ -180,6 +180,11 @@ class ProbeState:
         with self._lock:
             self._rounds_skipped += 1
 
+    def rounds(self) -> tuple[Round, ...]:
+        """The rounds kept (what diagnosis reads), oldest first."""
+        with self._lock:
+            return tuple(self._rounds)
+
     def last_round_end(self) -> float | None:
         """When the last round finished (Unix time); ``None`` before the first."""
         with self._lock:

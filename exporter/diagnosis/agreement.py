@@ -35,7 +35,16 @@ class Comparison:
 
 
 def compare_upstreams(stats: Stats, names: Sequence[NameSpec] = ()) -> list[Comparison]:
-    """One comparison per (name, qtype) that two or more upstream servers answered."""
+    """One comparison per (name, qtype) that two or more upstream servers answered (computed once
+    per :class:`Stats`: the engine and two causes read it)."""
+    memo = ("compare_upstreams", tuple(names))
+    if memo not in stats.derived:
+        stats.derived[memo] = _compare(stats, names)
+    comparisons: list[Comparison] = stats.derived[memo]
+    return list(comparisons)
+
+
+def _compare(stats: Stats, names: Sequence[NameSpec]) -> list[Comparison]:
     pinned = {(spec.name, spec.qtype) for spec in names if spec.expect.answers is not None}
     outcomes: dict[tuple[str, str], dict[str, str]] = {}
     keys: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {}

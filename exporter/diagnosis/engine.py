@@ -32,9 +32,11 @@ def diagnose(
     *,
     runbook_base: str = "docs/runbooks",
     rules: Sequence[Rule] = RULES,
+    stats: Stats | None = None,
 ) -> list[Finding]:
-    """The active causes, most severe first. A pure function of ``observations``."""
-    stats = Stats(observations.rounds, observations.names)
+    """The active causes, most severe first. A pure function of ``observations`` (``stats``: their
+    statistics, when the caller has built them already)."""
+    stats = stats or Stats(observations.rounds, observations.names)
     drafts = merge([draft for rule in rules if (draft := rule(observations, stats)) is not None])
     active = {d.cause for d in drafts}
     explained = set().union(*(EXPLAINS.get(c, frozenset()) for c in active))
@@ -59,9 +61,9 @@ def diagnose(
     return findings
 
 
-def upstream_comparisons(observations: Observations) -> list[Comparison]:
+def upstream_comparisons(observations: Observations, *, stats: Stats | None = None) -> list[Comparison]:
     """How the upstreams answered each name they were asked, for ``k8s_dns_upstream_disagreement``."""
-    return compare_upstreams(Stats(observations.rounds, observations.names), observations.names)
+    return compare_upstreams(stats or Stats(observations.rounds, observations.names), observations.names)
 
 
 def merge(drafts: Sequence[Draft]) -> list[Draft]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from exporter.config import NameSpec
 from exporter.probe.engine import Round
@@ -77,9 +78,14 @@ class ServerStats:
 
 
 class Stats:
+    """The window's statistics per (hop, server), built once per diagnosis and read by every rule."""
+
     def __init__(self, rounds: Iterable[Round], names: Iterable[NameSpec]) -> None:
         kinds = {spec.name: spec.kind for spec in names}
         self.servers: dict[tuple[str, str], ServerStats] = {}
+        self.derived: dict[object, Any] = {}
+        """Views derived from these statistics that several rules read (the upstream comparison),
+        computed once."""
         for round_ in rounds:
             for result in round_.results:
                 key = (result.path, result.server)
@@ -91,6 +97,10 @@ class Stats:
                 stats.by_kind.setdefault(kind, Tally()).add(result)
                 stats.by_transport.setdefault(result.transport, Tally()).add(result)
                 stats.latest[(result.name, result.qtype, result.transport)] = result
+        self._by_path: dict[str, list[ServerStats]] = {}
+        for (path, _), server in sorted(self.servers.items()):
+            self._by_path.setdefault(path, []).append(server)
 
     def path(self, path: str) -> list[ServerStats]:
-        return [s for (p, _), s in sorted(self.servers.items()) if p == path]
+        """The servers of one hop, by server."""
+        return list(self._by_path.get(path, ()))

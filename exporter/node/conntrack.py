@@ -22,6 +22,7 @@ their clash-resolution count is unknown (``None``), not zero.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from exporter.node.paths import CorruptFile, NodePaths, read_text
@@ -30,7 +31,9 @@ STAT_FILE = ("1", "net", "stat", "nf_conntrack")
 MAX_FILES = (("sys", "net", "netfilter", "nf_conntrack_max"), ("sys", "net", "nf_conntrack_max"))
 _REQUIRED = ("entries", "insert_failed", "drop", "early_drop")
 _CLASH = "clashres"
-_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_HEX = re.compile(r"[0-9a-fA-F]{8}")
+_HEX_ROW = re.compile(r"[0-9a-fA-F]{8}(?:\s+[0-9a-fA-F]{8})*")
+"""A per-CPU row: every counter exactly eight hex digits (``%08x`` of 32 bits), checked in one match."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,22 +71,22 @@ def parse_conntrack_stat(text: str, path: str = "nf_conntrack") -> tuple[dict[st
     rows = lines[1:]
     if not rows:
         raise CorruptFile(path, "no per-CPU rows")
-    totals = dict.fromkeys(header, 0)
+    totals = [0] * len(header)
+    entries = 0
     for number, line in enumerate(rows, start=2):
         fields = line.split()
         if len(fields) != len(header):
             raise CorruptFile(path, f"line {number} has {len(fields)} fields, the header {len(header)}")
-        for name, field in zip(header, fields, strict=True):
-            totals[name] += _hex(field, path, number)
-    totals["entries"] = _hex(rows[0].split()[header.index("entries")], path, 2)
-    return totals, len(rows)
-
-
-def _hex(field: str, path: str, line: int) -> int:
-    """One counter: the kernel prints each as exactly eight hex digits (``%08x`` of 32 bits)."""
-    if len(field) != 8 or not all(c in _HEX_DIGITS for c in field):
-        raise CorruptFile(path, f"line {line}: {field[:20]!r} is not an 8-digit hex counter")
-    return int(field, 16)
+        if not _HEX_ROW.fullmatch(line.strip()):
+            bad = next((field for field in fields if not _HEX.fullmatch(field)), line)
+            raise CorruptFile(path, f"line {number}: {bad[:20]!r} is not an 8-digit hex counter")
+        values = [int(field, 16) for field in fields]
+        if number == 2:
+            entries = values[header.index("entries")]
+        totals = [total + value for total, value in zip(totals, values, strict=True)]
+    columns = dict(zip(header, totals, strict=True))
+    columns["entries"] = entries
+    return columns, len(rows)
 
 
 def parse_limit(text: str, path: str) -> int:

@@ -53,24 +53,30 @@ _CHUNK = 8192
 
 
 def read_text(path: str) -> str:
-    """A node file's text. Raises ``OSError`` (``FileNotFoundError`` when it is absent).
+    """A node file's text. Raises ``OSError`` naming the file (``FileNotFoundError`` when it is absent).
 
-    Read in small chunks up to :data:`MAX_FILE_BYTES`, never with one ``read(MAX_FILE_BYTES)``:
-    that allocates a 1 MiB buffer per read and shrinks it to the file's size. Once glibc's
-    dynamic mmap threshold has risen above 1 MiB, those buffers come from the heap, and a
-    reader called every round and every scrape grew the resident size by about 90 bytes a call
-    (bench/results/soak.md).
+    Read as bytes, in small chunks up to :data:`MAX_FILE_BYTES`, with plain ``os.read``: no
+    text-mode file object per read (node files are read every round), and never one
+    ``read(MAX_FILE_BYTES)``: that allocates a 1 MiB buffer per read and shrinks it to the
+    file's size. Once glibc's dynamic mmap threshold has risen above 1 MiB, those buffers
+    come from the heap, and a reader called every round grew the resident size by about 90
+    bytes a call (bench/results/soak.md). Bytes that are not ASCII read as U+FFFD.
     """
-    parts: list[str] = []
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    parts: list[bytes] = []
     size = 0
-    with open(path, encoding="ascii", errors="replace") as handle:
+    try:
         while size < MAX_FILE_BYTES:
-            part = handle.read(min(_CHUNK, MAX_FILE_BYTES - size))
+            part = os.read(fd, min(_CHUNK, MAX_FILE_BYTES - size))
             if not part:
                 break
             parts.append(part)
             size += len(part)
-    return "".join(parts)
+    except OSError as exc:  # e.g. EOPNOTSUPP from PSI turned off: say which file
+        raise OSError(exc.errno, exc.strerror, path) from None
+    finally:
+        os.close(fd)
+    return b"".join(parts).decode("ascii", "replace")
 
 
 class CorruptFile(ValueError):

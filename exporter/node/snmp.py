@@ -12,11 +12,16 @@ Columns are found by name, so kernels that add columns still read.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from exporter.node.paths import CorruptFile, NodePaths, read_text
 
 SNMP_FILE = ("1", "net", "snmp")
+_NUMBER = re.compile(r"-?[0-9]+")
+_NUMBERS = re.compile(r"-?[0-9]+(?:\s+-?[0-9]+)*")
+"""A line of values: decimal integers (some, like Tcp MaxConn, may be -1), checked in one match."""
 _WANTED = {
     "Udp": ("InErrors", "RcvbufErrors", "SndbufErrors", "NoPorts"),
     "Tcp": ("RetransSegs",),
@@ -34,8 +39,11 @@ class NetStats:
     tcp_retransmitted_segments: int
 
 
-def parse_snmp(text: str, path: str = "snmp") -> dict[str, dict[str, int]]:
-    """Protocol -> column -> value, for every pair of lines in the file."""
+def parse_snmp(
+    text: str, path: str = "snmp", protocols: Collection[str] | None = None
+) -> dict[str, dict[str, int]]:
+    """Protocol -> column -> value, for every pair of lines in the file (or only ``protocols``:
+    the others are checked for their shape, their values neither read nor checked)."""
     if text and not text.endswith("\n"):
         raise CorruptFile(path, "the last line is cut short (no newline)")
     tables: dict[str, dict[str, int]] = {}
@@ -53,25 +61,24 @@ def parse_snmp(text: str, path: str = "snmp") -> dict[str, dict[str, int]]:
             pending = (proto, words, number)
             continue
         names = pending[1]
+        if protocols is not None and proto not in protocols:
+            pending = None
+            continue
         if len(words) != len(names):
             raise CorruptFile(path, f"{proto}: line {number} has {len(words)} values for {len(names)} names")
-        tables[proto] = {name: _integer(word, path, number) for name, word in zip(names, words, strict=True)}
+        if not _NUMBERS.fullmatch(rest.strip()):
+            bad = next((word for word in words if not _NUMBER.fullmatch(word)), rest)
+            raise CorruptFile(path, f"line {number}: {bad[:20]!r} is not a number")
+        tables[proto] = dict(zip(names, map(int, words), strict=True))
         pending = None
     if pending is not None:
         raise CorruptFile(path, f"{pending[0]}: line {pending[2]} has names but no values (truncated?)")
     return tables
 
 
-def _integer(word: str, path: str, line: int) -> int:
-    digits = word.removeprefix("-")
-    if not (digits.isascii() and digits.isdigit()):
-        raise CorruptFile(path, f"line {line}: {word[:20]!r} is not a number")
-    return int(word)
-
-
 def read_net(paths: NodePaths) -> NetStats:
     path = paths.proc(*SNMP_FILE)
-    tables = parse_snmp(read_text(path), path)
+    tables = parse_snmp(read_text(path), path, _WANTED)
     values: dict[str, int] = {}
     for proto, columns in _WANTED.items():
         table = tables.get(proto)
