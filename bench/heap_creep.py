@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from exporter.node import sources  # noqa: F401 - the readers' imports, as in serve, before reading
+from exporter.node import readers  # noqa: F401 - the readers' imports, as in serve, before reading
 from exporter.node.paths import read_text
 
 MAX_FILE = "/proc/sys/net/netfilter/nf_conntrack_max"

@@ -29,6 +29,9 @@ DIRECT: tuple[Hop, ...] = (Hop.SERVICE, Hop.POD, Hop.NODELOCAL, Hop.UPSTREAM)
 """Hops probed by asking one server directly."""
 THROUGH_CONNTRACK: frozenset[Hop] = frozenset({Hop.SERVICE, Hop.POD, Hop.NODELOCAL})
 """Hops whose UDP crosses the node's conntrack on the way to cluster DNS: where the A+AAAA race is probed."""
+CLUSTER_ZONE: frozenset[Hop] = frozenset(HOPS) - {Hop.UPSTREAM}
+"""Hops that answer the cluster's own names: internal names are probed there by default
+(upstreams do not serve the cluster zone)."""
 
 
 def order(hop: str) -> int:

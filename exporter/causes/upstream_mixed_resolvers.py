@@ -9,7 +9,7 @@ from exporter.diagnosis.draft import Draft
 from exporter.diagnosis.model import Observations
 from exporter.diagnosis.read import host
 from exporter.diagnosis.stats import Stats
-from exporter.node.resolv_conf import AZURE_DNS
+from exporter.node.readers.resolv_conf import AZURE_DNS
 
 
 def upstream_mixed_resolvers(obs: Observations, stats: Stats) -> Draft | None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
-from exporter.hops import Hop
+from exporter.hops import DIRECT, Hop
 
 TRANSPORTS: tuple[str, ...] = ("udp", "tcp")
 KINDS: tuple[str, ...] = ("internal", "external")
@@ -81,19 +82,19 @@ class NameSpec:
 
 @dataclass(frozen=True, slots=True)
 class PathsConfig:
-    service: TargetSpec = ()
-    pod: TargetSpec = ()
-    nodelocal: TargetSpec = ()
-    upstream: TargetSpec = ()
+    """Where each hop probes: the targets of the direct hops configured, and the resolver's file."""
+
+    targets: Mapping[Hop, TargetSpec] = field(default_factory=dict)
+    """Direct hop -> where it probes; a hop not listed probes nothing."""
     resolver: ResolverTarget | None = None
 
     def direct(self) -> dict[Hop, TargetSpec]:
-        return {
-            Hop.SERVICE: self.service,
-            Hop.POD: self.pod,
-            Hop.NODELOCAL: self.nodelocal,
-            Hop.UPSTREAM: self.upstream,
-        }
+        """Every direct hop, in path order, with its targets (``()``: not probed)."""
+        return {hop: self.targets.get(hop, ()) for hop in DIRECT}
+
+    def __getitem__(self, hop: str) -> TargetSpec:
+        """The targets of one direct hop (``()`` when it is not configured)."""
+        return self.targets.get(Hop(hop), ())
 
 
 @dataclass(frozen=True, slots=True)

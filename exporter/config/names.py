@@ -15,11 +15,11 @@ import dns.rdatatype
 from exporter.config import _reader as r
 from exporter.config._reader import ConfigError
 from exporter.config.model import KINDS, TRANSPORTS, Expect, NameSpec
-from exporter.hops import HOPS, Hop
+from exporter.hops import CLUSTER_ZONE, HOPS, Hop
 
 _NAME_KEYS = ("name", "type", "kind", "paths", "transports", "expect", "race")
 _DEFAULT_PATHS = {
-    "internal": frozenset({Hop.SERVICE, Hop.POD, Hop.NODELOCAL, Hop.RESOLVER}),
+    "internal": CLUSTER_ZONE,
     "external": frozenset(HOPS),
 }
 

@@ -17,11 +17,11 @@ _PORT = partial(r.integer, low=1, high=65535)
 
 def parse_paths(raw: Any, path: str, here: str) -> PathsConfig:
     doc = r.mapping(raw, path, HOPS)
-    direct = {p.value: _targets(doc[p], r.join(path, p), here) for p in DIRECT if p in doc}
+    direct = {hop: _targets(doc[hop], r.join(path, hop), here) for hop in DIRECT if hop in doc}
     resolver = r.given(doc, path, "resolver", partial(_resolver, here=here), PathsConfig().resolver)
     if not direct and resolver is None:
         raise ConfigError(path or "paths", f"configure at least one path ({', '.join(HOPS)})")
-    return PathsConfig(resolver=resolver, **direct)
+    return PathsConfig(targets=direct, resolver=resolver)
 
 
 def needs_api(mode: str, paths: PathsConfig, api: bool) -> None:

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from prometheus_client.core import Metric
 
 from exporter import metrics
-from exporter.node.conntrack import ConntrackStats
-from exporter.node.cpu import CpuTimes
+from exporter.node.readers.conntrack import ConntrackStats
+from exporter.node.readers.cpu import CpuTimes
+from exporter.node.readers.resolv_conf import NodeResolvConf
+from exporter.node.readers.snmp import NetStats
 from exporter.node.readings import NodeReadings
-from exporter.node.resolv_conf import NodeResolvConf
-from exporter.node.snmp import NetStats
 
 
 def render(readings: NodeReadings) -> Iterator[Metric]:

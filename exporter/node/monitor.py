@@ -17,10 +17,14 @@ from typing import Any
 
 import structlog
 
-from exporter.node import sources
 from exporter.node.paths import NodePaths
+from exporter.node.readers import SOURCES
+from exporter.node.readers.conntrack import CONNTRACK
+from exporter.node.readers.cpu import CPU, PRESSURE
+from exporter.node.readers.resolv_conf import RESOLV_CONF, NodeResolvConf
+from exporter.node.readers.snmp import SNMP
 from exporter.node.readings import Increases, NodeReadings, RaceSummary, RaceTarget, ResolvConfChange
-from exporter.node.resolv_conf import NodeResolvConf
+from exporter.node.source import describe, is_absent
 from exporter.probe.engine import Round
 from exporter.probe.race import RaceResult
 from exporter.status import Status
@@ -77,12 +81,12 @@ class NodeMonitor:
         paths = self._paths()
         values: dict[str, Any] = {}
         errors: dict[str, str] = {}
-        for name, reader in sources.READERS.items():
+        for name, source in SOURCES.items():
             started = time.perf_counter()
             try:
-                values[name] = reader(paths)
+                values[name] = source.read(paths)
             except Exception as exc:  # noqa: BLE001 - a broken node file is data, never a crash
-                errors[name] = sources.describe(exc)
+                errors[name] = describe(exc)
                 self._log_failure(name, exc, errors[name])
             else:
                 if self._failing.pop(name, None) is not None:
@@ -131,28 +135,24 @@ class NodeMonitor:
                 values, errors = self._samples[-1].values, self._samples[-1].errors
             else:
                 values, errors = {}, {}
-        conf = values.get(sources.RESOLV_CONF)
+        conf = values.get(RESOLV_CONF.name)
         if isinstance(conf, NodeResolvConf):
             return conf
-        raise ValueError(errors.get(sources.RESOLV_CONF, "the node's resolv.conf has not been read yet"))
+        raise ValueError(errors.get(RESOLV_CONF.name, "the node's resolv.conf has not been read yet"))
 
     def _log_failure(self, name: str, exc: Exception, error: str) -> None:
         if self._failing.get(name) == error:
             return
         self._failing[name] = error
-        if sources.is_absent(exc):
+        if is_absent(exc):
             log.debug("collector_no_data", collector=name, reason=error)
         else:
             log.warning("collector_failed", collector=name, error=error, error_type=type(exc).__name__)
 
     def _note_change(self, sample: Sample) -> None:
-        now = sample.values.get(sources.RESOLV_CONF)
+        now = sample.values.get(RESOLV_CONF.name)
         previous = next(
-            (
-                s.values[sources.RESOLV_CONF]
-                for s in reversed(self._samples)
-                if sources.RESOLV_CONF in s.values
-            ),
+            (s.values[RESOLV_CONF.name] for s in reversed(self._samples) if RESOLV_CONF.name in s.values),
             None,
         )
         if isinstance(now, NodeResolvConf) and isinstance(previous, NodeResolvConf):
@@ -170,11 +170,7 @@ def _snapshot(paths: NodePaths, samples: Sequence[Sample], change: ResolvConfCha
         rootfs=paths.rootfs,
         taken_at=newest.at,
         samples=len(samples),
-        conntrack=values.get(sources.CONNTRACK),
-        net=values.get(sources.SNMP),
-        cpu=values.get(sources.CPU),
-        cpu_pressure_seconds=values.get(sources.PRESSURE),
-        resolv_conf=values.get(sources.RESOLV_CONF),
+        values=dict(values),
         increases=_increases(samples) if len(samples) > 1 else None,
         race=_races(samples),
         resolv_conf_change=change,
@@ -202,14 +198,14 @@ def _increase(values: list[float]) -> int | None:
 
 def _increases(samples: Sequence[Sample]) -> Increases:
     def conntrack(field: str) -> int | None:
-        return _increase(_series(samples, sources.CONNTRACK, lambda c: getattr(c, field)))
+        return _increase(_series(samples, CONNTRACK.name, lambda c: getattr(c, field)))
 
     def net(field: str) -> int | None:
-        return _increase(_series(samples, sources.SNMP, lambda n: getattr(n, field)))
+        return _increase(_series(samples, SNMP.name, lambda n: getattr(n, field)))
 
-    busy = _series(samples, sources.CPU, lambda c: c.busy)
-    total = _series(samples, sources.CPU, lambda c: c.total)
-    pressure = [(s.at, s.values[sources.PRESSURE]) for s in samples if sources.PRESSURE in s.values]
+    busy = _series(samples, CPU.name, lambda c: c.busy)
+    total = _series(samples, CPU.name, lambda c: c.total)
+    pressure = [(s.at, s.values[PRESSURE.name]) for s in samples if PRESSURE.name in s.values]
     return Increases(
         seconds=samples[-1].at - samples[0].at,
         conntrack_insert_failed=conntrack("insert_failed"),

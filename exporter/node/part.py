@@ -12,7 +12,7 @@ from __future__ import annotations
 from exporter.config import Config
 from exporter.node.monitor import NodeMonitor
 from exporter.node.paths import NodePaths
-from exporter.node.resolv_conf import read_node_resolv_conf
+from exporter.node.readers.resolv_conf import read_node_resolv_conf
 from exporter.part import Part
 from exporter.status import Status
 from exporter.targets.node_upstreams import node_discovery

@@ -7,13 +7,17 @@ tell "rising" without Prometheus.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, is_dataclass
+from typing import Any, TypeVar, cast
 
-from exporter.node.conntrack import ConntrackStats
-from exporter.node.cpu import CpuTimes
-from exporter.node.resolv_conf import NodeResolvConf
-from exporter.node.snmp import NetStats
+from exporter.node.readers.conntrack import CONNTRACK, ConntrackStats
+from exporter.node.readers.cpu import CPU, PRESSURE, CpuTimes
+from exporter.node.readers.resolv_conf import RESOLV_CONF, NodeResolvConf
+from exporter.node.readers.snmp import SNMP, NetStats
+from exporter.node.source import Source
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +102,9 @@ class NodeReadings:
     taken_at: float
     samples: int
     """Samples in the window (one per probe round)."""
-    conntrack: ConntrackStats | None
-    net: NetStats | None
-    cpu: CpuTimes | None
-    cpu_pressure_seconds: float | None
-    resolv_conf: NodeResolvConf | None
+    values: Mapping[str, object]
+    """Collector name -> what its source read in the newest sample (absent when it failed);
+    typed through :meth:`of` and the properties below."""
     increases: Increases | None
     """``None`` until two samples were taken."""
     race: RaceSummary
@@ -111,11 +113,36 @@ class NodeReadings:
     errors: dict[str, str]
     """Collector -> why it has no reading (file absent, or corrupt)."""
 
+    def of(self, source: Source[T]) -> T | None:
+        """What ``source`` read in the newest sample; ``None`` when it could not be read."""
+        return cast("T | None", self.values.get(source.name))
+
+    @property
+    def conntrack(self) -> ConntrackStats | None:
+        return self.of(CONNTRACK)
+
+    @property
+    def net(self) -> NetStats | None:
+        return self.of(SNMP)
+
+    @property
+    def cpu(self) -> CpuTimes | None:
+        return self.of(CPU)
+
+    @property
+    def cpu_pressure_seconds(self) -> float | None:
+        return self.of(PRESSURE)
+
+    @property
+    def resolv_conf(self) -> NodeResolvConf | None:
+        return self.of(RESOLV_CONF)
+
     @property
     def fill_ratio(self) -> float | None:
         return self.conntrack.fill_ratio if self.conntrack is not None else None
 
     def as_dict(self) -> dict[str, Any]:
+        laid_out = {CONNTRACK.name, SNMP.name, CPU.name, PRESSURE.name, RESOLV_CONF.name}
         return {
             "procfs": self.procfs,
             "rootfs": self.rootfs,
@@ -132,7 +159,15 @@ class NodeReadings:
             "resolv_conf": _resolv_conf(self.resolv_conf),
             "resolv_conf_change": _change(self.resolv_conf_change),
             "errors": dict(self.errors),
+            # Sources the report does not lay out itself, as read.
+            **{name: _plain(value) for name, value in self.values.items() if name not in laid_out},
         }
+
+
+def _plain(value: object) -> object:
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    return value
 
 
 def _conntrack(stats: ConntrackStats | None) -> dict[str, Any] | None:

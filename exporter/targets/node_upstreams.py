@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from exporter.config import Server
 from exporter.hops import Hop
-from exporter.node.resolv_conf import NodeResolvConf
+from exporter.node.readers.resolv_conf import NodeResolvConf
 from exporter.targets.sources import Discovery, NotServed
 
 DNS_PORT = 53

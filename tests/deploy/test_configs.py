@@ -40,8 +40,12 @@ def test_configmaps_hold_the_shipped_files() -> None:
 def test_node_agent_discovers_every_hop_and_reads_the_host_through_its_mounts() -> None:
     config = load_config(NODE_CONFIG)
     assert (config.mode, config.node.procfs, config.node.rootfs) == ("node", "/host/proc", "/host")
-    assert (config.paths.service, config.paths.pod, config.paths.nodelocal) == ("auto", "auto", "auto")
-    assert config.paths.upstream == (), "the cluster instance probes the upstreams, once per cluster"
+    assert (config.paths["service"], config.paths["pod"], config.paths["nodelocal"]) == (
+        "auto",
+        "auto",
+        "auto",
+    )
+    assert config.paths["upstream"] == (), "the cluster instance probes the upstreams, once per cluster"
     assert config.paths.resolver is not None
     assert config.paths.resolver.file == "/etc/resolv.conf"
     assert config.kubernetes.config == "in-cluster"
@@ -57,8 +61,8 @@ def test_cluster_instance_elects_a_leader_in_its_own_namespace_and_probes_the_up
         "k8s-dns-exporter",
         NAMESPACE,
     )
-    assert cluster.paths.upstream == "auto"
-    assert (cluster.paths.service, cluster.paths.pod, cluster.paths.nodelocal) == ((), (), ())
+    assert cluster.paths["upstream"] == "auto"
+    assert (cluster.paths["service"], cluster.paths["pod"], cluster.paths["nodelocal"]) == ((), (), ())
 
 
 def _queries_per_round(config: Path, lab: Lab, tmp_path: Path, *, nodelocal: bool = False) -> int:

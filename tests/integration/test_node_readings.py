@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from exporter.node.conntrack import parse_conntrack_stat
-from exporter.node.snmp import parse_snmp
+from exporter.node.readers.conntrack import parse_conntrack_stat
+from exporter.node.readers.snmp import parse_snmp
 from exporter.resolvconf import parse_resolv_conf
 from lab import Lab
 from lab.servers import Dnsmasq

@@ -133,9 +133,9 @@ paths:
     assert config.listen == ("127.0.0.1", 9958)
     assert (config.interval, config.timeout) == (5.0, 0.25)
     assert config.jitter == pytest.approx(0.5)
-    assert config.paths.pod == (Server("127.0.20.1", 5353), Server("::1", 5353))
-    assert str(config.paths.pod[1]) == "[::1]:5353"
-    assert config.paths.upstream == ResolvConfTargets(str(tmp_path / "resolv.conf"), 5353)
+    assert config.paths["pod"] == (Server("127.0.20.1", 5353), Server("::1", 5353))
+    assert str(config.paths["pod"][1]) == "[::1]:5353"
+    assert config.paths["upstream"] == ResolvConfTargets(str(tmp_path / "resolv.conf"), 5353)
     assert config.paths.resolver == ResolverTarget(str(tmp_path / "resolv.conf"), 5353)
     internal, external = config.names
     assert internal.paths == {"service", "pod", "nodelocal", "resolver"}
@@ -166,7 +166,7 @@ def test_yaml_syntax_and_duplicate_keys_are_errors(tmp_path: Path) -> None:
 
 def test_default_config_probes_the_resolv_conf_it_is_given() -> None:
     config = default_config("/some/resolv.conf")
-    assert config.paths.service == ResolvConfTargets("/some/resolv.conf", 53)
+    assert config.paths["service"] == ResolvConfTargets("/some/resolv.conf", 53)
     assert config.paths.resolver == ResolverTarget("/some/resolv.conf", 53)
     assert [n.name for n in config.names] == ["kubernetes.default.svc.cluster.local."]
     assert [n.race for n in config.names] == [True]  # the A+AAAA race probe is on by default
@@ -174,7 +174,7 @@ def test_default_config_probes_the_resolv_conf_it_is_given() -> None:
 
 def test_upstream_auto_and_node_roots() -> None:
     config = parse_config(doc(paths={"upstream": "auto"}, node={"procfs": "/host/proc", "rootfs": "/host"}))
-    assert config.paths.upstream == "auto"
+    assert config.paths["upstream"] == "auto"
     assert (config.node.procfs, config.node.rootfs) == ("/host/proc", "/host")
     assert parse_config(doc()).node == NodeConfig("/proc", "/")
 

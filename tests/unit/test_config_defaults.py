@@ -27,6 +27,7 @@ from exporter.config import (
     Thresholds,
     parse_config,
 )
+from exporter.hops import Hop
 
 NAME = {"name": "example.org."}
 MINIMAL = {"names": [NAME], "paths": {"service": ["127.0.10.10:5353"]}}
@@ -82,12 +83,15 @@ def test_paths_and_names_have_their_dataclass_defaults() -> None:
             "paths": {"upstream": {"resolv_conf": "/x/resolv.conf"}, "pod": ["10.0.0.1"], "resolver": {}},
         }
     )
-    given = PathsConfig(upstream=config.paths.upstream, pod=config.paths.pod, resolver=ResolverTarget())
+    given = PathsConfig(
+        targets={Hop.UPSTREAM: config.paths["upstream"], Hop.POD: config.paths["pod"]},
+        resolver=ResolverTarget(),
+    )
     assert differences(config.paths, given) == []
-    assert config.paths.upstream == ResolvConfTargets(
+    assert config.paths["upstream"] == ResolvConfTargets(
         "/x/resolv.conf", field_default(ResolvConfTargets, "port")
     )
-    assert config.paths.pod == (Server("10.0.0.1", field_default(Server, "port")),)
+    assert config.paths["pod"] == (Server("10.0.0.1", field_default(Server, "port")),)
     (name,) = config.names
     assert name.qtype == NameSpec.DEFAULT_QTYPE
     for field in ("transports", "expect", "race"):

@@ -54,7 +54,7 @@ def test_values_and_defaults(kubeconfig: Path) -> None:
         )
     )
     k8s = config.kubernetes
-    assert config.paths.service == AUTO
+    assert config.paths["service"] == AUTO
     assert (k8s.config, k8s.kubeconfig, k8s.namespace, k8s.service) == (
         "kubeconfig",
         str(kubeconfig),

@@ -28,7 +28,7 @@ from exporter.corefile.parse import parse_corefile
 from exporter.diagnosis.engine import diagnose
 from exporter.diagnosis.model import Observations
 from exporter.node import NodeReadings
-from exporter.node.resolv_conf import NodeResolvConf
+from exporter.node.readers.resolv_conf import NodeResolvConf
 from exporter.probe import ProbeResult, Reason
 from exporter.resolvconf import parse_resolv_conf
 from tests.unit.results import round_of

@@ -8,7 +8,7 @@ import pytest
 
 from exporter.config import Server, parse_config
 from exporter.node import NodePaths
-from exporter.node.resolv_conf import read_node_resolv_conf
+from exporter.node.readers.resolv_conf import read_node_resolv_conf
 from exporter.targets import NotServed, TargetSources
 from exporter.targets.node_upstreams import node_discovery, upstream_servers
 

@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from exporter.config import ConfigError, parse_config
 from exporter.config._yaml import load_yaml
 from exporter.config.load import _TOP_KEYS
-from exporter.node.conntrack import parse_conntrack_stat, parse_limit
-from exporter.node.cpu import parse_pressure, parse_stat
 from exporter.node.paths import CorruptFile
-from exporter.node.snmp import parse_snmp
+from exporter.node.readers.conntrack import parse_conntrack_stat, parse_limit
+from exporter.node.readers.cpu import parse_pressure, parse_stat
+from exporter.node.readers.snmp import parse_snmp
 from exporter.resolvconf import parse_resolv_conf
 
 EXAMPLES = int(os.environ.get("K8S_DNS_FUZZ_EXAMPLES", "300"))

@@ -15,7 +15,8 @@ from structlog.testing import capture_logs
 
 from exporter.compose import build
 from exporter.config import parse_config
-from exporter.node import sources
+from exporter.node.readers import SOURCES
+from exporter.node.source import Source
 from exporter.runtime import Runtime
 from tests.scenarios import node_files
 
@@ -43,8 +44,8 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 
         return read
 
-    for name, reader in list(sources.READERS.items()):
-        monkeypatch.setitem(sources.READERS, name, counting(name, reader))
+    for name, source in list(SOURCES.items()):
+        monkeypatch.setitem(SOURCES, name, Source(name, counting(name, source.read)))
     return counts
 
 
@@ -75,7 +76,7 @@ def test_each_node_file_is_read_once_per_round_and_scrapes_render_that_reading(
     rounds(runtime, 2)
     for _ in range(3):
         generate_latest(registry)
-    assert reads == dict.fromkeys(sources.READERS, 2)
+    assert reads == dict.fromkeys(SOURCES, 2)
     assert registry.get_sample_value("k8s_dns_node_conntrack_entries_limit") == 262144
     assert registry.get_sample_value("k8s_dns_collector_success", {"collector": "node_conntrack"}) == 1
     # upstream: auto probes the servers of the same reading of the node's resolv.conf.

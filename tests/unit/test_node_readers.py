@@ -11,12 +11,12 @@ import pytest
 
 from exporter.node import NodePaths
 from exporter.node import paths as node_paths
-from exporter.node.conntrack import parse_conntrack_stat, read_conntrack
-from exporter.node.cpu import parse_pressure, parse_stat, read_cpu_pressure, read_cpu_times
 from exporter.node.paths import CorruptFile, read_text
-from exporter.node.resolv_conf import read_node_resolv_conf
-from exporter.node.snmp import parse_snmp, read_net
-from exporter.node.sources import is_absent
+from exporter.node.readers.conntrack import parse_conntrack_stat, read_conntrack
+from exporter.node.readers.cpu import parse_pressure, parse_stat, read_cpu_pressure, read_cpu_times
+from exporter.node.readers.resolv_conf import read_node_resolv_conf
+from exporter.node.readers.snmp import parse_snmp, read_net
+from exporter.node.source import is_absent
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "node"
 

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 
 from exporter.node.paths import CorruptFile, NodePaths, read_text
+from exporter.node.source import Source
 from exporter.resolvconf import ResolvConf, parse_resolv_conf
 
 CANDIDATES = ("/run/systemd/resolve/resolv.conf", "/etc/resolv.conf")
@@ -50,3 +51,7 @@ def read_node_resolv_conf(paths: NodePaths) -> NodeResolvConf:
         return NodeResolvConf(file=file, conf=conf, modified=modified)
     tried = " or ".join(paths.host(file) for file in CANDIDATES)
     raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), tried)
+
+
+RESOLV_CONF: Source[NodeResolvConf] = Source("node_resolv_conf", read_node_resolv_conf)
+SOURCES = (RESOLV_CONF,)

@@ -1,31 +1,28 @@
-"""The node's sources by collector name, and how a failed read is told apart: absent or broken."""
+"""A node source: its collector name and its reader; and how a failed read is told apart, absent or broken."""
 
 from __future__ import annotations
 
 import errno
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-from exporter.node.conntrack import read_conntrack
-from exporter.node.cpu import read_cpu_pressure, read_cpu_times
 from exporter.node.paths import NodePaths
-from exporter.node.resolv_conf import read_node_resolv_conf
-from exporter.node.snmp import read_net
 
-CONNTRACK = "node_conntrack"
-SNMP = "node_snmp"
-CPU = "node_cpu"
-PRESSURE = "node_pressure"
-RESOLV_CONF = "node_resolv_conf"
+T = TypeVar("T")
 
-READERS: dict[str, Callable[[NodePaths], Any]] = {
-    CONNTRACK: read_conntrack,
-    SNMP: read_net,
-    CPU: read_cpu_times,
-    PRESSURE: read_cpu_pressure,
-    RESOLV_CONF: read_node_resolv_conf,
-}
-"""Collector name (the ``collector`` label) -> its reader."""
+
+@dataclass(frozen=True, slots=True)
+class Source(Generic[T]):
+    """One source of node readings: ``name`` is its ``collector`` label, ``read`` its reader.
+
+    Readers are pure: ``read(paths)`` reads the files under ``paths`` and returns a frozen
+    value, or raises ``OSError`` (absent, unreadable) or ``CorruptFile``.
+    """
+
+    name: str
+    read: Callable[[NodePaths], T]
+
 
 _ABSENT = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EOPNOTSUPP, errno.ENOTSUP})
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from exporter.node.paths import CorruptFile, NodePaths, read_text
+from exporter.node.source import Source
 
 STAT_FILE = ("stat",)
 PRESSURE_FILE = ("pressure", "cpu")
@@ -83,3 +84,8 @@ def read_cpu_pressure(paths: NodePaths) -> float:
     """Raises ``FileNotFoundError`` (no PSI in this kernel) or ``OSError`` EOPNOTSUPP (PSI disabled)."""
     path = paths.proc(*PRESSURE_FILE)
     return parse_pressure(read_text(path), path)
+
+
+CPU: Source[CpuTimes] = Source("node_cpu", read_cpu_times)
+PRESSURE: Source[float] = Source("node_pressure", read_cpu_pressure)
+SOURCES = (CPU, PRESSURE)

@@ -17,6 +17,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from exporter.node.paths import CorruptFile, NodePaths, read_text
+from exporter.node.source import Source
 
 SNMP_FILE = ("1", "net", "snmp")
 _NUMBER = re.compile(r"-?[0-9]+")
@@ -95,3 +96,7 @@ def read_net(paths: NodePaths) -> NetStats:
         udp_no_ports=values["Udp.NoPorts"],
         tcp_retransmitted_segments=values["Tcp.RetransSegs"],
     )
+
+
+SNMP: Source[NetStats] = Source("node_snmp", read_net)
+SOURCES = (SNMP,)

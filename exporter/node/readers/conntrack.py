@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass
 
 from exporter.node.paths import CorruptFile, NodePaths, read_text
+from exporter.node.source import Source
 
 STAT_FILE = ("1", "net", "stat", "nf_conntrack")
 MAX_FILES = (("sys", "net", "netfilter", "nf_conntrack_max"), ("sys", "net", "nf_conntrack_max"))
@@ -117,3 +118,7 @@ def read_conntrack(paths: NodePaths) -> ConntrackStats:
         clash_resolve=columns.get(_CLASH),
         cpus=cpus,
     )
+
+
+CONNTRACK: Source[ConntrackStats] = Source("node_conntrack", read_conntrack)
+SOURCES = (CONNTRACK,)
