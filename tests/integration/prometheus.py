@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from lab import LabError, free_port
-from lab.servers import _die_with_parent, require
+from lab.servers import die_with_parent, require
 
 
 class Prometheus:
@@ -51,7 +51,7 @@ class Prometheus:
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets the death signal
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - only sets the death signal
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
