@@ -27,8 +27,8 @@ from lab.kubeapi.workloads import kube_proxy_configmap
 from lab.responder import StaleUdpFlows
 from tests.conftest import Exporter, run_cli, write_config
 from tests.integration.metrics_text import samples, value
-from tests.kubeapi.test_pod_dns import pod
-from tests.kubeapi.test_serve_kubernetes import READERS, config, pod_servers
+from tests.kubeapi.pods import pod
+from tests.kubeapi.serving import READERS, config, pod_servers
 from tests.scenarios.cluster import SAMPLE_PODS, SCENARIOS, expected, staged
 
 pytestmark = pytest.mark.lab

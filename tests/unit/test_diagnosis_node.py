@@ -14,61 +14,10 @@ from exporter.node import NodeReadings
 from exporter.node.conntrack import ConntrackStats
 from exporter.node.readings import Increases, RaceSummary, RaceTarget, ResolvConfChange
 from exporter.node.resolv_conf import NodeResolvConf
-from exporter.node.snmp import NetStats
 from exporter.probe import ProbeResult, Reason
 from exporter.resolvconf import parse_resolv_conf
-from tests.unit.results import result, round_of
-from tests.unit.test_diagnosis_probe import NAMES, broken, fail, healthy_results
-
-NOW = 1_700_000_000.0
-SERVICE = "10.96.0.10:53"
-
-
-def readings(**changes: Any) -> NodeReadings:
-    """Readings of a healthy node, with ``changes`` applied."""
-    base = NodeReadings(
-        procfs="/host/proc",
-        rootfs="/host",
-        taken_at=NOW,
-        samples=5,
-        conntrack=ConntrackStats(
-            entries=1200, limit=262144, insert_failed=40, drop=0, early_drop=0, clash_resolve=12, cpus=4
-        ),
-        net=NetStats(
-            udp_in_errors=7,
-            udp_receive_buffer_errors=7,
-            udp_send_buffer_errors=0,
-            udp_no_ports=300,
-            tcp_retransmitted_segments=9000,
-        ),
-        cpu=None,
-        cpu_pressure_seconds=100.0,
-        resolv_conf=NodeResolvConf(
-            "/run/systemd/resolve/resolv.conf",
-            parse_resolv_conf("nameserver 10.1.0.4\nnameserver 10.1.0.5\n"),
-            NOW - 86400,
-        ),
-        increases=Increases(
-            seconds=60,
-            conntrack_insert_failed=0,
-            conntrack_drop=0,
-            conntrack_early_drop=0,
-            conntrack_clash_resolve=0,
-            udp_in_errors=0,
-            udp_receive_buffer_errors=0,
-            udp_send_buffer_errors=0,
-            tcp_retransmitted_segments=40,
-            cpu_busy_ratio=0.35,
-            cpu_pressure_ratio=0.05,
-        ),
-        race=RaceSummary(
-            probes=5,
-            targets=(RaceTarget("service", SERVICE, "kubernetes.default.svc.cluster.local.", 5, 0, 0),),
-        ),
-        resolv_conf_change=None,
-        errors={},
-    )
-    return dataclasses.replace(base, **changes)
+from tests.unit.node_readings import NOW, readings
+from tests.unit.results import NAMES, SERVICE, broken, fail, healthy_results, result, round_of
 
 
 def grown(**changes: Any) -> Increases:
