@@ -1,5 +1,5 @@
-"""What a request to the test Kubernetes API asked for, in RBAC's terms: group, namespace,
-resource, name and verb."""
+"""What requests to the test Kubernetes API asked for: in RBAC's terms (group, namespace,
+resource, name and verb), and the Lease reads of standbys."""
 
 from __future__ import annotations
 
@@ -22,3 +22,13 @@ def verb(request: Request) -> str:
             return "watch"
         return "get" if (parse_path(request.path) or ("", None, "", None))[3] else "list"
     return {"POST": "create", "PUT": "update", "DELETE": "delete"}[request.method]
+
+
+def standby_lease_reads(requests: list[Request]) -> int:
+    """How many times, at least, a standby read the Lease in ``requests``.
+
+    The holder reads the Lease, then writes its renewal; a standby only reads. So the reads beyond
+    the writes are the standbys', but for the holder's last read, whose write may not have come yet.
+    """
+    lease = [r.method for r in requests if "/leases/" in r.path]
+    return max(0, lease.count("GET") - lease.count("PUT") - 1)

@@ -82,7 +82,8 @@ async def until(predicate: Any, timeout: float, what: str) -> float:
 
 def test_one_leader_and_handover_on_release(kube_api: KubeAPI, kubeconfig: Path) -> None:
     changes: list[tuple[str, bool]] = []
-    a, b = elector(kubeconfig, "exporter-a", changes), elector(kubeconfig, "exporter-b", changes)
+    api_b = ClusterApi(settings(kubeconfig, "exporter-b"))
+    a, b = elector(kubeconfig, "exporter-a", changes), elector(kubeconfig, "exporter-b", changes, api=api_b)
     watcher = Watcher(a, b)
 
     async def scenario() -> float:
@@ -90,7 +91,8 @@ def test_one_leader_and_handover_on_release(kube_api: KubeAPI, kubeconfig: Path)
         task_a = asyncio.create_task(a.run())
         await until(lambda: a.leading, 5, "a to lead")
         task_b = asyncio.create_task(b.run())
-        await asyncio.sleep(1.0)  # five retry periods: b keeps trying and must stay a standby
+        # b keeps trying and must stay a standby: five attempts (one Lease read each) go by, the sixth begins.
+        await until(lambda: api_b.requests >= 6, 5, "five attempts by b")
         assert not b.leading
         assert b.holder == "exporter-a"
         task_a.cancel()  # a stops cleanly and empties the Lease
@@ -127,7 +129,7 @@ def test_handover_when_the_leader_dies_without_releasing(kube_api: KubeAPI, kube
         task_a = asyncio.create_task(a.run())
         await until(lambda: a.leading, 5, "a to lead")
         task_b = asyncio.create_task(b.run())
-        await asyncio.sleep(0.5)
+        await until(lambda: b.holder == "exporter-a", 5, "b to see a hold the lease")
         task_a.cancel()
         await asyncio.gather(task_a, return_exceptions=True)
         a_stopped = not a.leading

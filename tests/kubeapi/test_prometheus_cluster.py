@@ -47,8 +47,8 @@ def test_cluster_and_node_metrics_feed_every_panel_and_the_cause_alerts(
         prometheus.wait("cluster:k8s_dns_coredns_replicas_recommended:max")
         prometheus.wait("cluster_path:k8s_dns_probe_duration_seconds:p99_rate5m")
         prometheus.wait('instance_path:k8s_dns_probe_success:ratio_rate5m{path="nodelocal"} < 0.5')
-        time.sleep(2)
         exposed = exposed_names(node.metrics()) | exposed_names(cluster.metrics())
+        prometheus.settle()  # what both expose now is scraped twice and every rule ran on it
         recorded = {name for name, _, is_recording in rule_expressions() if is_recording}
         alerts = {name for name, _, is_recording in rule_expressions() if not is_recording}
         problems, with_data = [], 0

@@ -16,6 +16,7 @@ from lab.kubeapi.cluster import POD_NAMES, fake_cluster, host
 from lab.kubeapi.server import KubeAPI
 from tests.conftest import run_cli, write_config
 from tests.integration.metrics_text import samples, value
+from tests.kubeapi.api_requests import standby_lease_reads
 from tests.kubeapi.serving import capacity_ready, config, pod_servers
 
 pytestmark = pytest.mark.lab
@@ -89,8 +90,17 @@ def test_two_cluster_instances_elect_one_reporter_and_hand_over(
     )
     first = start_exporter(doc, name="first.yaml")
     first.wait_for(lambda: samples(first.metrics(), "k8s_dns_leader") == [({}, 1.0)], what="first to lead")
+    seen = len(kube_api.requests)
     second = start_exporter(doc, name="second.yaml")
-    time.sleep(1.5)
+    rounds = value(second.metrics(), "k8s_dns_probe_rounds_total")
+    # Five retry periods as a standby (five Lease reads without a write) and a probe round since start.
+    second.wait_for(
+        lambda: (
+            standby_lease_reads(kube_api.requests[seen:]) >= 5
+            and value(second.metrics(), "k8s_dns_probe_rounds_total") > rounds
+        ),
+        what="five retry periods and a probe round of the second instance",
+    )
     assert samples(second.metrics(), "k8s_dns_leader") == [({}, 0.0)]
     standby = second.metrics()
     assert samples(standby, "k8s_dns_coredns_pod_info") == []

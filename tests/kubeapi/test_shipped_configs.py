@@ -10,7 +10,6 @@ files, and a faster schedule. Names, paths and the Lease are the shipped ones.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +90,10 @@ def test_shipped_configs_discover_the_lab_elect_one_reporter_and_stay_within_the
     text = leader.wait_for(lambda: capacity_ready(leader.metrics()), what="every cluster reader")
     assert {v for _, v in samples(text, "k8s_dns_probe_success")} == {1.0}
     assert value(text, "k8s_dns_coredns_replicas") == 2
-    time.sleep(1)
+    rounds = value(standby.metrics(), "k8s_dns_probe_rounds_total")  # one more round, which probes nothing
+    standby.wait_for(
+        lambda: value(standby.metrics(), "k8s_dns_probe_rounds_total") > rounds, what="a round of the standby"
+    )
     assert samples(standby.metrics(), "k8s_dns_probe_success") == []
     lease = kube_api.store.get("coordination.k8s.io/v1", "leases", NAMESPACE, "k8s-dns-exporter")
     assert lease is not None, "the Lease lives in the exporter's own namespace"
