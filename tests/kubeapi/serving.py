@@ -14,6 +14,15 @@ from tests.integration.metrics_text import samples
 NO_NAMESERVERS = Path(tempfile.mkdtemp(prefix="k8s-dns-root-"))
 (NO_NAMESERVERS / "etc").mkdir()
 (NO_NAMESERVERS / "etc" / "resolv.conf").write_text("# this node's upstreams come from the Corefile only\n")
+FAST_CLUSTER: dict[str, Any] = {
+    "interval": "1s",
+    "inventory_interval": "1s",
+    "lease": {"duration": "3s", "renew_deadline": "2s", "retry_period": "300ms"},
+    # Readers every second and a Lease read and renewed every 300 ms ask some 20 requests a second:
+    # within the default budget of 5 the renewals queue behind the readers past their deadline.
+    "qps": 50,
+}
+"""The ``kubernetes`` section of a cluster instance on a short schedule, and the API budget it needs."""
 
 
 def config(lab: Lab, kubeconfig: Path, mode: str = "node", **kubernetes: Any) -> dict[str, Any]:

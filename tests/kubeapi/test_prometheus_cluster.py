@@ -20,7 +20,7 @@ from lab.kubeapi.server import KubeAPI
 from tests.integration.metrics_text import samples
 from tests.integration.prometheus import Prometheus
 from tests.integration.queries import METRIC, RULE_FILES, dashboard_queries, exposed_names, rule_expressions
-from tests.kubeapi.serving import capacity_ready, config
+from tests.kubeapi.serving import FAST_CLUSTER, capacity_ready, config
 
 pytestmark = pytest.mark.lab
 
@@ -30,12 +30,7 @@ def test_cluster_and_node_metrics_feed_every_panel_and_the_cause_alerts(
 ) -> None:
     fake_cluster(kube_api, lab)
     node = start_exporter(config(lab, kubeconfig), name="node.yaml")
-    fast = {
-        "interval": "1s",
-        "inventory_interval": "1s",
-        "lease": {"duration": "3s", "renew_deadline": "2s", "retry_period": "300ms"},
-    }
-    cluster = start_exporter(config(lab, kubeconfig, mode="cluster", **fast), name="cluster.yaml")
+    cluster = start_exporter(config(lab, kubeconfig, mode="cluster", **FAST_CLUSTER), name="cluster.yaml")
     cluster.wait_for(lambda: capacity_ready(cluster.metrics()), what="every cluster reader")
     lab.kill("nodelocal")  # a fault too, so that the failure panels have data
     targets = [

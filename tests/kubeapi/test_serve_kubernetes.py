@@ -17,7 +17,7 @@ from lab.kubeapi.server import KubeAPI
 from tests.conftest import run_cli, write_config
 from tests.integration.metrics_text import samples, value
 from tests.kubeapi.api_requests import standby_lease_reads
-from tests.kubeapi.serving import capacity_ready, config, pod_servers
+from tests.kubeapi.serving import FAST_CLUSTER, capacity_ready, config, pod_servers
 
 pytestmark = pytest.mark.lab
 
@@ -79,15 +79,8 @@ def test_two_cluster_instances_elect_one_reporter_and_hand_over(
     lab: Lab, kube_api: KubeAPI, kubeconfig: Path, start_exporter: Any
 ) -> None:
     fake_cluster(kube_api, lab)
-    doc = config(
-        lab,
-        kubeconfig,
-        mode="cluster",
-        interval="1s",
-        inventory_interval="1s",
-        capacity={"cores_per_replica": 4, "nodes_per_replica": 2},
-        lease={"duration": "3s", "renew_deadline": "2s", "retry_period": "300ms"},
-    )
+    capacity = {"cores_per_replica": 4, "nodes_per_replica": 2}
+    doc = config(lab, kubeconfig, mode="cluster", capacity=capacity, **FAST_CLUSTER)
     first = start_exporter(doc, name="first.yaml")
     first.wait_for(lambda: samples(first.metrics(), "k8s_dns_leader") == [({}, 1.0)], what="first to lead")
     seen = len(kube_api.requests)

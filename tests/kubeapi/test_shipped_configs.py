@@ -5,7 +5,8 @@ each process's peak memory stays within its workload's request.
 
 Only what a cluster would differ in is changed: the API endpoint (a kubeconfig instead of the
 pod's ServiceAccount), the lab's addresses for the pod's resolv.conf, NodeLocal and the host's
-files, and a faster schedule. Names, paths and the Lease are the shipped ones.
+files, and a faster schedule with the API budget it needs. Names, paths and the Lease are the
+shipped ones.
 """
 
 from __future__ import annotations
