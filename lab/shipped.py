@@ -74,7 +74,8 @@ def on_test_api(
 
     Only what a cluster would differ in changes: the API endpoint (``kubeconfig`` instead of
     the pod's ServiceAccount), NodeLocal's address, the pod's resolv.conf and the host's files;
-    with ``fast``, the schedule too. Names, paths and the Lease stay as shipped.
+    with ``fast``, the schedule too, and the API budget (``qps``) a cluster instance needs for it.
+    Names, paths and the Lease stay as shipped.
     """
     doc: dict[str, Any] = yaml.safe_load(config.read_text())
     assert doc["kubernetes"]["config"] == "in-cluster"
@@ -93,7 +94,9 @@ def on_test_api(
         doc["node"] = {"procfs": str(HEALTHY_NODE / "proc"), "rootfs": str(HEALTHY_NODE / "root")}
         return doc
     if fast:
-        doc["kubernetes"].update(interval="1s", inventory_interval="1s")
+        # Readers every second and a Lease read and renewed every 300 ms ask some 20 requests a
+        # second: within the default budget of 5 the renewals queue behind the readers.
+        doc["kubernetes"].update(interval="1s", inventory_interval="1s", qps=50)
         doc["kubernetes"]["lease"].update(duration="3s", renew_deadline="2s", retry_period="300ms")
     # upstream: auto also probes this pod's resolv.conf servers: a root whose resolv.conf lists none.
     root = workdir / "root-without-nameservers"

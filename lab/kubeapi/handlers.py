@@ -233,4 +233,5 @@ def _stream(call: Call, sent: int) -> None:
                 "metadata": {"resourceVersion": str(sent)},
             }
             handler.chunk({"type": "BOOKMARK", "object": mark})
+            call.request.bookmarks += 1
             last_bookmark = time.monotonic()

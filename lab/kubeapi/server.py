@@ -6,7 +6,8 @@ BOOKMARK every ``bookmark_every`` seconds, 410 Gone from a compacted
 resourceVersion), create and replace with resourceVersion conflicts (409),
 delete, and metrics.k8s.io. It checks the bearer token, and can be told to
 answer 403 for a resource, to not serve a group, or to go away and come back
-on the same port (an API outage). Every request is logged for assertions.
+on the same port (an API outage). Every request is logged for assertions, a
+watch with the number of bookmarks it was sent.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class Request:
     path: str
     params: dict[str, str]
     status: int = 0
+    bookmarks: int = 0
+    """BOOKMARK events sent so far on this request (a watch)."""
 
 
 @dataclass

@@ -14,26 +14,11 @@ import pytest
 from lab import Lab, free_port
 from lab.shipped import NODE_CONFIG, on_lab
 from tests.conftest import REPO
+from tests.deploy.footprint import GOAL_MIB, high_water_mib, mebibytes
 from tests.deploy.shipped import one, render
 from tests.integration.metrics_text import value
 
-GOAL_MIB = 45
 ROUNDS = 5
-UNITS = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024}
-
-
-def _mebibytes(quantity: str) -> float:
-    number, unit = quantity[:-2], quantity[-2:]
-    return float(number) * UNITS[unit]
-
-
-def _high_water_mib(pid: int) -> float:
-    """Peak RSS of the process since its exec (``VmHWM``). Not ``ru_maxrss`` from wait4: that also
-    counts the forking parent's memory, which the child shares until it execs."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmHWM in /proc/PID/status")
 
 
 def _get(url: str) -> str:
@@ -68,13 +53,13 @@ def test_node_agent_peak_memory_is_under_goal_and_request(shared_lab: Lab, tmp_p
             except OSError:
                 pass
             time.sleep(0.2)
-        peak = _high_water_mib(process.pid)
+        peak = high_water_mib(process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=10)
     assert process.returncode == 0
     daemonset = one(render(REPO / "deploy" / "base"), "DaemonSet", "k8s-dns-exporter-node")
     (container,) = daemonset["spec"]["template"]["spec"]["containers"]
-    request = _mebibytes(container["resources"]["requests"]["memory"])
+    request = mebibytes(container["resources"]["requests"]["memory"])
     assert peak <= GOAL_MIB, f"peak RSS {peak:.1f} MiB is over the node agent's goal of {GOAL_MIB} MiB"
     assert peak <= request, f"peak RSS {peak:.1f} MiB is over the DaemonSet's request of {request:g} MiB"

@@ -8,13 +8,18 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from lab import LabError, free_port
-from lab.servers import _die_with_parent, require
+from lab.servers import die_with_parent, require
+from tests.integration.metrics_text import samples
+
+T = TypeVar("T")
 
 
 class Prometheus:
@@ -51,7 +56,7 @@ class Prometheus:
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets the death signal
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - only sets the death signal
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -82,10 +87,46 @@ class Prometheus:
 
     def wait(self, expr: str, timeout: float = 30) -> list[dict[str, Any]]:
         """Poll an instant query until it returns at least one sample."""
+        return self._until(lambda: self._vector(expr), timeout, f"data for {expr}")
+
+    def settle(self, rounds: int = 2, timeout: float = 30) -> None:
+        """Wait until every target was scraped, and every rule group evaluated after that scrape,
+        ``rounds`` times over from now.
+
+        Queries afterwards see what the targets exposed when this was called, on ``rounds``
+        scrapes (a rate has its two samples), and the series recorded from those scrapes.
+        """
+        for _ in range(rounds):
+            self._until(partial(self._scraped_since, time.time()), timeout, "a scrape of every target")
+            # What that scrape stored can be queried now: a rule group evaluated at a later instant sees it.
+            self._until(
+                partial(self._evaluated_since, time.time()), timeout, "an evaluation of every rule group"
+            )
+
+    def _vector(self, expr: str) -> list[dict[str, Any]]:
+        result = self.query(expr)
+        assert result.get("status") == "success", f"{expr}: {result}"
+        return result["data"]["result"]  # type: ignore[no-any-return]
+
+    def _scraped_since(self, since: float) -> bool:
+        """Every active target has a stored scrape that started after ``since``."""
+        targets = self.api("targets")["data"]["activeTargets"]
+        scraped = [float(s["value"][1]) for s in self._vector("timestamp(up)")]
+        return bool(targets) and len(scraped) == len(targets) and min(scraped) > since
+
+    def _evaluated_since(self, since: float) -> bool:
+        """Every rule group finished an evaluation whose query time is after ``since``."""
+        groups = self.api("rules")["data"]["groups"]
+        with urllib.request.urlopen(self.url + "/metrics", timeout=10) as response:  # noqa: S310 - loopback
+            own = response.read().decode()
+        evaluated = [v for _, v in samples(own, "prometheus_rule_group_last_evaluation_timestamp_seconds")]
+        return bool(groups) and len(evaluated) == len(groups) and min(evaluated) > since
+
+    def _until(self, predicate: Callable[[], T], timeout: float, what: str) -> T:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            result = self.query(expr)
-            if result.get("status") == "success" and result["data"]["result"]:
-                return result["data"]["result"]  # type: ignore[no-any-return]
-            time.sleep(0.5)
-        raise AssertionError(f"no data for {expr} after {timeout}s: {self.query(expr)}")
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.2)
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}")

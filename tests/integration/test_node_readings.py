@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,20 +19,13 @@ from lab import Lab
 from lab.servers import Dnsmasq
 from lab.zones import PUBLIC
 from tests.conftest import REPO, run_cli, write_config
-from tests.integration.metrics_text import samples, value
+from tests.integration.metrics_text import promtool_check, samples, value
 
 pytestmark = pytest.mark.lab
 
 FIXTURES = REPO / "tests" / "fixtures" / "node"
 HEALTHY_NODE = {"procfs": str(FIXTURES / "healthy/proc"), "rootfs": str(FIXTURES / "healthy/root")}
 NODE_COLLECTORS = ("node_conntrack", "node_snmp", "node_cpu", "node_pressure", "node_resolv_conf")
-
-
-def promtool_check(text: str) -> None:
-    check = subprocess.run(
-        ["promtool", "check", "metrics"], input=text, capture_output=True, text=True, check=False
-    )
-    assert check.returncode == 0, check.stdout + check.stderr
 
 
 def node_flags(tree: str) -> list[str]:

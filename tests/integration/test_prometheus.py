@@ -6,53 +6,26 @@ metrics behind it, returns data; a lab fault drives the matching cause alert.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from lab import Lab
-from tests.conftest import REPO
 from tests.integration.metrics_text import samples
 from tests.integration.prometheus import Prometheus
+from tests.integration.queries import (
+    LABELS,
+    METRIC,
+    RULE_FILES,
+    dashboard_queries,
+    exposed_names,
+    rule_expressions,
+)
 
 pytestmark = pytest.mark.lab
-
-RULE_FILES = sorted((REPO / "alerts").glob("*.rules.yml"))
-DASHBOARDS = sorted((REPO / "dashboards").glob("*.json"))
-LABELS = {"node": "lab-node-1", "cluster": "lab"}
-METRIC = re.compile(r"\b(k8s_dns_[a-z0-9_]+)\b")
-
-
-def dashboard_queries() -> list[tuple[str, str]]:
-    found = []
-    for path in DASHBOARDS:
-        board = json.loads(path.read_text())
-        for panel in board["panels"]:
-            for target in panel.get("targets", []):
-                expr = (
-                    target["expr"]
-                    .replace("$__rate_interval", "1m")
-                    .replace("$cluster", LABELS["cluster"])
-                    .replace("$node", LABELS["node"])
-                )
-                found.append((f"{board['uid']}: {panel['title']}", expr))
-    return found
-
-
-def rule_expressions() -> list[tuple[str, str, bool]]:
-    """(name, expr, is_recording)."""
-    found = []
-    for path in RULE_FILES:
-        for group in yaml.safe_load(path.read_text())["groups"]:
-            for rule in group["rules"]:
-                name = rule.get("record") or rule["alert"]
-                found.append((name, rule["expr"], "record" in rule))
-    return found
 
 
 @pytest.fixture
@@ -71,10 +44,8 @@ def test_queries_parse_return_data_and_a_fault_fires_its_alert(stack) -> None:
     lab.kill("nodelocal")  # a fault, so that failure series exist too
     prometheus.wait('cluster_path:k8s_dns_probe_failures:ratio_rate5m{path="nodelocal"} > 0')
     prometheus.wait("cluster_path:k8s_dns_probe_duration_seconds:p99_rate5m")
-    time.sleep(2)  # a few more evaluations of every rule
-
-    sample_lines = [line for line in exporter_metrics().splitlines() if line and not line.startswith("#")]
-    exposed = {match for line in sample_lines for match in METRIC.findall(line.split("{")[0].split(" ")[0])}
+    exposed = exposed_names(exporter_metrics())
+    prometheus.settle()  # what the exporter exposes now is scraped twice and every rule ran on it
     recorded = {name for name, _, is_recording in rule_expressions() if is_recording}
     problems = []
     for name, expr in dashboard_queries() + [(n, e) for n, e, _ in rule_expressions()]:

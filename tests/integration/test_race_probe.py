@@ -18,9 +18,10 @@ from exporter.probe.wire import Query
 from exporter.targets.plan import Kind, PlannedProbe
 from lab import Lab, Responder
 from lab.responder import Action, DropSecondFromOnePort, Request
+from lab.topology import HEALTHY_NODE
 from tests.conftest import run_cli, write_config
-from tests.integration.metrics_text import samples, value
-from tests.integration.test_node_readings import HEALTHY_NODE, promtool_check
+from tests.integration.metrics_text import promtool_check, samples, value
+from tests.scenarios.node_files import node_paths
 
 pytestmark = pytest.mark.lab
 
@@ -75,7 +76,7 @@ def race_config(dropping: str, healthy: str) -> dict[str, object]:
         "timeout": "400ms",
         "names": [{"name": NAME, "type": "A", "race": True}],
         "paths": {"service": [dropping], "pod": [healthy]},
-        "node": HEALTHY_NODE,
+        "node": node_paths(HEALTHY_NODE),
     }
 
 

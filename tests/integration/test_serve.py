@@ -97,7 +97,10 @@ def test_killed_server_fails_alone_in_metrics_diagnose_and_doctor(lab: Lab, star
         return [s for s in samples(exporter.metrics(), "k8s_dns_probe_success") if s[1] == 0]
 
     exporter.wait_for(lambda: len(failing()) == 4, what="nodelocal to fail")
-    time.sleep(1.2)  # one more round: the set of failing series is stable, not flapping
+    rounds = value(exporter.metrics(), "k8s_dns_probe_rounds_total")
+    exporter.wait_for(  # one more whole round: the set of failing series is stable, not flapping
+        lambda: value(exporter.metrics(), "k8s_dns_probe_rounds_total") >= rounds + 2, what="one more round"
+    )
     assert {labels["server"] for labels, _ in failing()} == {dead}
     reasons = {labels["reason"] for labels, _ in samples(exporter.metrics(), "k8s_dns_probe_failures_total")}
     assert reasons <= {"timeout", "network_error"}
@@ -161,12 +164,15 @@ def test_black_hole_neither_slows_scrapes_nor_piles_up_probes(start_exporter) ->
         }
         exporter = start_exporter(doc)  # 4 probes x 400 ms each, one at a time: a round takes 1.6 s
         worst = 0.0
-        deadline = time.monotonic() + 4
-        while time.monotonic() < deadline:
-            started = time.monotonic()
-            exporter.metrics()
-            worst = max(worst, time.monotonic() - started)
+        text = exporter.metrics()
+        first = value(text, "k8s_dns_probe_rounds_total")
+        deadline = time.monotonic() + 20
+        while value(text, "k8s_dns_probe_rounds_total") < first + 2:  # scraped every 50 ms for two rounds
+            assert time.monotonic() < deadline, "two rounds did not end within 20 s"
             time.sleep(0.05)
+            started = time.monotonic()
+            text = exporter.metrics()
+            worst = max(worst, time.monotonic() - started)
         text = exporter.metrics()
         rounds = value(text, "k8s_dns_probe_rounds_total")
         skipped = value(text, "k8s_dns_probe_rounds_skipped_total")

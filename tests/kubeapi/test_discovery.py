@@ -103,7 +103,9 @@ def test_the_watch_follows_pod_churn_with_one_selector_scoped_watch(
             await until(lambda: discovery("pod") == (), what="the slice to go")
             kube_api.store.put(cluster.slice())  # ADDED
             await until(lambda: len(pods(discovery)) == 2, what="the slice to come back")
-            await asyncio.sleep(0.5)  # a few bookmarks go by
+            watch_request = kube_api.watches("endpointslices")[0]
+            sent = watch_request.bookmarks
+            await until(lambda: watch_request.bookmarks >= sent + 3, what="three more bookmarks on the watch")
         finally:
             watch.cancel()
 

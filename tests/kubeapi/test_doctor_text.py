@@ -10,7 +10,7 @@ from lab import Lab
 from lab.kubeapi.cluster import fake_cluster
 from lab.kubeapi.server import KubeAPI
 from tests.conftest import run_cli, write_config
-from tests.kubeapi.test_serve_kubernetes import config
+from tests.kubeapi.serving import config
 
 pytestmark = pytest.mark.lab
 

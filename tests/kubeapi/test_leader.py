@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from exporter.config import parse_config
+from exporter.config import KubernetesConfig, parse_config
 from exporter.kube.api import ClusterApi
 from exporter.kube.leader import LeaderElector
 from exporter.status import Status
@@ -16,7 +16,7 @@ from lab.kubeapi.server import KubeAPI
 LEASE = ("coordination.k8s.io/v1", "leases", "kube-system", "k8s-dns-exporter")
 
 
-def elector(kubeconfig: Path, identity: str, changes: list[tuple[str, bool]] | None = None) -> LeaderElector:
+def settings(kubeconfig: Path, identity: str) -> KubernetesConfig:
     doc = {
         "mode": "cluster",
         "names": [{"name": "example.org."}],
@@ -34,13 +34,25 @@ def elector(kubeconfig: Path, identity: str, changes: list[tuple[str, bool]] | N
             },
         },
     }
-    k8s = parse_config(doc).kubernetes
+    return parse_config(doc).kubernetes
+
+
+def elector(
+    kubeconfig: Path,
+    identity: str,
+    changes: list[tuple[str, bool]] | None = None,
+    *,
+    status: Status | None = None,
+    api: ClusterApi | None = None,
+) -> LeaderElector:
+    """A candidate; pass ``status`` or ``api`` to keep a hand on what it records and calls."""
+    k8s = settings(kubeconfig, identity)
 
     def changed(leading: bool) -> None:
         if changes is not None:
             changes.append((identity, leading))
 
-    return LeaderElector(ClusterApi(k8s), k8s.lease, Status(), on_change=changed)
+    return LeaderElector(api or ClusterApi(k8s), k8s.lease, status or Status(), on_change=changed)
 
 
 class Watcher:
@@ -70,7 +82,8 @@ async def until(predicate: Any, timeout: float, what: str) -> float:
 
 def test_one_leader_and_handover_on_release(kube_api: KubeAPI, kubeconfig: Path) -> None:
     changes: list[tuple[str, bool]] = []
-    a, b = elector(kubeconfig, "exporter-a", changes), elector(kubeconfig, "exporter-b", changes)
+    api_b = ClusterApi(settings(kubeconfig, "exporter-b"))
+    a, b = elector(kubeconfig, "exporter-a", changes), elector(kubeconfig, "exporter-b", changes, api=api_b)
     watcher = Watcher(a, b)
 
     async def scenario() -> float:
@@ -78,7 +91,8 @@ def test_one_leader_and_handover_on_release(kube_api: KubeAPI, kubeconfig: Path)
         task_a = asyncio.create_task(a.run())
         await until(lambda: a.leading, 5, "a to lead")
         task_b = asyncio.create_task(b.run())
-        await asyncio.sleep(1.0)  # five retry periods: b keeps trying and must stay a standby
+        # b keeps trying and must stay a standby: five attempts (one Lease read each) go by, the sixth begins.
+        await until(lambda: api_b.requests >= 6, 5, "five attempts by b")
         assert not b.leading
         assert b.holder == "exporter-a"
         task_a.cancel()  # a stops cleanly and empties the Lease
@@ -115,7 +129,7 @@ def test_handover_when_the_leader_dies_without_releasing(kube_api: KubeAPI, kube
         task_a = asyncio.create_task(a.run())
         await until(lambda: a.leading, 5, "a to lead")
         task_b = asyncio.create_task(b.run())
-        await asyncio.sleep(0.5)
+        await until(lambda: b.holder == "exporter-a", 5, "b to see a hold the lease")
         task_a.cancel()
         await asyncio.gather(task_a, return_exceptions=True)
         a_stopped = not a.leading
@@ -132,14 +146,15 @@ def test_handover_when_the_leader_dies_without_releasing(kube_api: KubeAPI, kube
 
 
 def test_the_leader_steps_down_when_it_cannot_renew(kube_api: KubeAPI, kubeconfig: Path) -> None:
-    a = elector(kubeconfig, "exporter-a")
+    status = Status()
+    a = elector(kubeconfig, "exporter-a", status=status)
 
     async def scenario() -> tuple[float, str | None]:
         task = asyncio.create_task(a.run())
         await until(lambda: a.leading, 5, "a to lead")
         kube_api.stop()
         took = await until(lambda: not a.leading, 5, "a to step down")
-        error = a._status.runs()["leader_election"].error
+        error = status.runs()["leader_election"].error
         kube_api.start()
         await until(lambda: a.leading, 5, "a to lead again")
         task.cancel()
@@ -153,10 +168,10 @@ def test_the_leader_steps_down_when_it_cannot_renew(kube_api: KubeAPI, kubeconfi
 
 
 def test_a_race_for_the_lease_gives_409_to_the_loser(kube_api: KubeAPI, kubeconfig: Path) -> None:
-    a, b = elector(kubeconfig, "exporter-a"), elector(kubeconfig, "exporter-b")
+    api, status = ClusterApi(settings(kubeconfig, "exporter-b")), Status()
+    a, b = elector(kubeconfig, "exporter-a"), elector(kubeconfig, "exporter-b", status=status, api=api)
     assert a.try_once()
     a.release()  # the lease is free now: both may take it
-    api = b._api
     stale = api.call(api.coordination.read_namespaced_lease, "k8s-dns-exporter", "kube-system")
     assert a.try_once()  # a wins the race
     real_call = api.call
@@ -174,4 +189,4 @@ def test_a_race_for_the_lease_gives_409_to_the_loser(kube_api: KubeAPI, kubeconf
     lease = kube_api.store.get(*LEASE)
     assert lease is not None
     assert lease["spec"]["holderIdentity"] == "exporter-a"
-    assert b._status.runs()["leader_election"].ok  # a lost race is not an error
+    assert status.runs()["leader_election"].ok  # a lost race is not an error

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -10,25 +9,14 @@ from typing import Any
 import pytest
 
 from lab import Lab
-from lab.kubeapi.cluster import app_pod, fake_cluster, host
+from lab.kubeapi.cluster import fake_cluster, host
 from lab.kubeapi.server import KubeAPI
 from lab.kubeapi.workloads import kube_proxy_configmap
 from tests.conftest import run_cli, write_config
-from tests.kubeapi.test_serve_kubernetes import config
+from tests.kubeapi.pods import pod
+from tests.kubeapi.serving import config
 
 pytestmark = pytest.mark.lab
-
-
-def pod(name: str, *, namespace: str = "default", policy: str = "ClusterFirst", servers: list[str] | None = None,
-        host_network: bool = False, phase: str = "Running") -> dict[str, Any]:  # fmt: skip
-    obj = copy.deepcopy(app_pod(name, namespace))
-    obj["spec"]["dnsPolicy"] = policy
-    if servers is not None:
-        obj["spec"]["dnsConfig"] = {"nameservers": servers}
-    if host_network:
-        obj["spec"]["hostNetwork"] = True
-    obj["status"]["phase"] = phase
-    return obj
 
 
 def doctor(lab: Lab, kubeconfig: Path, tmp_path: Path, **kubernetes: Any) -> dict[str, Any]:

@@ -19,15 +19,10 @@ from lab.kubeapi.cluster import fake_cluster
 from lab.kubeapi.server import KubeAPI
 from tests.integration.metrics_text import samples
 from tests.integration.prometheus import Prometheus
-from tests.integration.test_prometheus import METRIC, RULE_FILES, dashboard_queries, rule_expressions
-from tests.kubeapi.test_serve_kubernetes import _capacity_ready, config
+from tests.integration.queries import METRIC, RULE_FILES, dashboard_queries, exposed_names, rule_expressions
+from tests.kubeapi.serving import FAST_CLUSTER, capacity_ready, config
 
 pytestmark = pytest.mark.lab
-
-
-def exposed_names(text: str) -> set[str]:
-    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
-    return {m for line in lines for m in METRIC.findall(line.split("{")[0].split(" ")[0])}
 
 
 def test_cluster_and_node_metrics_feed_every_panel_and_the_cause_alerts(
@@ -35,13 +30,8 @@ def test_cluster_and_node_metrics_feed_every_panel_and_the_cause_alerts(
 ) -> None:
     fake_cluster(kube_api, lab)
     node = start_exporter(config(lab, kubeconfig), name="node.yaml")
-    fast = {
-        "interval": "1s",
-        "inventory_interval": "1s",
-        "lease": {"duration": "3s", "renew_deadline": "2s", "retry_period": "300ms"},
-    }
-    cluster = start_exporter(config(lab, kubeconfig, mode="cluster", **fast), name="cluster.yaml")
-    cluster.wait_for(lambda: _capacity_ready(cluster.metrics()), what="every cluster reader")
+    cluster = start_exporter(config(lab, kubeconfig, mode="cluster", **FAST_CLUSTER), name="cluster.yaml")
+    cluster.wait_for(lambda: capacity_ready(cluster.metrics()), what="every cluster reader")
     lab.kill("nodelocal")  # a fault too, so that the failure panels have data
     targets = [
         {"targets": [node.url.removeprefix("http://")], "labels": {"cluster": "lab", "node": "lab-node-1"}},
@@ -52,8 +42,8 @@ def test_cluster_and_node_metrics_feed_every_panel_and_the_cause_alerts(
         prometheus.wait("cluster:k8s_dns_coredns_replicas_recommended:max")
         prometheus.wait("cluster_path:k8s_dns_probe_duration_seconds:p99_rate5m")
         prometheus.wait('instance_path:k8s_dns_probe_success:ratio_rate5m{path="nodelocal"} < 0.5')
-        time.sleep(2)
         exposed = exposed_names(node.metrics()) | exposed_names(cluster.metrics())
+        prometheus.settle()  # what both expose now is scraped twice and every rule ran on it
         recorded = {name for name, _, is_recording in rule_expressions() if is_recording}
         alerts = {name for name, _, is_recording in rule_expressions() if not is_recording}
         problems, with_data = [], 0

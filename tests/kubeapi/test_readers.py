@@ -21,6 +21,7 @@ from exporter.runtime import Runtime
 from lab.kubeapi.cluster import POD_NAMES, FakeCluster
 from lab.kubeapi.handlers import parse_path
 from lab.kubeapi.server import KubeAPI, Request
+from tests.kubeapi.api_requests import described, verb
 
 MIB = 1048576
 CLUSTER_STEPS = (
@@ -211,22 +212,6 @@ def test_api_outage_and_recovery(kube_api: KubeAPI, kubeconfig: Path) -> None:
     readings = read(rt)
     assert failures(rt) == {}
     assert readings.capacity is not None
-
-
-def described(request: Request) -> tuple[str, str | None, str, str | None]:
-    """(API group, namespace, resource, name) of one request."""
-    parsed = parse_path(request.path)
-    assert parsed is not None, request.path
-    group_version, namespace, resource, name = parsed
-    return group_version.rsplit("/", 1)[0] if "/" in group_version else "", namespace, resource, name
-
-
-def verb(request: Request) -> str:
-    if request.method == "GET":
-        if request.params.get("watch") == "true":
-            return "watch"
-        return "get" if (parse_path(request.path) or ("", None, "", None))[3] else "list"
-    return {"POST": "create", "PUT": "update", "DELETE": "delete"}[request.method]
 
 
 def uncovered(requests: list[Request], mode: str) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -15,43 +14,12 @@ import pytest
 from lab import Lab
 from lab.kubeapi.cluster import POD_NAMES, fake_cluster, host
 from lab.kubeapi.server import KubeAPI
-from lab.topology import HEALTHY_NODE
 from tests.conftest import run_cli, write_config
 from tests.integration.metrics_text import samples, value
+from tests.kubeapi.api_requests import standby_lease_reads
+from tests.kubeapi.serving import FAST_CLUSTER, capacity_ready, config, pod_servers
 
 pytestmark = pytest.mark.lab
-
-
-NO_NAMESERVERS = Path(tempfile.mkdtemp(prefix="k8s-dns-root-"))
-(NO_NAMESERVERS / "etc").mkdir()
-(NO_NAMESERVERS / "etc" / "resolv.conf").write_text("# this node's upstreams come from the Corefile only\n")
-
-
-def config(lab: Lab, kubeconfig: Path, mode: str = "node", **kubernetes: Any) -> dict[str, Any]:
-    return {
-        "mode": mode,
-        "interval": "1s",
-        "timeout": "500ms",
-        "names": [
-            {"name": "kubernetes.default.svc.cluster.local.", "type": "A"},
-            {"name": "example.org.", "type": "A"},
-        ],
-        "paths": {"service": "auto", "pod": "auto", "nodelocal": "auto", "upstream": "auto"},
-        # upstream: auto also adds the node resolv.conf's servers; this node root lists none, so the
-        # upstreams are the Corefile's (the lab's): never this machine's nameserver.
-        "node": {"procfs": str(HEALTHY_NODE / "proc"), "rootfs": str(NO_NAMESERVERS)},
-        "kubernetes": {
-            "config": "kubeconfig",
-            "kubeconfig": str(kubeconfig),
-            "timeout": "2s",
-            "nodelocal": {"address": lab.address("nodelocal")},
-            **kubernetes,
-        },
-    }
-
-
-def pod_servers(text: str) -> set[str]:
-    return {labels["server"] for labels, _ in samples(text, "k8s_dns_probe_success", path="pod")}
 
 
 def test_a_deleted_coredns_pod_leaves_metrics_within_one_round(
@@ -111,25 +79,27 @@ def test_two_cluster_instances_elect_one_reporter_and_hand_over(
     lab: Lab, kube_api: KubeAPI, kubeconfig: Path, start_exporter: Any
 ) -> None:
     fake_cluster(kube_api, lab)
-    doc = config(
-        lab,
-        kubeconfig,
-        mode="cluster",
-        interval="1s",
-        inventory_interval="1s",
-        capacity={"cores_per_replica": 4, "nodes_per_replica": 2},
-        lease={"duration": "3s", "renew_deadline": "2s", "retry_period": "300ms"},
-    )
+    capacity = {"cores_per_replica": 4, "nodes_per_replica": 2}
+    doc = config(lab, kubeconfig, mode="cluster", capacity=capacity, **FAST_CLUSTER)
     first = start_exporter(doc, name="first.yaml")
     first.wait_for(lambda: samples(first.metrics(), "k8s_dns_leader") == [({}, 1.0)], what="first to lead")
+    seen = len(kube_api.requests)
     second = start_exporter(doc, name="second.yaml")
-    time.sleep(1.5)
+    rounds = value(second.metrics(), "k8s_dns_probe_rounds_total")
+    # Five retry periods as a standby (five Lease reads without a write) and a probe round since start.
+    second.wait_for(
+        lambda: (
+            standby_lease_reads(kube_api.requests[seen:]) >= 5
+            and value(second.metrics(), "k8s_dns_probe_rounds_total") > rounds
+        ),
+        what="five retry periods and a probe round of the second instance",
+    )
     assert samples(second.metrics(), "k8s_dns_leader") == [({}, 0.0)]
     standby = second.metrics()
     assert samples(standby, "k8s_dns_coredns_pod_info") == []
     assert samples(standby, "k8s_dns_probe_success") == []  # a standby probes nothing
 
-    leader = first.wait_for(lambda: _capacity_ready(first.metrics()), what="cluster readings")
+    leader = first.wait_for(lambda: capacity_ready(first.metrics()), what="cluster readings")
     check = subprocess.run(
         ["promtool", "check", "metrics"], input=leader, capture_output=True, text=True, check=False
     )
@@ -175,22 +145,10 @@ def test_two_cluster_instances_elect_one_reporter_and_hand_over(
     second.wait_for(
         lambda: samples(second.metrics(), "k8s_dns_leader") == [({}, 1.0)], timeout=10, what="handover"
     )
-    second.wait_for(lambda: _capacity_ready(second.metrics()), what="the new leader's readings")
+    second.wait_for(lambda: capacity_ready(second.metrics()), what="the new leader's readings")
     events = [json.loads(line)["event"] for line in second.output().splitlines() if line.startswith("{")]
     assert "leader_elected" in events
     second.signal(signal.SIGTERM)
-
-
-READERS = (
-    "coredns_pods", "kube_dns_service", "coredns_usage", "corefile", "nodelocal", "kube_proxy",
-    "network_policies", "inventory", "services", "statefulsets",
-)  # fmt: skip
-
-
-def _capacity_ready(text: str) -> str | None:
-    """The metrics once every cluster reader has run and succeeded."""
-    done = {labels["collector"] for labels, v in samples(text, "k8s_dns_collector_success") if v == 1}
-    return text if done >= set(READERS) else None
 
 
 def test_doctor_lists_discovered_targets_and_cluster_readings(

@@ -5,12 +5,12 @@ each process's peak memory stays within its workload's request.
 
 Only what a cluster would differ in is changed: the API endpoint (a kubeconfig instead of the
 pod's ServiceAccount), the lab's addresses for the pod's resolv.conf, NodeLocal and the host's
-files, and a faster schedule. Names, paths and the Lease are the shipped ones.
+files, and a faster schedule with the API budget it needs. Names, paths and the Lease are the
+shipped ones.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +22,11 @@ from lab.kubeapi.cluster import fake_cluster
 from lab.kubeapi.server import KubeAPI, Request
 from lab.shipped import CLUSTER_CONFIG, NODE_CONFIG, on_test_api
 from tests.conftest import REPO
+from tests.deploy.footprint import GOAL_MIB, high_water_mib, mebibytes
 from tests.deploy.shipped import one, render
-from tests.deploy.test_footprint import GOAL_MIB, _high_water_mib, _mebibytes
 from tests.integration.metrics_text import samples, value
-from tests.kubeapi.test_readers import described, verb
-from tests.kubeapi.test_serve_kubernetes import _capacity_ready
+from tests.kubeapi.api_requests import described, verb
+from tests.kubeapi.serving import capacity_ready
 
 pytestmark = pytest.mark.lab
 
@@ -34,7 +34,7 @@ pytestmark = pytest.mark.lab
 def requested(kind: str, name: str) -> float:
     """The memory request of the workload in deploy/base, MiB."""
     (container,) = one(render(REPO / "deploy" / "base"), kind, name)["spec"]["template"]["spec"]["containers"]
-    return _mebibytes(container["resources"]["requests"]["memory"])
+    return mebibytes(container["resources"]["requests"]["memory"])
 
 
 def ungranted(requests: list[Request], account: str) -> list[str]:
@@ -74,7 +74,7 @@ def test_shipped_configs_discover_the_lab_elect_one_reporter_and_stay_within_the
     raced = {labels["server"] for labels, _ in samples(text, "k8s_dns_race_probes_total")}
     assert raced == set().union(*servers.values())
     assert ungranted(kube_api.requests, f"{NAMESPACE}/k8s-dns-exporter-node") == []
-    assert _high_water_mib(node.process.pid) <= min(GOAL_MIB, requested("DaemonSet", "k8s-dns-exporter-node"))
+    assert high_water_mib(node.process.pid) <= min(GOAL_MIB, requested("DaemonSet", "k8s-dns-exporter-node"))
     node.stop()
 
     kube_api.requests.clear()
@@ -88,14 +88,17 @@ def test_shipped_configs_discover_the_lab_elect_one_reporter_and_stay_within_the
     leader, standby = sorted(replicas, key=lambda r: -value(r.metrics(), "k8s_dns_leader"))
     upstreams = {lab.address(r) for r in lab.roles("upstream")}
     leader.wait_for(lambda: probed(leader.metrics(), "upstream") == upstreams, what="upstream probes")
-    text = leader.wait_for(lambda: _capacity_ready(leader.metrics()), what="every cluster reader")
+    text = leader.wait_for(lambda: capacity_ready(leader.metrics()), what="every cluster reader")
     assert {v for _, v in samples(text, "k8s_dns_probe_success")} == {1.0}
     assert value(text, "k8s_dns_coredns_replicas") == 2
-    time.sleep(1)
+    rounds = value(standby.metrics(), "k8s_dns_probe_rounds_total")  # one more round, which probes nothing
+    standby.wait_for(
+        lambda: value(standby.metrics(), "k8s_dns_probe_rounds_total") > rounds, what="a round of the standby"
+    )
     assert samples(standby.metrics(), "k8s_dns_probe_success") == []
     lease = kube_api.store.get("coordination.k8s.io/v1", "leases", NAMESPACE, "k8s-dns-exporter")
     assert lease is not None, "the Lease lives in the exporter's own namespace"
     assert ungranted(kube_api.requests, f"{NAMESPACE}/k8s-dns-exporter-cluster") == []
     assert any(verb(r) == "update" for r in kube_api.requests), "the leader renews its Lease"
-    peak = _high_water_mib(leader.process.pid)
+    peak = high_water_mib(leader.process.pid)
     assert peak <= requested("Deployment", "k8s-dns-exporter-cluster"), f"cluster leader peak {peak:.1f} MiB"

@@ -19,7 +19,7 @@ from lab.kubeapi.nodes import node, node_metrics, pod_metrics
 from lab.kubeapi.server import KubeAPI
 from lab.kubeapi.workloads import configmap, kube_proxy_configmap, network_policy, service
 from lab.responder import Request
-from tests.kubeapi.test_pod_dns import pod
+from tests.kubeapi.pods import pod
 
 SAMPLE_PODS = 100
 """Every scenario samples the application pods' DNS settings, so the pod rules run on each."""

@@ -27,8 +27,8 @@ from lab.kubeapi.workloads import kube_proxy_configmap
 from lab.responder import StaleUdpFlows
 from tests.conftest import Exporter, run_cli, write_config
 from tests.integration.metrics_text import samples, value
-from tests.kubeapi.test_pod_dns import pod
-from tests.kubeapi.test_serve_kubernetes import READERS, config, pod_servers
+from tests.kubeapi.pods import pod
+from tests.kubeapi.serving import FAST_CLUSTER, READERS, config, pod_servers
 from tests.scenarios.cluster import SAMPLE_PODS, SCENARIOS, expected, staged
 
 pytestmark = pytest.mark.lab
@@ -68,16 +68,7 @@ def test_doctor_names_exactly_the_cause(
 
 def serve_config(lab: Lab, kubeconfig: Path) -> dict[str, Any]:
     """Cluster mode on a short schedule: readers every second, a Lease that is taken at once."""
-    lease = {"duration": "3s", "renew_deadline": "2s", "retry_period": "300ms"}
-    return config(
-        lab,
-        kubeconfig,
-        mode="cluster",
-        sample_pods=SAMPLE_PODS,
-        interval="1s",
-        inventory_interval="1s",
-        lease=lease,
-    )
+    return config(lab, kubeconfig, mode="cluster", sample_pods=SAMPLE_PODS, **FAST_CLUSTER)
 
 
 def diagnosed(exporter: Exporter) -> dict[str, Any]:

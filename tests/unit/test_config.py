@@ -18,7 +18,6 @@ from exporter.config import (
     load_config,
     parse_config,
 )
-from exporter.config._yaml import load_yaml
 from tests.conftest import REPO, run_cli
 
 SERVICE = {"service": ["127.0.10.10:5353"]}
@@ -232,13 +231,15 @@ def test_unknown_command_line_options_exit_2() -> None:
     assert run_cli("check-config").returncode == 2
 
 
-def test_the_readme_reference_config_parses_with_every_section() -> None:
+def test_the_readme_reference_config_parses_with_every_section(tmp_path: Path) -> None:
     """The annotated config under "## Configuration" in the README is a valid config, keys and all."""
     text = (REPO / "README.md").read_text()
     section = text[text.index("## Configuration") :]
     start = section.index("```yaml\n") + len("```yaml\n")
     block = section[start : section.index("\n```", start)]
-    config = parse_config(load_yaml(block))
+    reference = tmp_path / "config.yaml"
+    reference.write_text(block)
+    config = load_config(reference)
     top = {line.split(":", 1)[0] for line in block.splitlines() if line[:1].isalpha()}
     assert "diagnosis" in top
     assert "kubernetes" in top
@@ -253,14 +254,12 @@ def test_diagnosis_section_is_read_and_checked() -> None:
         parse_config(doc(diagnosis={"window": 0}))
 
 
-def test_unquoted_off_turns_the_kubernetes_api_off() -> None:
-    config = parse_config(
-        load_yaml(
-            "names: [{name: a.b., type: A}]\npaths: {service: ['127.0.0.1:53']}\nkubernetes: {config: off}\n"
-        )
+def test_unquoted_off_turns_the_kubernetes_api_off(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "names: [{name: a.b., type: A}]\npaths: {service: ['127.0.0.1:53']}\nkubernetes: {config: off}\n"
     )
-    assert config.kubernetes.config == "off"
+    assert load_config(path).kubernetes.config == "off"
+    path.write_text("names: [{name: a.b.}]\npaths: {service: ['127.0.0.1:53']}\nkubernetes: {config: on}\n")
     with pytest.raises(ConfigError, match=r"kubernetes.config"):
-        parse_config(
-            load_yaml("names: [{name: a.b.}]\npaths: {service: ['127.0.0.1:53']}\nkubernetes: {config: on}\n")
-        )
+        load_config(path)

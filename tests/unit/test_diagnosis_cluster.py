@@ -31,9 +31,8 @@ from exporter.node import NodeReadings
 from exporter.node.readers.resolv_conf import NodeResolvConf
 from exporter.probe import ProbeResult, Reason
 from exporter.resolvconf import parse_resolv_conf
-from tests.unit.results import round_of
-from tests.unit.test_diagnosis_node import readings as node_readings
-from tests.unit.test_diagnosis_probe import NAMES, POD1, POD2, SERVICE, UP1, UP2, fail, healthy_results
+from tests.unit.node_readings import readings as node_readings
+from tests.unit.results import NAMES, POD1, POD2, SERVICE, UP1, UP2, fail, healthy_results, round_of
 
 NOW = 1_800_000_000.0
 MIB = 1048576
@@ -84,7 +83,7 @@ def healthy_pieces() -> dict[str, Any]:
 
 
 def node_modified(modified: float | None) -> NodeReadings:
-    """A healthy node's readings (see test_diagnosis_node) whose resolv.conf changed at ``modified``."""
+    """A healthy node's readings (see tests/unit/node_readings.py) whose resolv.conf changed at ``modified``."""
     if modified is None:
         return node_readings(resolv_conf=None)
     conf = NodeResolvConf(

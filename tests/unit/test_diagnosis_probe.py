@@ -9,26 +9,19 @@ from exporter.config import parse_config
 from exporter.diagnosis.engine import diagnose, upstream_comparisons
 from exporter.diagnosis.model import Observations
 from exporter.probe import ProbeResult, Reason
-from tests.unit.results import EXTERNAL, INTERNAL, result, round_of
-
-NAMES = parse_config(
-    {"names": [{"name": INTERNAL}, {"name": EXTERNAL}], "paths": {"service": ["10.96.0.10:53"]}}
-).names
-SERVICE, POD1, POD2, NODELOCAL, UP1, UP2 = (
-    "10.96.0.10:53", "10.244.0.5:53", "10.244.1.7:53", "169.254.20.10:53", "10.0.0.2:53", "10.0.0.3:53",
-)  # fmt: skip
-
-
-def healthy_results() -> list[ProbeResult]:
-    out = []
-    for path, server in (("service", SERVICE), ("pod", POD1), ("pod", POD2), ("nodelocal", NODELOCAL)):
-        for name in (INTERNAL, EXTERNAL):
-            for transport in ("udp", "tcp"):
-                out.append(result(path, server, name, transport=transport))
-    for server in (UP1, UP2):
-        for transport in ("udp", "tcp"):
-            out.append(result("upstream", server, EXTERNAL, transport=transport))
-    return out
+from tests.unit.results import (
+    EXTERNAL,
+    INTERNAL,
+    NAMES,
+    POD1,
+    UP1,
+    UP2,
+    broken,
+    fail,
+    healthy_results,
+    result,
+    round_of,
+)
 
 
 def causes(results: list[ProbeResult], rounds: int = 3) -> list[str]:
@@ -38,21 +31,6 @@ def causes(results: list[ProbeResult], rounds: int = 3) -> list[str]:
         configured_paths=frozenset({"service", "pod", "nodelocal", "upstream"}),
     )
     return [f.cause for f in diagnose(obs)]
-
-
-def broken(results: list[ProbeResult], fault: object) -> list[ProbeResult]:
-    return [fault(r) or r for r in results]  # type: ignore[operator]
-
-
-def fail(reason: Reason, rcode: str | None = None, **match: str) -> object:
-    def apply(r: ProbeResult) -> ProbeResult | None:
-        if all(getattr(r, k) == v for k, v in match.items()):
-            return result(
-                r.path, r.server, r.name, transport=r.transport, reason=reason, rcode=rcode, answers=()
-            )
-        return None
-
-    return apply
 
 
 def test_healthy_input_names_no_cause() -> None:

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exporter.config import ConfigError, parse_config
-from exporter.config._yaml import load_yaml
-from exporter.config.load import _TOP_KEYS
+from exporter.config import Config, ConfigError, load_config, parse_config
 from exporter.node.paths import CorruptFile
 from exporter.node.readers.conntrack import parse_conntrack_stat, parse_limit
 from exporter.node.readers.cpu import parse_pressure, parse_stat
@@ -25,7 +26,28 @@ from exporter.resolvconf import parse_resolv_conf
 EXAMPLES = int(os.environ.get("K8S_DNS_FUZZ_EXAMPLES", "300"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-KNOWN_KEYS = [*_TOP_KEYS, "name", "type", "kind", "expect", "rcode", "answers", "race", "service", "pod",
+
+def top_level_keys() -> list[str]:
+    """The keys a config may have at its top, as the loader lists them when it meets an unknown one."""
+    try:
+        parse_config({"?": None})
+    except ConfigError as exc:
+        listed = re.fullmatch(r"unknown key \(expected one of: (.*)\)", exc.reason)
+        assert listed is not None, exc
+        return listed.group(1).split(", ")
+    raise AssertionError("an unknown top-level key was accepted")
+
+
+def load_text(text: str) -> Config:
+    """``text`` as a config file, read the way ``serve --config`` reads it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "config.yaml"
+        path.write_text(text, encoding="utf-8")
+        return load_config(path)
+
+
+TOP_KEYS = top_level_keys()
+KNOWN_KEYS = [*TOP_KEYS, "name", "type", "kind", "expect", "rcode", "answers", "race", "service", "pod",
               "upstream", "resolver", "file", "port", "resolv_conf", "level", "format", "window", "thresholds"]  # fmt: skip
 scalars = st.one_of(
     st.none(),
@@ -53,7 +75,7 @@ def test_config_documents(raw: Any) -> None:
 
 
 @FUZZ
-@given(raw=st.dictionaries(st.sampled_from(list(_TOP_KEYS)), documents, max_size=6))
+@given(raw=st.dictionaries(st.sampled_from(TOP_KEYS), documents, max_size=6))
 def test_config_documents_with_real_top_level_keys(raw: dict[str, Any]) -> None:
     try:
         parse_config(raw)
@@ -65,16 +87,17 @@ def test_config_documents_with_real_top_level_keys(raw: dict[str, Any]) -> None:
 @given(text=st.text(max_size=400))
 def test_yaml_text(text: str) -> None:
     try:
-        load_yaml(text)
+        load_text(text)
     except ConfigError as exc:
-        assert "YAML" in str(exc) or "duplicate key" in str(exc)
+        # Only the file's YAML layer raises errors without a field path; every other one names its field.
+        assert exc.field or "YAML" in exc.reason or "duplicate key" in exc.reason, exc
 
 
 @FUZZ
 @given(raw=documents)
 def test_yaml_round_trip_of_any_document(raw: Any) -> None:
     with contextlib.suppress(ConfigError):
-        parse_config(load_yaml(yaml.safe_dump(raw)))
+        load_text(yaml.safe_dump(raw))
 
 
 @FUZZ
