@@ -153,14 +153,16 @@ def api_requests_per_second(config: Config) -> float:
     if not k8s.enabled:
         return 0.0
     auto = {p for p, spec in config.paths.direct().items() if spec == AUTO}
-    rate = len(auto & {"service", "nodelocal", "upstream"}) / k8s.refresh
+    # In cluster mode upstream: auto takes the Corefile the readers fetch: no GET of its own.
+    fetched = {"service", "nodelocal"} | ({"upstream"} if config.mode == "node" else set())
+    rate = len(auto & fetched) / k8s.refresh
     if config.mode == "cluster":
         from exporter.cluster.jobs import CLUSTER_STEPS, inventory_steps  # noqa: PLC0415 - loads kubernetes
 
         rate += (
             len(CLUSTER_STEPS) / k8s.interval + len(inventory_steps(k8s.sample_pods)) / k8s.inventory_interval
         )
-        rate += 1 / k8s.lease.retry_period
+        rate += 2 / k8s.lease.retry_period  # the leader reads the Lease and writes it back
     return rate
 
 

@@ -104,13 +104,13 @@ class LeaderElector:
         """Give the Lease up (empty holder, 1 s duration) so a standby need not wait for it to expire."""
         api, lease = self._api, self._lease
         try:
-            current = api.call(api.coordination.read_namespaced_lease, lease.name, lease.namespace)
+            current = api.call_now(api.coordination.read_namespaced_lease, lease.name, lease.namespace)
             if current.spec is None or current.spec.holder_identity != self.identity:
                 return
             current.spec.holder_identity = None
             current.spec.lease_duration_seconds = 1
             current.spec.renew_time = datetime.now(UTC)
-            api.call(api.coordination.replace_namespaced_lease, lease.name, lease.namespace, current)
+            api.call_now(api.coordination.replace_namespaced_lease, lease.name, lease.namespace, current)
             log.info("leader_released", identity=self.identity, lease=f"{lease.namespace}/{lease.name}")
         except (ApiException, ApiUnavailable, ValueError) as exc:
             log.warning("leader_release_failed", error=describe(exc))
@@ -119,7 +119,7 @@ class LeaderElector:
         api, lease = self._api, self._lease
         now = datetime.now(UTC)
         try:
-            current = api.call(api.coordination.read_namespaced_lease, lease.name, lease.namespace)
+            current = api.call_now(api.coordination.read_namespaced_lease, lease.name, lease.namespace)
         except ApiException as exc:
             if exc.status != 404:
                 raise
@@ -142,7 +142,7 @@ class LeaderElector:
             lease_transitions=(spec.lease_transitions or 0) + (0 if mine else 1),
         )
         try:
-            api.call(api.coordination.replace_namespaced_lease, lease.name, lease.namespace, current)
+            api.call_now(api.coordination.replace_namespaced_lease, lease.name, lease.namespace, current)
         except ApiException as exc:
             if exc.status == 409:
                 return False  # another candidate wrote first; read again next period
@@ -163,7 +163,7 @@ class LeaderElector:
             ),
         )
         try:
-            api.call(api.coordination.create_namespaced_lease, lease.namespace, body)
+            api.call_now(api.coordination.create_namespaced_lease, lease.namespace, body)
         except ApiException as exc:
             if exc.status == 409:
                 return False  # created by another candidate meanwhile

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import structlog
 
@@ -24,12 +24,13 @@ from exporter.node.readers.cpu import CPU, PRESSURE
 from exporter.node.readers.resolv_conf import RESOLV_CONF, NodeResolvConf
 from exporter.node.readers.snmp import SNMP
 from exporter.node.readings import Increases, NodeReadings, RaceSummary, RaceTarget, ResolvConfChange
-from exporter.node.source import describe, is_absent
+from exporter.node.source import Source, describe, is_absent
 from exporter.probe.engine import Round
 from exporter.probe.race import RaceResult
 from exporter.status import Status
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 HISTORY = 5
 """Samples kept: with the default 15 s interval, about a minute of node history."""
@@ -81,10 +82,19 @@ class NodeMonitor:
         paths = self._paths()
         values: dict[str, Any] = {}
         errors: dict[str, str] = {}
+        last = self._samples[-1].values if self._samples and paths == self._sampled_paths else {}
         for name, source in SOURCES.items():
             started = time.perf_counter()
             try:
-                values[name] = source.read(paths)
+                previous = last.get(name)
+                if (
+                    previous is not None
+                    and source.unchanged is not None
+                    and source.unchanged(paths, previous)
+                ):
+                    values[name] = previous
+                else:
+                    values[name] = source.read(paths)
             except Exception as exc:  # noqa: BLE001 - a broken node file is data, never a crash
                 errors[name] = describe(exc)
                 self._log_failure(name, exc, errors[name])
@@ -178,47 +188,55 @@ def _snapshot(paths: NodePaths, samples: Sequence[Sample], change: ResolvConfCha
     )
 
 
-def _series(samples: Sequence[Sample], source: str, read: Callable[[Any], int | float | None]) -> list[float]:
-    out = []
-    for sample in samples:
-        if source in sample.values and (value := read(sample.values[source])) is not None:
-            out.append(float(value))
-    return out
+_CONNTRACK_GROWTH = ("insert_failed", "drop", "early_drop", "clash_resolve")
+_NET_GROWTH = (
+    "udp_in_errors",
+    "udp_receive_buffer_errors",
+    "udp_send_buffer_errors",
+    "tcp_retransmitted_segments",
+)
 
 
-def _increase(values: list[float]) -> int | None:
-    """Growth of a counter over samples; a drop is a reset (reboot, module reload, 32-bit wrap)."""
-    if len(values) < 2:
+def _read(source: Source[T], paths: NodePaths, previous: Any) -> T:
+    """Read ``source``, or keep ``previous`` when the source says it still holds."""
+    if previous is not None and source.unchanged is not None and source.unchanged(paths, previous):
+        return cast(T, previous)
+    return source.read(paths)
+
+
+def _values(samples: Sequence[Sample], source: Source[T]) -> list[T]:
+    """What ``source`` read in each sample that has it, oldest first."""
+    name = source.name
+    return [cast(T, s.values[name]) for s in samples if name in s.values]
+
+
+def _increase(values: Sequence[float | int | None]) -> int | None:
+    """Growth of a counter over samples; a drop is a reset (reboot, module reload, 32-bit wrap).
+    Samples without the counter (``None``) are left out."""
+    known = [v for v in values if v is not None]
+    if len(known) < 2:
         return None
     total = 0.0
-    for before, after in itertools.pairwise(values):
+    for before, after in itertools.pairwise(known):
         total += after - before if after >= before else after
     return round(total)
 
 
 def _increases(samples: Sequence[Sample]) -> Increases:
-    def conntrack(field: str) -> int | None:
-        return _increase(_series(samples, CONNTRACK.name, lambda c: getattr(c, field)))
-
-    def net(field: str) -> int | None:
-        return _increase(_series(samples, SNMP.name, lambda n: getattr(n, field)))
-
-    busy = _series(samples, CPU.name, lambda c: c.busy)
-    total = _series(samples, CPU.name, lambda c: c.total)
+    conntrack = _values(samples, CONNTRACK)
+    net = _values(samples, SNMP)
+    cpu = _values(samples, CPU)
     pressure = [(s.at, s.values[PRESSURE.name]) for s in samples if PRESSURE.name in s.values]
+    grown = {f"conntrack_{f}": _increase([getattr(c, f) for c in conntrack]) for f in _CONNTRACK_GROWTH}
+    grown |= {f: _increase([getattr(n, f) for n in net]) for f in _NET_GROWTH}
     return Increases(
         seconds=samples[-1].at - samples[0].at,
-        conntrack_insert_failed=conntrack("insert_failed"),
-        conntrack_drop=conntrack("drop"),
-        conntrack_early_drop=conntrack("early_drop"),
-        conntrack_clash_resolve=conntrack("clash_resolve"),
-        udp_in_errors=net("udp_in_errors"),
-        udp_receive_buffer_errors=net("udp_receive_buffer_errors"),
-        udp_send_buffer_errors=net("udp_send_buffer_errors"),
-        tcp_retransmitted_segments=net("tcp_retransmitted_segments"),
-        cpu_busy_ratio=_ratio(busy[-1] - busy[0], total[-1] - total[0]) if len(busy) > 1 else None,
+        **grown,
+        cpu_busy_ratio=(
+            _ratio(cpu[-1].busy - cpu[0].busy, cpu[-1].total - cpu[0].total) if len(cpu) > 1 else None
+        ),
         cpu_pressure_ratio=(
-            _ratio(pressure[-1][1] - pressure[0][1], pressure[-1][0] - pressure[0][0])
+            _ratio(float(pressure[-1][1]) - float(pressure[0][1]), pressure[-1][0] - pressure[0][0])
             if len(pressure) > 1
             else None
         ),

@@ -22,6 +22,9 @@ class Source(Generic[T]):
 
     name: str
     read: Callable[[NodePaths], T]
+    unchanged: Callable[[NodePaths, T], bool] | None = None
+    """Whether the last value read still holds (a file's identity unchanged), checked instead of
+    reading again; ``None``: read every time (procfs counters always change)."""
 
 
 _ABSENT = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EOPNOTSUPP, errno.ENOTSUP})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -174,14 +175,14 @@ def test_a_race_for_the_lease_gives_409_to_the_loser(kube_api: KubeAPI, kubeconf
     a.release()  # the lease is free now: both may take it
     stale = api.call(api.coordination.read_namespaced_lease, "k8s-dns-exporter", "kube-system")
     assert a.try_once()  # a wins the race
-    real_call = api.call
+    real_call = api.call_now
 
     def call(method: Any, *args: Any, **kwargs: Any) -> Any:
         if getattr(method, "__name__", "") == "read_namespaced_lease":
             return stale  # b read the lease just before a wrote it
         return real_call(method, *args, **kwargs)
 
-    api.call = call  # type: ignore[method-assign]
+    api.call_now = call  # type: ignore[method-assign]
     assert not b.try_once()
     assert not b.leading
     puts = [r.status for r in kube_api.requests if r.method == "PUT"]
@@ -190,3 +191,21 @@ def test_a_race_for_the_lease_gives_409_to_the_loser(kube_api: KubeAPI, kubeconf
     assert lease is not None
     assert lease["spec"]["holderIdentity"] == "exporter-a"
     assert status.runs()["leader_election"].ok  # a lost race is not an error
+
+
+def test_lease_requests_do_not_queue_behind_the_readers(kube_api: KubeAPI, kubeconfig: Path) -> None:
+    """The readers' lists share a token bucket; the Lease must not wait for it, or a long list
+    (all pods of a large cluster, page by page) would make the leader miss its renewals."""
+    k8s = dataclasses.replace(settings(kubeconfig, "exporter-a"), qps=0.5)
+    api = ClusterApi(k8s)
+    for _ in range(2):
+        api.limiter.acquire()  # the readers spent the whole burst: their next request waits 2 s
+    candidate = elector(kubeconfig, "exporter-a", api=api)
+    started = time.monotonic()
+    assert candidate.try_once()  # read, then create: two requests at once
+    assert candidate.try_once()  # read, then renew
+    assert time.monotonic() - started < 1.0
+    assert candidate.leading
+    started = time.monotonic()
+    api.call(api.coordination.read_namespaced_lease, k8s.lease.name, k8s.lease.namespace)
+    assert time.monotonic() - started > 1.0  # a reader's request still waits for its token

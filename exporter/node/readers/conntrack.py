@@ -22,7 +22,9 @@ their clash-resolution count is unknown (``None``), not zero.
 
 from __future__ import annotations
 
+import operator
 import re
+import struct
 from dataclasses import dataclass
 
 from exporter.node.paths import CorruptFile, NodePaths, read_text
@@ -33,8 +35,8 @@ MAX_FILES = (("sys", "net", "netfilter", "nf_conntrack_max"), ("sys", "net", "nf
 _REQUIRED = ("entries", "insert_failed", "drop", "early_drop")
 _CLASH = "clashres"
 _HEX = re.compile(r"[0-9a-fA-F]{8}")
-_HEX_ROW = re.compile(r"[0-9a-fA-F]{8}(?:\s+[0-9a-fA-F]{8})*")
-"""A per-CPU row: every counter exactly eight hex digits (``%08x`` of 32 bits), checked in one match."""
+"""A counter: exactly eight hex digits (``%08x`` of 32 bits). A row's counters are decoded together
+(``bytes.fromhex`` refuses anything else), this only names the bad one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +80,16 @@ def parse_conntrack_stat(text: str, path: str = "nf_conntrack") -> tuple[dict[st
         fields = line.split()
         if len(fields) != len(header):
             raise CorruptFile(path, f"line {number} has {len(fields)} fields, the header {len(header)}")
-        if not _HEX_ROW.fullmatch(line.strip()):
+        try:
+            if set(map(len, fields)) != {8}:
+                raise ValueError("not 8 digits")
+            values = struct.unpack(f">{len(fields)}I", bytes.fromhex("".join(fields)))
+        except ValueError:
             bad = next((field for field in fields if not _HEX.fullmatch(field)), line)
-            raise CorruptFile(path, f"line {number}: {bad[:20]!r} is not an 8-digit hex counter")
-        values = [int(field, 16) for field in fields]
+            raise CorruptFile(path, f"line {number}: {bad[:20]!r} is not an 8-digit hex counter") from None
         if number == 2:
             entries = values[header.index("entries")]
-        totals = [total + value for total, value in zip(totals, values, strict=True)]
+        totals = list(map(operator.add, totals, values))  # same length: checked against the header
     columns = dict(zip(header, totals, strict=True))
     columns["entries"] = entries
     return columns, len(rows)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from exporter.node.paths import CorruptFile, NodePaths, read_text
 from exporter.node.source import Source
@@ -28,6 +28,8 @@ class NodeResolvConf:
     conf: ResolvConf
     modified: float
     """The file's mtime (Unix seconds): when the node's DNS settings were last written."""
+    identity: tuple[int, ...] = field(default=(), compare=False, repr=False)
+    """The file as read (device, inode, size, mtime and ctime in ns): unchanged, it need not be read again."""
 
     @property
     def azure_dns_mixed(self) -> bool:
@@ -42,16 +44,34 @@ def read_node_resolv_conf(paths: NodePaths) -> NodeResolvConf:
         mounted = paths.host(file)
         try:
             text = read_text(mounted)
-            modified = os.stat(mounted).st_mtime
+            stat = os.stat(mounted)
         except FileNotFoundError:
             continue
         conf = parse_resolv_conf(text)
         if "\x00" in text or (not conf.nameservers and conf.warnings):
             raise CorruptFile(mounted, "no valid nameserver line; " + "; ".join(conf.warnings[:3]))
-        return NodeResolvConf(file=file, conf=conf, modified=modified)
+        return NodeResolvConf(file=file, conf=conf, modified=stat.st_mtime, identity=_identity(stat))
     tried = " or ".join(paths.host(file) for file in CANDIDATES)
     raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), tried)
 
 
-RESOLV_CONF: Source[NodeResolvConf] = Source("node_resolv_conf", read_node_resolv_conf)
+def unchanged(paths: NodePaths, last: NodeResolvConf) -> bool:
+    """``last`` still holds: no earlier candidate appeared, and its file is the same inode, size
+    and times (a rewrite, in place or by rename, changes them)."""
+    for file in CANDIDATES:
+        try:
+            stat = os.stat(paths.host(file))
+        except OSError:
+            if file == last.file:
+                return False
+            continue
+        return file == last.file and _identity(stat) == last.identity
+    return False
+
+
+def _identity(stat: os.stat_result) -> tuple[int, ...]:
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+RESOLV_CONF: Source[NodeResolvConf] = Source("node_resolv_conf", read_node_resolv_conf, unchanged)
 SOURCES = (RESOLV_CONF,)

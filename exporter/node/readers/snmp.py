@@ -55,23 +55,23 @@ def parse_snmp(
         proto, sep, rest = line.partition(":")
         if not sep or not proto.isalnum():
             raise CorruptFile(path, f"line {number} has no 'Proto:' prefix: {line[:40]!r}")
-        words = rest.split()
+        wanted = protocols is None or proto in protocols
         if pending is None or pending[0] != proto:
             if pending is not None:
                 raise CorruptFile(path, f"{pending[0]}: line {pending[2]} has names but no values")
-            pending = (proto, words, number)
+            pending = (proto, rest.split() if wanted else [], number)
             continue
         names = pending[1]
-        if protocols is not None and proto not in protocols:
-            pending = None
+        pending = None
+        if not wanted:
             continue
+        words = rest.split()
         if len(words) != len(names):
             raise CorruptFile(path, f"{proto}: line {number} has {len(words)} values for {len(names)} names")
         if not _NUMBERS.fullmatch(rest.strip()):
             bad = next((word for word in words if not _NUMBER.fullmatch(word)), rest)
             raise CorruptFile(path, f"line {number}: {bad[:20]!r} is not a number")
         tables[proto] = dict(zip(names, map(int, words), strict=True))
-        pending = None
     if pending is not None:
         raise CorruptFile(path, f"{pending[0]}: line {pending[2]} has names but no values (truncated?)")
     return tables
