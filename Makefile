@@ -53,7 +53,7 @@ test: setup lint
 
 # Benchmarks (bench/, results in bench/results/): not part of `make test`. Each runs in a
 # loopback-only network namespace; the peer comparison needs prometheus-blackbox-exporter.
-BENCH_APT := prometheus-blackbox-exporter gcc unbound dnsmasq-base dnsutils
+BENCH_APT := prometheus-blackbox-exporter gcc unbound dnsmasq-base dnsutils valgrind
 BENCH_RUN = $(UNSHARE) sh -c 'ip link set lo up && exec $(BIN)/python -m $(1)'
 
 bench-deps: python-deps $(VENV)/.bench-installed
@@ -70,6 +70,7 @@ $(VENV)/.bench-installed: pyproject.toml
 
 bench: bench-deps
 	$(call BENCH_RUN,bench.peer)
+	$(call BENCH_RUN,bench.round_cost --against a14357c)
 	$(call BENCH_RUN,bench.scale)
 	$(call BENCH_RUN,bench.growth)
 	$(call BENCH_RUN,bench.cost_model)

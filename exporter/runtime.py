@@ -10,13 +10,13 @@ can never disagree.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 import structlog
 from prometheus_client import CollectorRegistry
 
-from exporter.config import AUTO, Config
+from exporter.config import AUTO, Config, Server
 from exporter.diagnosis.engine import Findings, diagnose, upstream_comparisons
 from exporter.diagnosis.model import Observations
 from exporter.diagnosis.stats import Stats
@@ -30,7 +30,7 @@ from exporter.snapshot import Snapshot
 from exporter.state import ProbeState
 from exporter.status import Status
 from exporter.targets import TargetSet, TargetSources, compose
-from exporter.targets.plan import plan
+from exporter.targets.plan import Plan, plan
 
 log = structlog.get_logger(__name__)
 _T = TypeVar("_T")
@@ -67,6 +67,7 @@ class Runtime:
         self._cluster = [part.cluster for part in self.parts if part.cluster is not None]
         self._discovery = [part.discovery for part in self.parts if part.discovery is not None]
         self._failing: dict[tuple[str, str, str, str, str], Reason | None] = {}
+        self._planned: tuple[Config, Mapping[str, tuple[Server, ...]], object, Plan] | None = None
         self.config = config
         self.apply(config, first=True)
 
@@ -81,12 +82,34 @@ class Runtime:
                 "kubernetes_config_changed", note="changes to kubernetes, mode and auto paths take a restart"
             )
         self.config = config
+        configured = {hop for hop, spec in config.paths.direct().items() if spec != ()}
+        if config.paths.resolver is not None:
+            configured.add(Hop.RESOLVER)
+        self._configured = frozenset(configured)
+        """Hops the config sets up (one with no servers still counts: it is expected to answer)."""
         self.probes.keep(config.diagnosis.window)
         for part in self.parts:
             if part.apply is not None:
                 part.apply(config)
         self.sources = TargetSources(config, discovery=self._discover)
         self.prober = Prober(config)
+
+    def _plan(self, targets: TargetSet) -> Plan:
+        """The round's plan; the same config and targets as last round make the same plan."""
+        last = self._planned
+        if (
+            last is None
+            or last[0] is not self.config
+            or last[1] != targets.servers
+            or last[2] != targets.resolver
+        ):
+            last = self._planned = (
+                self.config,
+                targets.servers,
+                targets.resolver,
+                plan(self.config, targets),
+            )
+        return last[3]
 
     def leading(self) -> bool:
         """False on a cluster-mode standby: its rounds probe nothing, so only the leader reports."""
@@ -106,7 +129,7 @@ class Runtime:
             duration=0.0,
             error="; ".join(f"{s}: {e}" for s, e in sorted(targets.errors.items())) or None,
         )
-        round_ = await self.prober.run(plan(self.config, targets), targets)
+        round_ = await self.prober.run(self._plan(targets), targets)
         self.probes.record(round_)
         self.status.record("probe", ok=True, duration=round_.duration)
         for hook in self._after:
@@ -127,13 +150,10 @@ class Runtime:
 
     def observations(self) -> Observations:
         rounds = self.probes.rounds()[-self.config.diagnosis.window :]
-        configured = {p for p, spec in self.config.paths.direct().items() if spec != ()}
-        if self.config.paths.resolver is not None:
-            configured.add(Hop.RESOLVER)
         return Observations(
             rounds=rounds,
             names=self.config.names,
-            configured_paths=frozenset(configured),
+            configured_paths=self._configured,
             node=_latest(self._node),
             cluster=_latest(self._cluster),
             now=time.time(),

@@ -5,10 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class CollectorRun:
+class CollectorRun(NamedTuple):
+    """One run of a collector (recorded several times a round: a tuple, cheap to make)."""
+
     ok: bool
     duration: float
     error: str | None

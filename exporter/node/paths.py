@@ -7,6 +7,7 @@ name files relative to these roots and never open an absolute path of their own.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 
@@ -24,7 +25,7 @@ class NodePaths:
 
     def proc(self, *parts: str) -> str:
         """``proc("1", "net", "snmp")`` is ``<procfs>/1/net/snmp``."""
-        return os.path.join(self.procfs, *parts)
+        return _joined(self.procfs, parts)
 
     def host(self, path: str) -> str:
         """A host path (``/etc/resolv.conf``) under the root, with symlinks kept inside the root.
@@ -36,16 +37,29 @@ class NodePaths:
         current = path
         for _ in range(_MAX_LINKS):
             mounted = self._under_root(current)
+            if not os.path.islink(mounted):  # an lstat: no exception for the common case
+                return mounted  # not a link (or absent: the caller's open says so)
             try:
                 target = os.readlink(mounted)
             except OSError:
-                return mounted  # not a link (or absent: the caller's open says so)
+                return mounted  # replaced meanwhile
             current = target if target.startswith("/") else os.path.join(os.path.dirname(current), target)
             current = os.path.normpath(current)
         return self._under_root(current)
 
     def _under_root(self, path: str) -> str:
-        return os.path.join(self.rootfs, os.path.normpath(path).lstrip("/"))
+        return _under(self.rootfs, path)
+
+
+@functools.lru_cache(maxsize=256)
+def _joined(root: str, parts: tuple[str, ...]) -> str:
+    """Pure string work, the same every round for the same files: made once."""
+    return os.path.join(root, *parts)
+
+
+@functools.lru_cache(maxsize=256)
+def _under(root: str, path: str) -> str:
+    return os.path.join(root, os.path.normpath(path).lstrip("/"))
 
 
 _CHUNK = 8192
@@ -63,20 +77,20 @@ def read_text(path: str) -> str:
     bytes a call (bench/results/soak.md). Bytes that are not ASCII read as U+FFFD.
     """
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    parts: list[bytes] = []
-    size = 0
     try:
-        while size < MAX_FILE_BYTES:
-            part = os.read(fd, min(_CHUNK, MAX_FILE_BYTES - size))
-            if not part:
-                break
-            parts.append(part)
-            size += len(part)
+        data = os.read(fd, min(_CHUNK, MAX_FILE_BYTES))
+        if len(data) == _CHUNK:  # a short read is the end: these files are read in one go
+            parts = [data]
+            size = len(data)
+            while size < MAX_FILE_BYTES and (part := os.read(fd, min(_CHUNK, MAX_FILE_BYTES - size))):
+                parts.append(part)
+                size += len(part)
+            data = b"".join(parts)
     except OSError as exc:  # e.g. EOPNOTSUPP from PSI turned off: say which file
         raise OSError(exc.errno, exc.strerror, path) from None
     finally:
         os.close(fd)
-    return b"".join(parts).decode("ascii", "replace")
+    return data.decode("ascii", "replace")
 
 
 class CorruptFile(ValueError):

@@ -20,8 +20,9 @@ from exporter.config import Config, ConfigError, load_config, parse_config
 from exporter.node.paths import CorruptFile
 from exporter.node.readers.conntrack import parse_conntrack_stat, parse_limit
 from exporter.node.readers.cpu import parse_pressure, parse_stat
-from exporter.node.readers.snmp import parse_snmp
+from exporter.node.readers.snmp import parse_lines, parse_pairs, parse_snmp
 from exporter.resolvconf import parse_resolv_conf
+from tests.conftest import REPO
 
 EXAMPLES = int(os.environ.get("K8S_DNS_FUZZ_EXAMPLES", "300"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -151,6 +152,35 @@ def test_snmp(text: str) -> None:
         assert str(exc)
     else:
         assert all(isinstance(v, int) for table in tables.values() for v in table.values())
+
+
+SNMP_FIXTURE = (REPO / "tests" / "fixtures" / "node" / "healthy" / "proc" / "1" / "net" / "snmp").read_text()
+
+
+@FUZZ
+@given(
+    text=st.one_of(
+        st.text(max_size=400),
+        _lines("UdpTcp: 0123456789-abcInErrors"),
+        st.builds(
+            lambda at, insert: SNMP_FIXTURE[:at] + insert + SNMP_FIXTURE[at:],
+            st.integers(0, len(SNMP_FIXTURE)),
+            st.text(alphabet="Udp: 0123456789-x\n\t", max_size=12),
+        ),
+    )
+)
+def test_snmp_pair_by_pair_reads_exactly_what_line_by_line_reads(text: str) -> None:
+    """The fast reading accepts only files the line-by-line reading accepts, with the same tables."""
+    wanted = ("Udp", "Tcp")
+    fast = parse_pairs(text, wanted)
+    try:
+        slow = parse_lines(text, "snmp", wanted)
+    except CorruptFile:
+        assert fast is None
+    else:
+        assert fast is None or fast == slow
+    if text == SNMP_FIXTURE:
+        assert fast is not None  # the file as the kernel writes it takes the fast way
 
 
 @FUZZ

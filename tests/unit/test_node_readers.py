@@ -15,7 +15,7 @@ from exporter.node.paths import CorruptFile, read_text
 from exporter.node.readers.conntrack import parse_conntrack_stat, read_conntrack
 from exporter.node.readers.cpu import parse_pressure, parse_stat, read_cpu_pressure, read_cpu_times
 from exporter.node.readers.resolv_conf import read_node_resolv_conf
-from exporter.node.readers.snmp import parse_snmp, read_net
+from exporter.node.readers.snmp import parse_lines, parse_pairs, parse_snmp, read_net
 from exporter.node.source import is_absent
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "node"
@@ -277,3 +277,11 @@ def test_read_text_reads_whole_files_up_to_the_limit(tmp_path: Path, monkeypatch
     assert read_text(str(tmp_path / "stat")) == text
     monkeypatch.setattr(node_paths, "MAX_FILE_BYTES", 20_001)
     assert read_text(str(tmp_path / "stat")) == text[:20_001]
+
+
+@pytest.mark.parametrize("tree", ["healthy", "busy", "old-kernel"])
+def test_captured_snmp_files_take_the_pair_by_pair_reading(tree: str) -> None:
+    text = (FIXTURES / tree / "proc" / "1" / "net" / "snmp").read_text()
+    wanted = ("Udp", "Tcp")
+    assert parse_pairs(text, wanted) == parse_lines(text, "snmp", wanted)
+    assert parse_pairs(text, wanted) is not None

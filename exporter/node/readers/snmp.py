@@ -22,6 +22,9 @@ from exporter.node.source import Source
 SNMP_FILE = ("1", "net", "snmp")
 _NUMBER = re.compile(r"-?[0-9]+")
 _NUMBERS = re.compile(r"-?[0-9]+(?:\s+-?[0-9]+)*")
+_BLANKS = re.compile(r"(?:[ \t]*\n)*")
+_PAIR = re.compile(r"([A-Za-z0-9]+):([^\n]*)\n(?:[ \t]*\n)*\1:([^\n]*)\n(?:[ \t]*\n)*")
+"""Two lines of one protocol, names then values (blank lines may follow each)."""
 """A line of values: decimal integers (some, like Tcp MaxConn, may be -1), checked in one match."""
 _WANTED = {
     "Udp": ("InErrors", "RcvbufErrors", "SndbufErrors", "NoPorts"),
@@ -44,7 +47,37 @@ def parse_snmp(
     text: str, path: str = "snmp", protocols: Collection[str] | None = None
 ) -> dict[str, dict[str, int]]:
     """Protocol -> column -> value, for every pair of lines in the file (or only ``protocols``:
-    the others are checked for their shape, their values neither read nor checked)."""
+    the others are checked for their shape, their values neither read nor checked).
+
+    The file as the kernel writes it is read pair by pair (one match per pair); anything else
+    goes line by line, which names what is wrong.
+    """
+    tables = parse_pairs(text, protocols) if protocols is not None else None
+    return tables if tables is not None else parse_lines(text, path, protocols)
+
+
+def parse_pairs(text: str, protocols: Collection[str]) -> dict[str, dict[str, int]] | None:
+    """The tables of ``protocols`` when the whole file is pairs of well-formed lines, else ``None``."""
+    blanks = _BLANKS.match(text)
+    position = blanks.end() if blanks else 0
+    tables: dict[str, dict[str, int]] = {}
+    while position < len(text):
+        pair = _PAIR.match(text, position)
+        if pair is None:
+            return None
+        position = pair.end()
+        proto, names_text, values_text = pair.groups()
+        if proto not in protocols:
+            continue
+        names, words = names_text.split(), values_text.split()
+        if len(names) != len(words) or not _NUMBERS.fullmatch(values_text.strip()):
+            return None
+        tables[proto] = dict(zip(names, map(int, words), strict=True))
+    return tables
+
+
+def parse_lines(text: str, path: str, protocols: Collection[str] | None) -> dict[str, dict[str, int]]:
+    """Line by line: any file, and a message naming the line of what is wrong."""
     if text and not text.endswith("\n"):
         raise CorruptFile(path, "the last line is cut short (no newline)")
     tables: dict[str, dict[str, int]] = {}
