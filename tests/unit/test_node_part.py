@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -19,9 +18,7 @@ from exporter.node.readers import SOURCES
 from exporter.node.source import Source
 from exporter.runtime import Runtime
 from tests.scenarios import node_files
-
-CLOSED = "127.0.0.1:9"
-"""Nothing listens here: a probe fails at once (port unreachable), so rounds are quick."""
+from tests.unit.running import CLOSED, rounds
 
 
 @pytest.fixture
@@ -57,14 +54,6 @@ def runtime_for(tree: Path) -> Runtime:
         "node": node_files.node_paths(tree),
     }
     return build(parse_config(doc))
-
-
-def rounds(runtime: Runtime, count: int) -> None:
-    async def run() -> None:
-        for _ in range(count):
-            await runtime.probe_round()
-
-    asyncio.run(run())
 
 
 def test_each_node_file_is_read_once_per_round_and_scrapes_render_that_reading(

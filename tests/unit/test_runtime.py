@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from pathlib import Path
 
@@ -11,19 +10,8 @@ import pytest
 import exporter.runtime
 from exporter.compose import build
 from exporter.config import parse_config
-from exporter.runtime import Runtime
 from exporter.targets.plan import Plan
-
-CLOSED = "127.0.0.1:9"
-"""Nothing listens here: a probe fails at once, so rounds are quick."""
-
-
-def rounds(runtime: Runtime, count: int) -> None:
-    async def run() -> None:
-        for _ in range(count):
-            await runtime.probe_round()
-
-    asyncio.run(run())
+from tests.unit.running import rounds
 
 
 def test_the_plan_is_made_once_for_the_same_config_and_targets(
