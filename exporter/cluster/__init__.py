@@ -1,6 +1,6 @@
-"""Kubernetes API readers (cluster mode) and Corefile analysis.
+"""The cluster instance's readers of the Kubernetes API: CoreDNS, its Service and neighbours, sizing.
 
 Importing this package loads nothing heavy: the modules that import the
-``kubernetes`` package (api, jobs, leader, readers) are imported by
-``wiring`` only in cluster mode.
+``kubernetes`` package (``jobs``, ``part``, ``readers``) are imported by the
+composition root in cluster mode only.
 """

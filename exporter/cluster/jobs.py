@@ -74,13 +74,24 @@ class Readers:
         """Held while a reading is stored, and by whoever clears the readings on losing the Lease:
         a read that finishes after the loss stores nothing, so no status claims data that is gone."""
         self._errors: dict[str, str] = {}
+        self._running: set[tuple[str, ...]] = set()
 
-    async def run(self, steps: tuple[Step, ...]) -> None:
+    async def run(self, steps: tuple[Step, ...]) -> bool:
+        """Run ``steps`` in a worker thread; True if they ran. A standby reads nothing (and withdraws
+        the steps' statuses); a run of the same steps still going makes this one a no-op."""
         if not self._leading():
             for name, _ in steps:
                 self._status.forget(name)
-            return
-        await asyncio.to_thread(self.run_steps, steps)
+            return False
+        names = tuple(name for name, _ in steps)
+        if names in self._running:
+            return False
+        self._running.add(names)
+        try:
+            await asyncio.to_thread(self.run_steps, steps)
+        finally:
+            self._running.discard(names)
+        return True
 
     def run_steps(self, steps: tuple[Step, ...]) -> None:
         for name, read in steps:

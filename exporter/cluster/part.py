@@ -48,6 +48,7 @@ class Cluster:
         self.elector = None if one_shot else LeaderElector(api, k8s.lease, status, on_change=self._on_change)
         self._readers = Readers(Context(api, k8s, self.state), status, self.leading, self._guard)
         self._read_once = asyncio.Event()
+        self._reads: set[asyncio.Task[None]] = set()
         self._jobs = (
             Job("cluster", k8s.interval, self._read_cluster),
             Job("inventory", k8s.inventory_interval, self._read_inventory),
@@ -80,8 +81,8 @@ class Cluster:
         )
 
     async def _read_cluster(self) -> None:
-        await self._readers.run(CLUSTER_STEPS)
-        self._read_once.set()
+        if await self._readers.run(CLUSTER_STEPS):
+            self._read_once.set()
 
     async def _read_inventory(self) -> None:
         await self._readers.run(self._inventory)
@@ -95,9 +96,13 @@ class Cluster:
                 return
 
     def _on_change(self, leading: bool) -> None:
-        if leading:  # a new leader reads the cluster at once, not at its next scheduled run
+        if leading:  # a new leader reads the cluster at once, not at the jobs' next scheduled runs
             self._read_once.clear()
-            asyncio.get_running_loop().create_task(self._read_cluster(), name="cluster-read-on-lead")
+            loop = asyncio.get_running_loop()
+            for read in (self._read_cluster, self._read_inventory):
+                task = loop.create_task(read(), name=f"{read.__name__}-on-lead")
+                self._reads.add(task)  # held until done: the loop keeps only weak references to tasks
+                task.add_done_callback(self._reads.discard)
             return
         with self._guard:
             self.state.clear()
