@@ -82,19 +82,12 @@ class NodeMonitor:
         paths = self._paths()
         values: dict[str, Any] = {}
         errors: dict[str, str] = {}
-        last = self._samples[-1].values if self._samples and paths == self._sampled_paths else {}
+        with self._lock:
+            last = self._samples[-1].values if self._samples and paths == self._sampled_paths else {}
         for name, source in SOURCES.items():
             started = time.perf_counter()
             try:
-                previous = last.get(name)
-                if (
-                    previous is not None
-                    and source.unchanged is not None
-                    and source.unchanged(paths, previous)
-                ):
-                    values[name] = previous
-                else:
-                    values[name] = source.read(paths)
+                values[name] = source.refresh(paths, last.get(name))
             except Exception as exc:  # noqa: BLE001 - a broken node file is data, never a crash
                 errors[name] = describe(exc)
                 self._log_failure(name, exc, errors[name])
@@ -195,13 +188,6 @@ _NET_GROWTH = (
     "udp_send_buffer_errors",
     "tcp_retransmitted_segments",
 )
-
-
-def _read(source: Source[T], paths: NodePaths, previous: Any) -> T:
-    """Read ``source``, or keep ``previous`` when the source says it still holds."""
-    if previous is not None and source.unchanged is not None and source.unchanged(paths, previous):
-        return cast(T, previous)
-    return source.read(paths)
 
 
 def _values(samples: Sequence[Sample], source: Source[T]) -> list[T]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from exporter.config import Config
 from exporter.node.monitor import NodeMonitor
 from exporter.node.paths import NodePaths
-from exporter.node.readers.resolv_conf import read_node_resolv_conf
+from exporter.node.readers.resolv_conf import RESOLV_CONF, NodeResolvConf
 from exporter.part import Part
 from exporter.status import Status
 from exporter.targets.node_upstreams import node_discovery
@@ -48,6 +48,16 @@ def node_part(config: Config, status: Status) -> Part:
 
 
 def host_resolver_part(config: Config) -> Part:
-    """``upstream: auto`` without the node readers: the resolv.conf under ``node.rootfs``, read each round."""
+    """``upstream: auto`` without the node readers: the resolv.conf under ``node.rootfs``, read again
+    each round when it changed."""
     paths = _Paths(config)
-    return Part(discover=node_discovery(lambda: read_node_resolv_conf(paths())), apply=paths.apply)
+    last: dict[NodePaths, NodeResolvConf] = {}
+
+    def resolv_conf() -> NodeResolvConf:
+        current = paths()
+        value = RESOLV_CONF.refresh(current, last.get(current))
+        last.clear()
+        last[current] = value
+        return value
+
+    return Part(discover=node_discovery(resolv_conf), apply=paths.apply)

@@ -26,6 +26,12 @@ class Source(Generic[T]):
     """Whether the last value read still holds (a file's identity unchanged), checked instead of
     reading again; ``None``: read every time (procfs counters always change)."""
 
+    def refresh(self, paths: NodePaths, previous: T | None) -> T:
+        """Read the source again, or keep ``previous`` (read under the same ``paths``) while it holds."""
+        if previous is not None and self.unchanged is not None and self.unchanged(paths, previous):
+            return previous
+        return self.read(paths)
+
 
 _ABSENT = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EOPNOTSUPP, errno.ENOTSUP})
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -12,9 +13,13 @@ import pytest
 from prometheus_client import generate_latest
 from structlog.testing import capture_logs
 
+import exporter.node.part
 from exporter.compose import build
 from exporter.config import parse_config
+from exporter.node import NodePaths
+from exporter.node.part import host_resolver_part
 from exporter.node.readers import SOURCES
+from exporter.node.readers.resolv_conf import RESOLV_CONF, NodeResolvConf, read_node_resolv_conf
 from exporter.node.source import Source
 from exporter.runtime import Runtime
 from tests.scenarios import node_files
@@ -124,3 +129,36 @@ def test_rounds_log_a_failure_when_it_starts_or_changes_and_its_recovery(tree: P
         rounds(runtime, 1)
     assert [e["server"] for e in logs if e["event"] == "probe_failed"] == ["127.0.0.2:53"]
     assert not [e for e in logs if e["event"] == "probe_recovered"]  # the old upstream was not probed
+
+
+def test_the_cluster_instance_reads_its_resolv_conf_again_only_when_it_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[str] = []
+
+    def counting(paths: NodePaths) -> NodeResolvConf:
+        reads.append(paths.rootfs)
+        return read_node_resolv_conf(paths)
+
+    monkeypatch.setattr(exporter.node.part, "RESOLV_CONF", dataclasses.replace(RESOLV_CONF, read=counting))
+    (tmp_path / "etc").mkdir()
+    resolv = tmp_path / "etc" / "resolv.conf"
+    resolv.write_text("nameserver 127.0.0.1\n")
+    config = parse_config(
+        {
+            "names": [{"name": "example.org."}],
+            "paths": {"upstream": "auto"},
+            "node": {"rootfs": str(tmp_path)},
+        }
+    )
+    part = host_resolver_part(config)
+    assert part.discover is not None
+    for _ in range(3):
+        assert [str(s) for s in part.discover("upstream")] == ["127.0.0.1:53"]
+    assert len(reads) == 1
+    resolv.write_text("nameserver 127.0.0.2\n")  # rewritten: read again
+    assert [str(s) for s in part.discover("upstream")] == ["127.0.0.2:53"]
+    assert len(reads) == 2
+    resolv.unlink()
+    with pytest.raises(FileNotFoundError):
+        part.discover("upstream")
