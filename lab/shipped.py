@@ -104,3 +104,33 @@ def on_test_api(
     (root / "etc" / "resolv.conf").write_text("# the upstreams come from the Corefile only\n")
     doc["node"] = {"procfs": str(HEALTHY_NODE / "proc"), "rootfs": str(root)}
     return doc
+
+
+def on_shape(config: Path, kubeconfig: Path, workdir: Path, *, resolver: str, port: int) -> dict[str, Any]:
+    """The shipped ``config`` on a distribution's cluster shape (lab/kubeapi/distributions/).
+
+    Unlike :func:`on_test_api`, nothing of where DNS lives is given: no NodeLocal address, and
+    the pod's resolv.conf names what that distribution's kubelet sets (``resolver``, a lab host),
+    so what is found is what discovery found. The API endpoint, the host files and the schedule
+    change, as on a cluster; the rest stays as shipped.
+    """
+    doc: dict[str, Any] = yaml.safe_load(config.read_text())
+    assert doc["kubernetes"]["config"] == "in-cluster"
+    doc["kubernetes"].update(config="kubeconfig", kubeconfig=str(kubeconfig), timeout="2s")
+    doc.update(interval="1s", timeout="500ms")
+    if doc["mode"] == "node":
+        assert doc["paths"]["resolver"] == {"file": "/etc/resolv.conf"}
+        resolv = workdir / "resolv.conf"
+        resolv.write_text(
+            f"nameserver {resolver}\n"
+            f"search {NAMESPACE}.svc.cluster.local svc.cluster.local cluster.local\n"
+            "options ndots:5 timeout:1 attempts:2\n"
+        )
+        doc["paths"]["resolver"] = {"file": str(resolv), "port": port}
+        doc["node"] = {"procfs": str(HEALTHY_NODE / "proc"), "rootfs": str(HEALTHY_NODE / "root")}
+        return doc
+    root = workdir / "root-without-nameservers"
+    (root / "etc").mkdir(parents=True, exist_ok=True)
+    (root / "etc" / "resolv.conf").write_text("# the upstreams come from the Corefile only\n")
+    doc["node"] = {"procfs": str(HEALTHY_NODE / "proc"), "rootfs": str(root)}
+    return doc
