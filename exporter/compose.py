@@ -17,6 +17,7 @@ cluster             the pod's own resolv.conf for ``upstream: auto``; discovery;
 
 from __future__ import annotations
 
+import os
 import time
 
 from exporter.config import AUTO, Config, KubernetesConfig
@@ -54,21 +55,26 @@ def kubernetes_parts(config: Config, status: Status, *, one_shot: bool) -> list[
     if not k8s.enabled or not (auto or cluster_mode):
         return []
     client = LiteClient(lambda: credentials(k8s), timeout=k8s.timeout)
+    node = os.environ.get("NODE_NAME") or None  # set from spec.nodeName in the shipped manifests
     if not cluster_mode:
-        discovery = KubernetesDiscovery(config, client, status, watch_slices=False)
+        discovery = KubernetesDiscovery(config, client, status, watch_slices=False, node=node)
         return [discovery_part(discovery, config, one_shot)]
     # Imported here: it loads the kubernetes package (about 23 MiB), which node mode must not pay for.
     from exporter.cluster.part import Cluster  # noqa: PLC0415
 
-    cluster = Cluster(config, status, one_shot=one_shot)
+    cluster = Cluster(config, status, one_shot=one_shot, located=False)
     discovery = KubernetesDiscovery(
-        config, client, status, watch_slices=True, upstream=cluster.forward_servers
+        config,
+        client,
+        status,
+        watch_slices=True,
+        upstream=cluster.forward_servers,
+        node=node,
+        on_location=cluster.relocate,
     )
-    slices = discovery.slices
-    if slices is not None:
-        cluster.removed = lambda: tuple(
-            (str(server), at) for server, at in slices.removed_since(time.time() - REMOVED_KEEP)
-        )
+    cluster.removed = lambda: tuple(
+        (str(server), at) for server, at in discovery.removed_since(time.time() - REMOVED_KEEP)
+    )
     return [discovery_part(discovery, config, one_shot), cluster.part()]
 
 
@@ -80,7 +86,7 @@ def discovery_part(discovery: KubernetesDiscovery, config: Config, one_shot: boo
 
     return Part(
         jobs=(Job("discovery", k8s.refresh, discovery.refresh),),
-        tasks=(discovery.watch,) if discovery.slices is not None and not one_shot else (),
+        tasks=(discovery.watch,) if discovery.watches and not one_shot else (),
         before_round=(wait_ready,),
         discover=discovery,
         discovery=discovery.readings,

@@ -15,6 +15,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -30,6 +31,7 @@ from exporter.cluster.readers.workloads import (
     read_services,
     read_statefulsets,
 )
+from exporter.config import KubernetesConfig
 from exporter.kube.api import describe
 from exporter.status import Status
 
@@ -75,6 +77,14 @@ class Readers:
         a read that finishes after the loss stores nothing, so no status claims data that is gone."""
         self._errors: dict[str, str] = {}
         self._running: set[tuple[str, ...]] = set()
+
+    @property
+    def k8s(self) -> KubernetesConfig:
+        return self._ctx.k8s
+
+    def relocate(self, k8s: KubernetesConfig) -> None:
+        """Read the objects ``k8s`` names from now on (the located cluster DNS)."""
+        self._ctx = replace(self._ctx, k8s=k8s)
 
     async def run(self, steps: tuple[Step, ...]) -> bool:
         """Run ``steps`` in a worker thread; True if they ran. A standby reads nothing (and withdraws

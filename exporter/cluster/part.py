@@ -26,6 +26,7 @@ from exporter.kube.api import ClusterApi
 from exporter.kube.leader import LeaderElector
 from exporter.part import Job, Part
 from exporter.status import Status
+from exporter.targets.locate import DnsLocation
 
 CorefileRemoved = Callable[[], tuple[tuple[str, float], ...]]
 
@@ -33,8 +34,13 @@ CorefileRemoved = Callable[[], tuple[tuple[str, float], ...]]
 class Cluster:
     """The cluster-mode state a runtime reads: readings and metrics only while leading."""
 
-    def __init__(self, config: Config, status: Status, *, one_shot: bool) -> None:
+    def __init__(self, config: Config, status: Status, *, one_shot: bool, located: bool = True) -> None:
+        """``located`` False: read nothing until :meth:`relocate` says where the cluster DNS lives
+        (discovery finds it; reading the configured names before would read the wrong objects)."""
         k8s = config.kubernetes
+        self._k8s = k8s
+        self._located = located
+        self._skipped = False
         self._status = status
         self._timeout = min(k8s.timeout, config.interval)
         self.state = ClusterState(k8s.capacity)
@@ -80,12 +86,38 @@ class Cluster:
             cluster=self.readings,
         )
 
+    def relocate(self, location: DnsLocation | None) -> None:
+        """Read where discovery located the cluster DNS (its namespace, Service, selector, Corefile);
+        at once if a read was skipped or read elsewhere before. ``None``: the API failed before
+        anything was located; read the configured names (and fail as data)."""
+        k8s = location.applied(self._k8s) if location is not None else self._readers.k8s
+        if self._located and k8s == self._readers.k8s:
+            return
+        again = self._skipped or self._located
+        self._readers.relocate(k8s)
+        self._located, self._skipped = True, False
+        if again and self.leading():
+            self._read_now()
+
     async def _read_cluster(self) -> None:
+        if not self._located:
+            self._skipped = True
+            return
         if await self._readers.run(CLUSTER_STEPS):
             self._read_once.set()
 
     async def _read_inventory(self) -> None:
+        if not self._located:
+            self._skipped = True
+            return
         await self._readers.run(self._inventory)
+
+    def _read_now(self) -> None:
+        loop = asyncio.get_running_loop()
+        for read in (self._read_cluster, self._read_inventory):
+            task = loop.create_task(read(), name=f"{read.__name__}-now")
+            self._reads.add(task)  # held until done: the loop keeps only weak references to tasks
+            task.add_done_callback(self._reads.discard)
 
     async def _wait_first_read(self) -> None:
         """Before a round on the leader: wait (bounded) for the first read of the cluster."""
@@ -98,11 +130,7 @@ class Cluster:
     def _on_change(self, leading: bool) -> None:
         if leading:  # a new leader reads the cluster at once, not at the jobs' next scheduled runs
             self._read_once.clear()
-            loop = asyncio.get_running_loop()
-            for read in (self._read_cluster, self._read_inventory):
-                task = loop.create_task(read(), name=f"{read.__name__}-on-lead")
-                self._reads.add(task)  # held until done: the loop keeps only weak references to tasks
-                task.add_done_callback(self._reads.discard)
+            self._read_now()
             return
         with self._guard:
             self.state.clear()

@@ -178,7 +178,8 @@ class KubernetesConfig:
     kube_proxy_configmap: str = "kube-proxy"
     nodelocal_daemonset: str = "node-local-dns"
     nodelocal_configmap: str = "node-local-dns"
-    nodelocal_address: Server = Server("169.254.20.10", 53)
+    nodelocal_address: Server | None = None
+    """Where NodeLocal DNSCache listens; ``None``: discovered (``-localip``, ``bind``, else 169.254.20.10)."""
     interval: float = 30.0
     """Cluster readers (CoreDNS pods, usage, ConfigMaps) run this often."""
     inventory_interval: float = 300.0

@@ -115,12 +115,15 @@ class EndpointSliceWatch:
         self.watching = False
 
     def endpoints(self) -> tuple[Endpoint, ...]:
-        """Every endpoint, deduplicated by address, in a stable order."""
+        """Every pod once (a dual-stack pod by its IPv4 address), in a stable order."""
         found: dict[Server, Endpoint] = {}
         for name in sorted(self._slices):
             for endpoint in self._slices[name]:
                 found.setdefault(endpoint.server, endpoint)
-        return tuple(sorted(found.values(), key=lambda e: e.server))
+        pods: dict[str, Endpoint] = {}
+        for endpoint in sorted(found.values(), key=lambda e: (":" in e.server.host, e.server)):
+            pods.setdefault(endpoint.pod or str(endpoint.server), endpoint)
+        return tuple(sorted(pods.values(), key=lambda e: e.server))
 
     def removed_since(self, since: float) -> tuple[tuple[Server, float], ...]:
         """Endpoints that went away after ``since`` (address, when), oldest first."""

@@ -133,3 +133,19 @@ def selects(selector: str, labels: dict[str, str]) -> bool:
         elif term not in labels:
             return False
     return True
+
+
+def selects_fields(selector: str, obj: dict[str, Any]) -> bool:
+    """A field selector (``spec.nodeName=node-1``, ``status.phase!=Failed``) on dotted paths."""
+    for term in filter(None, (t.strip() for t in selector.split(","))):
+        negate = "!=" in term
+        path, value = term.replace("!=", "=").replace("==", "=").split("=", 1)
+        current: Any = obj
+        for part in path.strip().split("."):
+            current = current.get(part) if isinstance(current, dict) else None
+        if (str(current) if current is not None else "") == value.strip():
+            if negate:
+                return False
+        elif not negate:
+            return False
+    return True

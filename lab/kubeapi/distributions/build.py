@@ -52,14 +52,19 @@ def manifest_objects(shape: Shape, lab: Lab, *, service_host: str) -> Objects:
             text = re.sub(rf"\b{re.escape(ip)}\b", service_host, text)
         for ip in NODE_CACHE_IPS:
             text = text.replace(ip, node_cache)
-        text = text.replace("forward . /etc/resolv.conf", "forward . " + " ".join(upstreams))
         objects += [doc for doc in yaml.safe_load_all(text) if doc]
     for edit in shape.edits:
         edit(objects)
-    for obj in objects:  # edits may bring their own addresses (AKS's coredns-custom)
+    for obj in objects:  # after the edits, which bring Corefiles of their own (AKS, EKS)
         if obj["kind"] == "ConfigMap":
-            obj["data"] = {k: v.replace(ON_PREMISES, upstreams[0]) for k, v in obj["data"].items()}
+            obj["data"] = {k: _forwards(v, upstreams) for k, v in obj["data"].items()}
     return objects
+
+
+def _forwards(text: str, upstreams: list[str]) -> str:
+    """CoreDNS's upstreams (the node's resolv.conf, an on-premises server) -> the lab's upstreams."""
+    text = re.sub(r"(forward\s+\.\s+)/etc/resolv\.conf", lambda m: m.group(1) + " ".join(upstreams), text)
+    return text.replace(ON_PREMISES, upstreams[0])
 
 
 def load(api: KubeAPI, lab: Lab, shape: Shape, *, service_dead: bool = False) -> Loaded:
