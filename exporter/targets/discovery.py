@@ -288,7 +288,7 @@ class KubernetesDiscovery:
             cluster_ips=tuple(s.host for s in self.location.servers) if self.location is not None else (),
         )
         self._node_cache = cache
-        self._nodelocal = cache.daemonset is not None
+        self._nodelocal = None if cache.kind == "configured" else cache.daemonset is not None
         return cache.servers
 
     async def _corefile(self) -> tuple[Server, ...]:

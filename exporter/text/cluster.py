@@ -13,7 +13,13 @@ def discovery_lines(discovery: DiscoveryReadings) -> list[str]:
     lines = ["Discovered from the Kubernetes API:"]
     for path, servers in sorted(discovery.targets.items()):
         lines.append(f"  {path:<9} {', '.join(servers) or 'none'}")
-    if discovery.nodelocal_present is False:
+    location = discovery.location
+    if location is not None:
+        lines.append(f"  located   {location.namespace}/{location.service}: {location.reason}")
+    cache = discovery.node_cache
+    if cache is not None and cache.kind != "configured":
+        lines.append(f"  cache     {cache.reason}")
+    elif discovery.nodelocal_present is False:
         lines.append("  nodelocal NodeLocal DNSCache DaemonSet not found")
     lines.extend(f"  error     {path}: {error}" for path, error in sorted(discovery.errors.items()))
     return lines

@@ -204,5 +204,6 @@ def test_doctor_reports_an_unreachable_api_as_data(
     assert report["collectors"]["coredns_pods"]["success"] is False
     assert report["collectors"]["coredns_pods"]["error"].startswith("API server unreachable:")
     assert report["source_errors"]["paths.pod"].startswith("DNS pod endpoints not listed yet: 0 unreachable")
-    assert {p["path"] for p in report["probes"]} == {"service"}  # the static path still probes
+    # The static path still probes, and so does the NodeLocal address written in the config.
+    assert {p["path"] for p in report["probes"]} == {"service", "nodelocal"}
     assert all(p["result"] == "success" for p in report["probes"])
