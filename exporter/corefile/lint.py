@@ -12,13 +12,22 @@ plugin_unsupported     a plugin the running CoreDNS version does not have (``rea
                        before 1.5.0, ``proxy`` from 1.5.0 on)
 option_unsupported     an option the running version removed (``resyncperiod``)
 duplicate_plugin       a plugin that may appear once per server block appears twice
-duplicate_zone         two server blocks serve the same zone on the same port
+                       (``forward`` may appear several times from CoreDNS 1.9.4 on)
+duplicate_zone         two server blocks serve the same zone on the same port and
+                       address (``bind``; a block without ``bind`` takes them all)
 forward_no_targets     a ``forward`` with no upstream to send to
 autopath_enabled       the ``autopath`` plugin is on (a known source of wrong answers)
 =====================  ============================================================
 
-Every kind but ``autopath_enabled`` stops CoreDNS from loading the file or
-from resolving as intended.
+The kinds in :data:`BREAKING` stop CoreDNS from loading the file or from
+resolving as intended. ``unknown_plugin`` is not one of them: vendors compile
+their own plugins in (OpenShift's ``ocp_dnsnameresolver``, ACK's ``kubeapi``), so
+a plugin this exporter does not know may well be in the running build; a typo
+shows in the probes (CoreDNS keeps the last file it could load).
+
+Rules that depend on the CoreDNS version run only when the version is known
+(read from the image tag; an image pinned by digest, as OpenShift does, has none):
+a rule that would guess does not fire.
 """
 
 from __future__ import annotations
@@ -42,7 +51,7 @@ PROBLEM_KINDS: tuple[str, ...] = (
     "forward_no_targets",
     "autopath_enabled",
 )
-BREAKING: frozenset[str] = frozenset(PROBLEM_KINDS) - {"autopath_enabled"}
+BREAKING: frozenset[str] = frozenset(PROBLEM_KINDS) - {"autopath_enabled", "unknown_plugin"}
 
 KNOWN_PLUGINS: frozenset[str] = frozenset({
     "acl", "any", "auto", "autopath", "azure", "bind", "bufsize", "cache", "cancel", "chaos", "clouddns",
@@ -52,6 +61,7 @@ KNOWN_PLUGINS: frozenset[str] = frozenset({
     "pprof", "prometheus", "proxy", "quic", "ready", "reload", "rewrite", "root", "route53", "secondary",
     "sign", "template", "timeouts", "tls", "trace", "transfer", "tsig", "view", "whoami",
     "kubeapi", "k8s_event",  # compiled into Alibaba Cloud ACK's CoreDNS build
+    "ocp_dnsnameresolver",  # compiled into OpenShift's CoreDNS build (cluster-dns-operator)
 })  # fmt: skip
 WATCHED: tuple[str, ...] = (
     "autopath",
@@ -73,9 +83,12 @@ ADDED_IN: dict[str, Version] = {"ready": (1, 5, 0), "k8s_external": (1, 3, 0)}
 REMOVED_IN: dict[str, Version] = {"proxy": (1, 5, 0), "federation": (1, 7, 0)}
 OPTION_REMOVED_IN: dict[tuple[str, str], Version] = {("kubernetes", "resyncperiod"): (1, 6, 0)}
 ONCE_PER_BLOCK: frozenset[str] = frozenset({
-    "autopath", "cache", "errors", "forward", "health", "k8s_external", "kubernetes", "loadbalance",
+    "autopath", "cache", "errors", "health", "hosts", "k8s_external", "kubernetes", "loadbalance",
     "loop", "prometheus", "ready", "reload",
 })  # fmt: skip
+"""Plugins whose setup refuses a second instance in a block (``plugin.ErrOnce``), in every version."""
+ONCE_UNTIL: dict[str, Version] = {"forward": (1, 9, 4)}
+"""Plugins allowed once per block before a version (several ``forward`` from 1.9.4, coredns#5127)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,9 +161,9 @@ def analyse(corefile: Corefile, version: Version | None = None) -> CorefileRepor
     problems = [Problem("parse_error", error) for error in corefile.errors]
     plugins: set[str] = set()
     forwards: list[ForwardRule] = []
-    seen_zones: dict[tuple[str, str], str] = {}
+    seen_zones: Listeners = {}
     for server in corefile.servers:
-        problems += _server_problems(server, seen_zones)
+        problems += _server_problems(server, seen_zones, version)
         for directive in server.directives:
             problems += _plugin_problems(directive, version)
             if directive.name in KNOWN_PLUGINS:
@@ -169,27 +182,53 @@ def analyse(corefile: Corefile, version: Version | None = None) -> CorefileRepor
     return CorefileReport(frozenset(plugins), tuple(forwards), tuple(problems), servers=len(corefile.servers))
 
 
-def _server_problems(server: ServerBlock, seen: dict[tuple[str, str], str]) -> list[Problem]:
+Listeners = dict[tuple[str, str], list[tuple[frozenset[str], str]]]
+"""(zone, port) -> the ``bind`` addresses of each block serving it so far, and where that block is."""
+
+
+def _server_problems(server: ServerBlock, seen: Listeners, version: Version | None) -> list[Problem]:
     problems = []
     where = f"{server.file}:{server.line}"
+    binds = _binds(server)
     for zone in server.zones:
-        key = (zone, server.port)
-        if key in seen:
+        earlier = seen.setdefault((zone, server.port), [])
+        clash = next((at for other, at in earlier if _overlap(binds, other)), None)
+        if clash is not None:
             problems.append(
                 Problem(
                     "duplicate_zone",
-                    f"{where}: zone {zone} port {server.port} is already served at {seen[key]}",
+                    f"{where}: zone {zone} port {server.port}{_bind_text(binds)} "
+                    f"is already served at {clash}",
                 )
             )
-        else:
-            seen[key] = where
+        earlier.append((binds, where))
     counts = Counter(d.name for d in server.directives)
     for name, count in sorted(counts.items()):
-        if name in ONCE_PER_BLOCK and count > 1:
+        if count > 1 and (name in ONCE_PER_BLOCK or _once_in(name, version)):
             problems.append(
                 Problem("duplicate_plugin", f"{where}: {name} appears {count} times in one server block")
             )
     return problems
+
+
+def _once_in(name: str, version: Version | None) -> bool:
+    """Whether ``name`` may appear only once per block in ``version``; unknown version: not judged."""
+    until = ONCE_UNTIL.get(name)
+    return until is not None and version is not None and version < until
+
+
+def _binds(server: ServerBlock) -> frozenset[str]:
+    """The addresses a block listens on (``bind``); empty for every address."""
+    return frozenset(arg.lower() for bind in server.plugins("bind") for arg in bind.args)
+
+
+def _overlap(one: frozenset[str], other: frozenset[str]) -> bool:
+    """Two blocks' listeners meet: either takes every address, or they share one (as CoreDNS checks)."""
+    return not one or not other or bool(one & other)
+
+
+def _bind_text(binds: frozenset[str]) -> str:
+    return f" on {', '.join(sorted(binds))}" if binds else ""
 
 
 def _plugin_problems(directive: Directive, version: Version | None) -> list[Problem]:
