@@ -40,6 +40,7 @@ from typing import Any
 from exporter.cluster.version import Version, text
 from exporter.config import Server
 from exporter.corefile.parse import Corefile, Directive, ServerBlock
+from exporter.targets.zones import ZoneTarget
 
 PROBLEM_KINDS: tuple[str, ...] = (
     "parse_error",
@@ -323,3 +324,22 @@ def corefile_forward_servers(report: CorefileReport) -> tuple[Server, ...]:
     """
     rule = report.root_forward
     return forward_servers(rule) if rule is not None else ()
+
+
+def corefile_forward_zones(report: CorefileReport) -> tuple[ZoneTarget, ...]:
+    """Every forward but the catch-all, as (zone, server) pairs to probe for that zone.
+
+    The zone is the forward's FROM when it names one (``forward corp.internal 10.1.0.4``
+    in ``.:53``), else the zones of its block (``corp.internal:53 { forward . 10.20.0.4 }``).
+    """
+    targets: list[ZoneTarget] = []
+    for rule in report.forwards:
+        if rule.catch_all:
+            continue
+        zones = (rule.source,) if rule.source != "." else rule.zones
+        transport = "tcp" if rule.force_tcp else "udp"
+        for zone in zones:
+            if zone == ".":
+                continue
+            targets.extend(ZoneTarget(zone, server, transport) for server in forward_servers(rule))
+    return tuple(targets)

@@ -16,6 +16,7 @@ from typing import Any
 from exporter.config import AUTO, Config, KubernetesConfig
 
 NAMEABLE_VERBS = frozenset({"get", "update", "patch", "delete"})
+CONFIGMAPS_READ = "Corefile, coredns-custom, kube-dns (stub domains), kube-proxy, NodeLocal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +81,12 @@ def rules(mode: str, k8s: KubernetesConfig | None = None) -> tuple[Rule, ...]:
         k8s.custom_configmap,
         k8s.kube_proxy_configmap,
         k8s.nodelocal_configmap,
+        k8s.kube_dns_configmap,
     )
     lease = k8s.lease
     return (
         *(r for r in node if r.resource != "configmaps"),
-        Rule("", "configmaps", ("get",), ns, configmaps, "Corefile, coredns-custom, kube-proxy, NodeLocal"),
+        Rule("", "configmaps", ("get",), ns, configmaps, why=CONFIGMAPS_READ),
         Rule("", "pods", ("list",), None, why="CoreDNS pods (label-selected) and the cluster's pod count"),
         Rule("", "services", ("list",), None, why="tolerate-unready annotations, headless Services, count"),
         Rule(

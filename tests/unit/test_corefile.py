@@ -8,10 +8,17 @@ import pytest
 
 from exporter.cluster.version import Version
 from exporter.config import Server
-from exporter.corefile.lint import analyse, corefile_forward_servers, forward_servers, parse_target
+from exporter.corefile.lint import (
+    analyse,
+    corefile_forward_servers,
+    corefile_forward_zones,
+    forward_servers,
+    parse_target,
+)
 from exporter.corefile.parse import parse_corefile
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "corefiles"
+ZONES = ("cluster.local.", "in-addr.arpa.", "ip6.arpa.")
 
 
 def load(name: str, custom: bool | str = False) -> tuple[str, dict[str, str]]:
@@ -302,3 +309,40 @@ def test_openshift_vendor_plugin_is_known_and_an_unknown_one_does_not_break() ->
     report = analyse(parse_corefile(text.replace("ocp_dnsnameresolver", "vendor_resolver")))
     assert [p.kind for p in report.problems] == ["unknown_plugin"] * 3
     assert report.breaking == ()
+
+
+@pytest.mark.parametrize(
+    ("name", "custom", "expected"),
+    [
+        ("kubeadm", False, []),
+        ("rke2", False, []),
+        ("kubespray", False, []),
+        ("k3s", "k3s-custom", ["lab.internal. @10.43.200.53:53/udp"]),
+        (
+            "aks",
+            True,
+            [
+                "corp.internal. @10.1.0.4:53/udp",  # forward.override, inside `.:53`
+                "corp.internal. @10.20.0.4:53/udp",  # corp.server, a block of its own
+                "corp.internal. @10.20.0.5:53/udp",
+            ],
+        ),
+        (
+            "openshift-dnsnameresolver",
+            False,
+            [
+                "foo.com. @1.1.1.1:53/udp",
+                "foo.com. @2.2.2.2:5353/udp",
+                "bar.com. @3.3.3.3:53/udp",
+                "example.com. @3.3.3.3:53/udp",
+            ],
+        ),
+        ("kubespray-nodelocaldns", False, [f"{z} @10.233.0.3:53/tcp" for z in ZONES]),
+    ],
+)
+def test_conditional_forwarders_are_probed_for_their_zone(
+    name: str, custom: bool | str, expected: list[str]
+) -> None:
+    text, files = load(name, custom)
+    report = analyse(parse_corefile(text, files))
+    assert [str(z) for z in corefile_forward_zones(report)] == expected

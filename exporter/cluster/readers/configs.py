@@ -1,13 +1,14 @@
-"""ConfigMaps: the Corefile (with ``coredns-custom``), NodeLocal DNSCache, and kube-proxy's mode."""
+"""ConfigMaps: the Corefile (with ``coredns-custom``), kube-dns's, NodeLocal DNSCache, kube-proxy's mode."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import yaml
 from kubernetes.client.exceptions import ApiException
 
-from exporter.cluster.model import CorefileSource, NodeLocal
+from exporter.cluster.model import CorefileSource, KubeDnsConfig, NodeLocal
 from exporter.cluster.readers.context import Context, NoData
 from exporter.corefile.lint import analyse
 from exporter.corefile.parse import parse_corefile
@@ -27,6 +28,39 @@ def read_corefile(ctx: Context) -> CorefileSource:
     custom = _configmap(ctx, k8s.custom_configmap) or {}
     files = {CUSTOM_DIR + key: value for key, value in custom.items() if isinstance(value, str)}
     return CorefileSource(parse_corefile(text, files), tuple(sorted(custom)))
+
+
+def read_kube_dns_config(ctx: Context) -> KubeDnsConfig:
+    """kube-dns's ConfigMap; absent (CoreDNS clusters have none, kube-dns runs without it) is no error."""
+    name = ctx.k8s.kube_dns_configmap
+    data = _configmap(ctx, name)
+    if data is None:
+        return KubeDnsConfig(present=False)
+    stubs = _json(data, "stubDomains", name, dict) or {}
+    upstreams = _json(data, "upstreamNameservers", name, list) or []
+    for domain, servers in stubs.items():
+        if not isinstance(servers, list) or not all(isinstance(s, str) for s in servers):
+            raise ValueError(f"ConfigMap {name} stubDomains[{domain!r}] is not a list of nameservers")
+    if not all(isinstance(s, str) for s in upstreams):
+        raise ValueError(f"ConfigMap {name} upstreamNameservers is not a list of nameservers")
+    return KubeDnsConfig(
+        present=True,
+        stub_domains=tuple((str(domain), tuple(servers)) for domain, servers in sorted(stubs.items())),
+        upstream_nameservers=tuple(upstreams),
+    )
+
+
+def _json(data: dict[str, Any], key: str, configmap: str, kind: type) -> Any:
+    text = data.get(key)
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"ConfigMap {configmap} {key} is not JSON: {exc}") from None
+    if not isinstance(value, kind):
+        raise ValueError(f"ConfigMap {configmap} {key} is not a JSON {kind.__name__}")
+    return value
 
 
 def read_nodelocal(ctx: Context) -> NodeLocal:
