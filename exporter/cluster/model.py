@@ -11,6 +11,8 @@ from exporter.corefile.lint import ForwardRule, parse_target
 from exporter.corefile.parse import Corefile
 from exporter.targets.zones import ZoneTarget, absolute
 
+KUBE_DNS_CONTAINER = "kubedns"
+
 
 @dataclass(frozen=True, slots=True)
 class Resources:
@@ -42,6 +44,11 @@ class CorednsPod:
     deleting: bool = False
     containers: tuple[str, ...] = ()
     """Its containers' names (``coredns``; ``kubedns``, ``dnsmasq``, ``sidecar`` for kube-dns)."""
+
+    @property
+    def kube_dns(self) -> bool:
+        """A kube-dns pod (its ``kubedns`` container), not CoreDNS."""
+        return KUBE_DNS_CONTAINER in self.containers
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -86,7 +86,7 @@ class Cluster:
         readings = self.readings()
         if not readings.leader:
             raise RuntimeError("a standby does not read the Corefile")
-        kube_dns = readings.kube_dns is not None and readings.kube_dns.present
+        kube_dns = readings.kube_dns_serves or (readings.kube_dns is not None and readings.kube_dns.present)
         if readings.corefile is None and not kube_dns:
             raise RuntimeError(f"Corefile not read: {readings.errors.get('corefile', 'waiting for the API')}")
         return readings

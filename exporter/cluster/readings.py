@@ -69,6 +69,12 @@ class ClusterReadings:
         return min(versions) if versions else None
 
     @property
+    def kube_dns_serves(self) -> bool:
+        """The cluster DNS pods are kube-dns's (no CoreDNS, hence no Corefile)."""
+        live = self.live_pods
+        return bool(live) and all(p.kube_dns for p in live)
+
+    @property
     def replica_nodes(self) -> int:
         return len({p.node for p in self.live_pods if p.node})
 

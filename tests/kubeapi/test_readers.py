@@ -18,6 +18,7 @@ from exporter.config import parse_config
 from exporter.kube.api import RateLimiter
 from exporter.kube.rbac import allows, rules
 from exporter.runtime import Runtime
+from exporter.text.cluster import cluster_lines
 from lab.kubeapi.cluster import POD_NAMES, FakeCluster
 from lab.kubeapi.handlers import parse_path
 from lab.kubeapi.server import KubeAPI, Request
@@ -317,7 +318,8 @@ def test_kube_dns_is_no_coredns_every_container_counts_and_its_configmap_is_read
     store.put(configmap("kube-dns", kube_dns_data(stubs, ["127.0.40.2:5353"])))
     rt = runtime(kubeconfig)
     readings = read(rt)
-    assert failures(rt) == {"corefile": "ConfigMap kube-system/coredns not found"}
+    assert failures(rt) == {}  # no coredns ConfigMap is no error where kube-dns serves
+    assert readings.corefile is None
     first = readings.live_pods[0]
     assert (first.version, first.image, first.containers) == (
         None,
@@ -335,6 +337,12 @@ def test_kube_dns_is_no_coredns_every_container_counts_and_its_configmap_is_read
         "stub_domains": {"acme.local": ["127.0.40.2:5353"], "corp.internal": stubs["corp.internal"]},
         "upstream_nameservers": ["127.0.40.2:5353"],
     }
+    text = cluster_lines(readings)
+    assert text[1].startswith("  kube-dns   2/2 ready on 2 node(s), version unknown")
+    assert (
+        "  kube-dns   stubDomains acme.local -> 127.0.40.2:5353; corp.internal -> 127.0.40.1:5353, "
+        "127.0.99.99:5353; upstreamNameservers 127.0.40.2:5353"
+    ) in text
     report = rt.report().as_dict()
     assert report["cluster"]["coredns"]["version"] == "unknown"
     assert report["cluster"]["kube_dns_config"]["stub_domains"]["corp.internal"] == stubs["corp.internal"]

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 from kubernetes.client.exceptions import ApiException
 
-from exporter.cluster.model import CorefileSource, KubeDnsConfig, NodeLocal
+from exporter.cluster.model import CorednsPod, CorefileSource, KubeDnsConfig, NodeLocal
 from exporter.cluster.readers.context import Context, NoData
 from exporter.corefile.lint import analyse
 from exporter.corefile.parse import parse_corefile
@@ -17,10 +17,15 @@ CUSTOM_DIR = "custom/"
 """Where AKS mounts ``coredns-custom`` next to the Corefile; its imports name ``custom/*.override``."""
 
 
-def read_corefile(ctx: Context) -> CorefileSource:
+def read_corefile(ctx: Context) -> CorefileSource | None:
+    """The Corefile; ``None`` where kube-dns serves instead of CoreDNS (it has none)."""
     k8s = ctx.k8s
     data = _configmap(ctx, k8s.corefile_configmap)
     if data is None:
+        pods: tuple[CorednsPod, ...] = ctx.state.get("coredns_pods") or ()
+        live = [p for p in pods if not p.deleting]
+        if live and all(p.kube_dns for p in live):
+            return None
         raise NoData(f"ConfigMap {k8s.namespace}/{k8s.corefile_configmap} not found")
     text = data.get("Corefile")
     if not isinstance(text, str):
