@@ -16,11 +16,14 @@ duplicate_plugin       a plugin that may appear once per server block appears tw
 duplicate_zone         two server blocks serve the same zone on the same port and
                        address (``bind``; a block without ``bind`` takes them all)
 forward_no_targets     a ``forward`` with no upstream to send to
+forward_shadowed       a ``forward`` that no query reaches: an earlier one in its
+                       block takes all its names (see ``exporter.corefile.forwards``)
 autopath_enabled       the ``autopath`` plugin is on (a known source of wrong answers)
 =====================  ============================================================
 
 The kinds in :data:`BREAKING` stop CoreDNS from loading the file or from
-resolving as intended. ``unknown_plugin`` is not one of them: vendors compile
+resolving as intended. ``forward_shadowed`` is not one of them (CoreDNS loads the
+file and resolves the names through the earlier forward), nor ``unknown_plugin``: vendors compile
 their own plugins in (OpenShift's ``ocp_dnsnameresolver``, ACK's ``kubeapi``), so
 a plugin this exporter does not know may well be in the running build; a typo
 shows in the probes (CoreDNS keeps the last file it could load).
@@ -32,15 +35,31 @@ a rule that would guess does not fire.
 
 from __future__ import annotations
 
-import ipaddress
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from exporter.cluster.version import Version, text
 from exporter.config import Server
+from exporter.corefile.forwards import (
+    ForwardRule,
+    catch_all_servers,
+    forward_from,
+    forward_servers,
+    forward_zones,
+    parse_target,
+    with_reach,
+)
 from exporter.corefile.parse import Corefile, Directive, ServerBlock
 from exporter.targets.zones import ZoneTarget
+
+__all__ = [
+    "ForwardRule",
+    "corefile_forward_servers",
+    "corefile_forward_zones",
+    "forward_servers",
+    "parse_target",
+]
 
 PROBLEM_KINDS: tuple[str, ...] = (
     "parse_error",
@@ -50,9 +69,14 @@ PROBLEM_KINDS: tuple[str, ...] = (
     "duplicate_plugin",
     "duplicate_zone",
     "forward_no_targets",
+    "forward_shadowed",
     "autopath_enabled",
 )
-BREAKING: frozenset[str] = frozenset(PROBLEM_KINDS) - {"autopath_enabled", "unknown_plugin"}
+BREAKING: frozenset[str] = frozenset(PROBLEM_KINDS) - {
+    "autopath_enabled",
+    "unknown_plugin",
+    "forward_shadowed",
+}
 
 KNOWN_PLUGINS: frozenset[str] = frozenset({
     "acl", "any", "auto", "autopath", "azure", "bind", "bufsize", "cache", "cancel", "chaos", "clouddns",
@@ -99,36 +123,6 @@ class Problem:
 
 
 @dataclass(frozen=True, slots=True)
-class ForwardRule:
-    """One ``forward FROM TO...`` directive and its options."""
-
-    zones: tuple[str, ...]
-    """The zones of the server block it sits in."""
-    source: str
-    """FROM: the domain it forwards (``.`` for everything)."""
-    targets: tuple[str, ...]
-    policy: str
-    prefer_udp: bool
-    force_tcp: bool
-    where: str
-
-    @property
-    def catch_all(self) -> bool:
-        return self.source == "." and "." in self.zones
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "zones": list(self.zones),
-            "from": self.source,
-            "targets": list(self.targets),
-            "policy": self.policy,
-            "prefer_udp": self.prefer_udp,
-            "force_tcp": self.force_tcp,
-            "where": self.where,
-        }
-
-
-@dataclass(frozen=True, slots=True)
 class CorefileReport:
     plugins: frozenset[str]
     """Known plugins present in any server block."""
@@ -139,7 +133,7 @@ class CorefileReport:
     @property
     def root_forward(self) -> ForwardRule | None:
         """The forward that sends every external name upstream (``forward .`` in the ``.`` block)."""
-        return next((f for f in self.forwards if f.catch_all), None)
+        return next((f for f in self.forwards if f.catch_all and f.shadowed_by is None), None)
 
     @property
     def breaking(self) -> tuple[Problem, ...]:
@@ -165,22 +159,34 @@ def analyse(corefile: Corefile, version: Version | None = None) -> CorefileRepor
     seen_zones: Listeners = {}
     for server in corefile.servers:
         problems += _server_problems(server, seen_zones, version)
+        block: list[ForwardRule] = []
         for directive in server.directives:
             problems += _plugin_problems(directive, version)
             if directive.name in KNOWN_PLUGINS:
                 plugins.add(directive.name)
             if directive.name == "forward":
-                rule = _forward(server, directive)
-                forwards.append(rule)
-                if not rule.targets:
-                    problems.append(
-                        Problem(
-                            "forward_no_targets", f"{directive.where}: forward {rule.source} has no targets"
-                        )
-                    )
+                block.append(forward_from(server, directive))
             if directive.name == "autopath":
                 problems.append(Problem("autopath_enabled", f"{directive.where}: autopath is enabled"))
+        for rule in with_reach(block):
+            forwards.append(rule)
+            problems += _forward_problems(rule)
     return CorefileReport(frozenset(plugins), tuple(forwards), tuple(problems), servers=len(corefile.servers))
+
+
+def _forward_problems(rule: ForwardRule) -> list[Problem]:
+    problems = []
+    if not rule.targets:
+        problems.append(Problem("forward_no_targets", f"{rule.where}: forward {rule.source} has no targets"))
+    if rule.shadowed_by is not None:
+        problems.append(
+            Problem(
+                "forward_shadowed",
+                f"{rule.where}: forward {rule.source} is never reached: the forward at {rule.shadowed_by} "
+                "comes first in the block and takes all its names",
+            )
+        )
+    return problems
 
 
 Listeners = dict[tuple[str, str], list[tuple[frozenset[str], str]]]
@@ -264,82 +270,11 @@ def _plugin_problems(directive: Directive, version: Version | None) -> list[Prob
     return problems
 
 
-def _forward(server: ServerBlock, directive: Directive) -> ForwardRule:
-    source = directive.args[0].lower() if directive.args else "."
-    if not source.endswith("."):
-        source += "."
-    policies = directive.options("policy")
-    policy = policies[-1].args[0] if policies and policies[-1].args else "random"
-    return ForwardRule(
-        zones=server.zones,
-        source=source,
-        targets=directive.args[1:],
-        policy=policy,
-        prefer_udp=bool(directive.options("prefer_udp")),
-        force_tcp=bool(directive.options("force_tcp")),
-        where=directive.where,
-    )
-
-
-def forward_servers(rule: ForwardRule) -> tuple[Server, ...]:
-    """The plain-DNS IP targets of a forward rule, as servers to probe.
-
-    Files (``/etc/resolv.conf``: the node's nameservers, read by the node side of
-    discovery), TLS/gRPC targets, host names and template placeholders are skipped.
-    """
-    servers: list[Server] = []
-    for target in rule.targets:
-        server = parse_target(target)
-        if server is not None and server not in servers:
-            servers.append(server)
-    return tuple(servers)
-
-
-def parse_target(target: str) -> Server | None:
-    scheme, _, rest = target.rpartition("://")
-    if scheme not in ("", "dns"):
-        return None
-    host, port = rest, 53
-    if rest.startswith("["):
-        host, _, tail = rest[1:].partition("]")
-        if tail.startswith(":") and tail[1:].isascii() and tail[1:].isdigit():
-            port = int(tail[1:])
-    elif rest.count(":") == 1:
-        host, _, port_text = rest.partition(":")
-        if not (port_text.isascii() and port_text.isdigit()):
-            return None
-        port = int(port_text)
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    return Server(str(address), port) if 0 < port < 65536 else None
-
-
 def corefile_forward_servers(report: CorefileReport) -> tuple[Server, ...]:
-    """The Corefile part of ``upstream: auto``: IP targets of the catch-all forward.
-
-    ``forward . /etc/resolv.conf`` contributes nothing here: those servers are
-    the node's resolv.conf nameservers, which the node side of discovery adds.
-    """
-    rule = report.root_forward
-    return forward_servers(rule) if rule is not None else ()
+    """The Corefile part of ``upstream: auto``: IP targets of the catch-all forward."""
+    return catch_all_servers(report.root_forward)
 
 
 def corefile_forward_zones(report: CorefileReport) -> tuple[ZoneTarget, ...]:
-    """Every forward but the catch-all, as (zone, server) pairs to probe for that zone.
-
-    The zone is the forward's FROM when it names one (``forward corp.internal 10.1.0.4``
-    in ``.:53``), else the zones of its block (``corp.internal:53 { forward . 10.20.0.4 }``).
-    """
-    targets: list[ZoneTarget] = []
-    for rule in report.forwards:
-        if rule.catch_all:
-            continue
-        zones = (rule.source,) if rule.source != "." else rule.zones
-        transport = "tcp" if rule.force_tcp else "udp"
-        for zone in zones:
-            if zone == ".":
-                continue
-            targets.extend(ZoneTarget(zone, server, transport) for server in forward_servers(rule))
-    return tuple(targets)
+    """The Corefile's conditional forwarders that queries reach, each with its zone."""
+    return forward_zones(report.forwards)

@@ -142,8 +142,9 @@ def dead_forwarder(upstream: str) -> str:
 
 def _stub_domain(*, dead: bool) -> Callable[[FakeCluster], None]:
     """AKS's way to reach an on-premises zone: coredns-custom adds a server block for corp.internal
-    (corp.server) and a forward line inside `.:53` (forward.override; several forward in a block are
-    valid from CoreDNS 1.9.4, the pods run 1.11.1). The lab's upstreams serve corp.internal."""
+    (corp.server), and a forward line inside `.:53` (forward.override; several forward in a block are
+    valid from CoreDNS 1.9.4, the pods run 1.11.1, but imported after `forward .` no query reaches
+    it). The lab's upstreams serve corp.internal."""
 
     def change(cluster: FakeCluster) -> None:
         first, second = cluster.upstreams[0], cluster.upstreams[-1]

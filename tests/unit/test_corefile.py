@@ -72,15 +72,24 @@ def test_aks_default_imports_coredns_custom_overrides_and_servers() -> None:
     assert corp.zones == ("corp.internal.",)
     assert corp.file == "custom/corp.server"
     report = analyse(corefile, (1, 12, 1))
-    assert report.problems == ()  # two forward in `.:53` are valid from CoreDNS 1.9.4
+    assert report.breaking == ()  # two forward in `.:53` are valid from CoreDNS 1.9.4
+    # ... but the one imported after `forward .` is never reached: forward . takes every name first
+    assert [(p.kind, p.message) for p in report.problems] == [
+        (
+            "forward_shadowed",
+            "custom/forward.override:1: forward corp.internal. is never reached: the forward at Corefile:13 "
+            "comes first in the block and takes all its names",
+        )
+    ]
     assert "log" in report.plugins
     stub = next(f for f in report.forwards if f.zones == ("corp.internal.",))
     assert (stub.targets, stub.policy, stub.catch_all) == (("10.20.0.4", "10.20.0.5"), "sequential", False)
     override = next(f for f in report.forwards if f.source == "corp.internal.")
-    assert (override.zones, override.targets, override.where) == (
+    assert (override.zones, override.targets, override.where, override.shadowed_by) == (
         (".",),
         ("10.1.0.4",),
         "custom/forward.override:1",
+        "Corefile:13",
     )
     assert report.root_forward is not None
     assert report.root_forward.targets == ("/etc/resolv.conf",)
@@ -246,7 +255,10 @@ def test_shipped_corefiles_have_no_problem(name: str, custom: bool | str, versio
     text, files = load(name, custom)
     corefile = parse_corefile(text, files)
     assert corefile.errors == ()
-    assert analyse(corefile, version).problems == ()
+    report = analyse(corefile, version)
+    assert report.breaking == ()
+    # only the AKS forward.override, imported after `forward .`, is reported (never reached)
+    assert [p.kind for p in report.problems] == (["forward_shadowed"] if name == "aks" else [])
 
 
 def test_k3s_imports_coredns_custom_by_absolute_path() -> None:
@@ -321,9 +333,8 @@ def test_openshift_vendor_plugin_is_known_and_an_unknown_one_does_not_break() ->
         (
             "aks",
             True,
-            [
-                "corp.internal. @10.1.0.4:53/udp",  # forward.override, inside `.:53`
-                "corp.internal. @10.20.0.4:53/udp",  # corp.server, a block of its own
+            [  # corp.server, a block of its own; forward.override inside `.:53` is never reached
+                "corp.internal. @10.20.0.4:53/udp",
                 "corp.internal. @10.20.0.5:53/udp",
             ],
         ),
@@ -346,3 +357,24 @@ def test_conditional_forwarders_are_probed_for_their_zone(
     text, files = load(name, custom)
     report = analyse(parse_corefile(text, files))
     assert [str(z) for z in corefile_forward_zones(report)] == expected
+
+
+@pytest.mark.parametrize(
+    ("block", "shadowed"),
+    [
+        ("forward . 10.0.0.2\n  forward corp.internal 10.1.0.4", ["corp.internal."]),
+        ("forward corp.internal 10.1.0.4\n  forward . 10.0.0.2", []),  # the narrower one first: both used
+        ("forward . 10.0.0.2 {\n    except corp.internal\n  }\n  forward corp.internal 10.1.0.4", []),
+        ("forward internal 10.0.0.9\n  forward corp.internal 10.1.0.4", ["corp.internal."]),
+        ("forward corp.internal 10.1.0.4\n  forward corp.internal 10.1.0.5", ["corp.internal."]),
+        ("forward corp.internal 10.1.0.4\n  forward lab.internal 10.1.0.5", []),
+    ],
+)
+def test_a_forward_after_one_that_takes_its_names_is_never_reached(block: str, shadowed: list[str]) -> None:
+    report = analyse(parse_corefile(f".:53 {{\n  {block}\n}}\n"), (1, 11, 3))
+    assert [f.source for f in report.forwards if f.shadowed_by] == shadowed
+    assert [p.kind for p in report.problems] == ["forward_shadowed"] * len(shadowed)
+    assert report.breaking == ()
+    probed = [(z.zone, str(z.server)) for z in corefile_forward_zones(report)]
+    unreached = [(f.source, t) for f in report.forwards if f.shadowed_by for t in f.targets]
+    assert not {(zone, server.removesuffix(":53")) for zone, server in probed} & set(unreached)
