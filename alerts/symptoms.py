@@ -1,9 +1,11 @@
 """Recording rules and symptom alerts: what users feel, before a cause is named.
 
-Symptom alerts page on the probes' failure ratio per path with multi-window
-burn rates against a 99.5% probe success objective (a fast burn pages, a slow
-burn opens a ticket), on latency, and on the exporter itself. Their runbook is
-the triage guide: read the paths against each other, then the cause alerts.
+Symptom alerts fire on the probes' failure ratio per path with multi-window
+burn rates against a 99.5% probe success objective, and on latency; exporter
+alerts on the exporter itself. Only a fast burn on a path pods use, seen from a
+share of the nodes, pages (``critical`` in the severity model of
+exporter/causes/_unit.py); a page lists the causes active in its cluster. Their
+runbook is the triage guide: read the paths against each other, then the causes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,25 @@ BUDGET = 1 - OBJECTIVE
 WINDOWS = ("5m", "30m", "1h", "6h")
 LATENCY_P99_SECONDS = {"service": 0.25, "pod": 0.25, "nodelocal": 0.1, "upstream": 1.0, "resolver": 1.0}
 EXPORTER_JOB = 'job=~".*k8s-dns-exporter.*"'
+
+PAGED_PATHS = ("service", "nodelocal", "resolver")
+"""The paths pods' own lookups take. ``pod`` (one CoreDNS replica, which the Service routes around
+when it is not Ready) and ``upstream`` (which CoreDNS health-checks around) are not asked by pods."""
+BACKEND_PATHS = ("pod", "upstream")
+
+FAST_BURN = 14.4
+SLOW_BURN = 6.0
+PAGE_NODE_SHARE = 0.3
+"""A fast burn pages only when at least this share of the cluster's probing nodes (and two of them,
+unless the cluster has one) fail beyond the fast-burn rate themselves: one bad node is a ticket."""
+
+
+_FAILING = (
+    "count by (cluster, path) (instance_path:k8s_dns_probe_success:ratio_rate5m"
+    f" < {1 - round(FAST_BURN * BUDGET, 6):g})\n"
+    "or count by (cluster, path) (instance_path:k8s_dns_probe_success:ratio_rate5m) * 0"
+)
+"""Nodes whose own probes on the path fail beyond the fast-burn rate (0, not nothing, when none)."""
 
 
 def _ratio(window: str) -> str:
@@ -47,6 +68,11 @@ RECORDING_RULES: list[dict[str, Any]] = [
         "record": "cluster_path:k8s_dns_queries_sent:rate5m",
         "expr": "sum by (cluster, path) (rate(k8s_dns_queries_sent_total[5m]))",
     },
+    {"record": "cluster_path:k8s_dns_probe_instances_failing:count5m", "expr": _FAILING},
+    {
+        "record": "cluster_path:k8s_dns_probe_instances_failing:ratio5m",
+        "expr": f"({_FAILING})\n/\ncount by (cluster, path) (instance_path:k8s_dns_probe_success:ratio_rate5m)",
+    },
     {
         "record": "cluster:k8s_dns_cause_active:instances",
         "expr": "count by (cluster, cause, severity) (k8s_dns_cause_active == 1)",
@@ -70,15 +96,28 @@ RECORDING_RULES: list[dict[str, Any]] = [
 ]
 
 
-def _burn(short: str, long: str, factor: float) -> str:
+def _burn(short: str, long: str, factor: float, paths: tuple[str, ...]) -> str:
     threshold = round(factor * BUDGET, 6)
+    selector = f'{{path=~"{"|".join(paths)}"}}'
     return (
-        f"cluster_path:k8s_dns_probe_failures:ratio_rate{long} > {threshold}\n"
-        f"and\ncluster_path:k8s_dns_probe_failures:ratio_rate{short} > {threshold}"
+        f"cluster_path:k8s_dns_probe_failures:ratio_rate{long}{selector} > {threshold}\n"
+        f"and\ncluster_path:k8s_dns_probe_failures:ratio_rate{short}{selector} > {threshold}"
     )
 
 
+_WIDE = (
+    "(\n"
+    f"  cluster_path:k8s_dns_probe_instances_failing:ratio5m >= {PAGE_NODE_SHARE}\n"
+    "  and on (cluster, path)\n"
+    "  (cluster_path:k8s_dns_probe_instances_failing:count5m >= 2"
+    " or cluster_path:k8s_dns_probe_instances_failing:ratio5m == 1)\n)"
+)
+"""A share of the cluster's nodes fail on the path, two at least unless all of them do."""
+
+
 _SYMPTOM = {"k8s_dns_alert": "symptom"}
+_EXPORTER = {"k8s_dns_alert": "exporter"}
+"""The exporter's own health: never inhibited by a cause (a blind watcher explains nothing)."""
 
 
 def _latency_expr() -> str:
@@ -99,24 +138,46 @@ def _latency_limits() -> str:
 
 _LOOK = "Check k8s_dns_cause_active and the cause alerts for what explains it; the triage runbook reads the paths."
 
+_FAST = _burn("5m", "1h", FAST_BURN, (*PAGED_PATHS, *BACKEND_PATHS))
+_PAGE = _burn("5m", "1h", FAST_BURN, PAGED_PATHS) + f"\nand on (cluster, path) {_WIDE}"
+_FAST_TEXT = (
+    "{{ $value | humanizePercentage }} of DNS probes on path {{ $labels.path }} failed over the last "
+    f"5 minutes and the last hour: at this rate the {OBJECTIVE:.1%} objective's monthly budget lasts about two days."
+)
+_NODES_FAILING = (
+    "{{ with printf `cluster_path:k8s_dns_probe_instances_failing:count5m{cluster=%q,path=%q}` "
+    "$labels.cluster $labels.path | query }}{{ . | first | value }} node(s) fail on it themselves.{{ end }}"
+)
+
 SYMPTOM_ALERTS: list[dict[str, Any]] = [
     {
         "alert": "K8sDNSProbeErrorBudgetFastBurn",
-        "expr": _burn("5m", "1h", 14.4),
+        "expr": _PAGE,
         "for": "2m",
+        "keep_firing_for": "5m",
         "labels": {"severity": "critical", **_SYMPTOM},
         "annotations": {
-            "summary": "DNS probes on path {{ $labels.path }} are failing fast",
+            "summary": "DNS lookups on path {{ $labels.path }} are failing fast across the cluster",
+            "description": f"{_FAST_TEXT} {_NODES_FAILING} {_LOOK}",
+        },
+    },
+    {
+        "alert": "K8sDNSProbeErrorBudgetFastBurnPartial",
+        "expr": f"({_FAST})\nunless on (cluster, path) (\n{_PAGE}\n)",
+        "for": "2m",
+        "labels": {"severity": "warning", **_SYMPTOM},
+        "annotations": {
+            "summary": "DNS probes on path {{ $labels.path }} are failing fast, not on a share of nodes pods use",
             "description": (
-                "{{ $value | humanizePercentage }} of DNS probes on path {{ $labels.path }} failed over the last "
-                f"5 minutes and the last hour: at this rate the {OBJECTIVE:.1%} objective's monthly budget lasts "
-                f"about two days. {_LOOK}"
+                f"{_FAST_TEXT} {_NODES_FAILING} Either the path is one pods do not query themselves "
+                f"({', '.join(BACKEND_PATHS)}: CoreDNS and the Service route around one bad server) or too few "
+                f"nodes fail for a page (less than {PAGE_NODE_SHARE:.0%} of them, or one). {_LOOK}"
             ),
         },
     },
     {
         "alert": "K8sDNSProbeErrorBudgetSlowBurn",
-        "expr": _burn("30m", "6h", 6),
+        "expr": _burn("30m", "6h", SLOW_BURN, (*PAGED_PATHS, *BACKEND_PATHS)),
         "for": "15m",
         "labels": {"severity": "warning", **_SYMPTOM},
         "annotations": {
@@ -131,9 +192,10 @@ SYMPTOM_ALERTS: list[dict[str, Any]] = [
         "alert": "K8sDNSNodePathFailing",
         "expr": "instance_path:k8s_dns_probe_success:ratio_rate5m < 0.5",
         "for": "10m",
+        "keep_firing_for": "10m",
         "labels": {"severity": "warning", **_SYMPTOM},
         "annotations": {
-            "summary": "DNS path {{ $labels.path }} fails from {{ $labels.instance }}",
+            "summary": "DNS path {{ $labels.path }} fails from node {{ $labels.node }} ({{ $labels.instance }})",
             "description": (
                 "Only {{ $value | humanizePercentage }} of the probes on path {{ $labels.path }} from "
                 "{{ $labels.instance }} succeed: a fault local to that node or one server on the path. "
@@ -158,7 +220,7 @@ SYMPTOM_ALERTS: list[dict[str, Any]] = [
         "alert": "K8sDNSProbesStale",
         "expr": "time() - k8s_dns_probe_last_run_timestamp_seconds > 3 * k8s_dns_probe_interval_seconds + 30",
         "for": "5m",
-        "labels": {"severity": "warning", **_SYMPTOM},
+        "labels": {"severity": "warning", **_EXPORTER},
         "annotations": {
             "summary": "{{ $labels.instance }} has stopped probing DNS",
             "description": (
@@ -171,7 +233,7 @@ SYMPTOM_ALERTS: list[dict[str, Any]] = [
         "alert": "K8sDNSExporterDown",
         "expr": f"up{{{EXPORTER_JOB}}} == 0",
         "for": "5m",
-        "labels": {"severity": "warning", **_SYMPTOM},
+        "labels": {"severity": "warning", **_EXPORTER},
         "annotations": {
             "summary": "k8s-dns-exporter {{ $labels.instance }} cannot be scraped",
             "description": (
@@ -184,7 +246,7 @@ SYMPTOM_ALERTS: list[dict[str, Any]] = [
         "alert": "K8sDNSExporterAbsent",
         "expr": f"absent(up{{{EXPORTER_JOB}}})",
         "for": "15m",
-        "labels": {"severity": "warning", **_SYMPTOM},
+        "labels": {"severity": "warning", **_EXPORTER},
         "annotations": {
             "summary": "No k8s-dns-exporter target is scraped",
             "description": (
@@ -197,7 +259,7 @@ SYMPTOM_ALERTS: list[dict[str, Any]] = [
         "alert": "K8sDNSExporterConfigReloadFailed",
         "expr": "k8s_dns_config_last_reload_successful == 0",
         "for": "5m",
-        "labels": {"severity": "warning", **_SYMPTOM},
+        "labels": {"severity": "warning", **_EXPORTER},
         "annotations": {
             "summary": "{{ $labels.instance }} refused its new config",
             "description": (

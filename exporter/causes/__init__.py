@@ -12,9 +12,19 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from exporter.causes._unit import SEVERITY_ORDER, AlertEvidence, Cause, Group, Severity
+from exporter.causes._unit import SEVERITIES, SEVERITY_ORDER, AlertEvidence, Cause, Group, Scope, Severity
 
-__all__ = ["CAUSES", "SEVERITY_ORDER", "AlertEvidence", "Cause", "Group", "Severity", "discover"]
+__all__ = [
+    "CAUSES",
+    "SEVERITIES",
+    "SEVERITY_ORDER",
+    "AlertEvidence",
+    "Cause",
+    "Group",
+    "Scope",
+    "Severity",
+    "discover",
+]
 
 
 def discover() -> dict[str, Cause]:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alerts.generate import alert_name, outputs
-from exporter.causes import CAUSES
+from alerts.generate import DEFAULT_RUNBOOK_BASE, alert_name, outputs
+from exporter.causes import CAUSES, SEVERITIES
 from tests.conftest import REPO
 
 ALERTS = REPO / "alerts"
@@ -39,16 +39,28 @@ def test_promtool_check_rules() -> None:
     assert result.stdout.count("SUCCESS") == len(RULE_FILES)
 
 
-def test_promtool_unit_tests_pass() -> None:
+@pytest.mark.parametrize("base", [DEFAULT_RUNBOOK_BASE, "https://wiki.example.org/dns/runbooks/"])
+def test_promtool_unit_tests_pass(base: str, tmp_path: Path) -> None:
+    """The shipped tests, on rules generated with the default runbook base and with another one."""
+    for path, text in outputs(base).items():
+        (tmp_path / path.relative_to(ALERTS)).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path.relative_to(ALERTS)).write_text(text)
+    for path in TEST_FILES:
+        if not (tmp_path / "tests" / path.name).exists():
+            (tmp_path / "tests" / path.name).write_text(
+                path.read_text().replace(DEFAULT_RUNBOOK_BASE + "/", base.rstrip("/") + "/")
+            )
     result = subprocess.run(
         ["promtool", "test", "rules", *(p.name for p in TEST_FILES)],
-        cwd=ALERTS / "tests",
+        cwd=tmp_path / "tests",
         capture_output=True,
         text=True,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("SUCCESS") == len(TEST_FILES)
+    if base != DEFAULT_RUNBOOK_BASE:
+        assert DEFAULT_RUNBOOK_BASE not in "".join(p.read_text() for p in tmp_path.rglob("*.yml"))
 
 
 def test_every_alert_is_tested_firing_and_not_firing() -> None:
@@ -67,19 +79,41 @@ def test_every_cause_has_exactly_one_alert_with_its_severity() -> None:
     causes = [rule for rule in _rules(ALERTS / "k8s-dns-causes.rules.yml")]
     assert [rule["alert"] for rule in causes] == [alert_name(c) for c in CAUSES]
     for rule, cause in zip(causes, CAUSES.values(), strict=True):
-        assert rule["labels"] == {"severity": cause.severity, "k8s_dns_alert": "cause"}
+        path = {"path": cause.path} if cause.path else {}
+        assert rule["labels"] == {"severity": cause.severity, "k8s_dns_alert": "cause", **path}
         assert f'cause="{cause.id}"' in str(rule["expr"])
-        assert rule["annotations"]["runbook_url"] == f"docs/runbooks/{cause.id}.md"  # type: ignore[index]
+        assert rule["annotations"]["runbook_url"] == f"{DEFAULT_RUNBOOK_BASE}/{cause.id}.md"  # type: ignore[index]
+
+
+def test_node_scoped_cause_alerts_keep_the_node_and_say_it() -> None:
+    by_name = {alert_name(c.id): c for c in CAUSES.values()}
+    for rule in _rules(ALERTS / "k8s-dns-causes.rules.yml"):
+        cause = by_name[str(rule["alert"])]
+        node = cause.scope == "node"
+        assert ("node, instance)" in str(rule["expr"])) is node, rule["alert"]
+        assert ("{{ $labels.node }}" in rule["annotations"]["summary"]) is node, rule["alert"]  # type: ignore[index]
+
+
+def test_no_cause_alert_pages_and_only_a_wide_symptom_does() -> None:
+    """The severity model: critical (a page) is a symptom on a path pods use, seen from a share of nodes."""
+    critical = [rule for rule in _alerts() if rule["labels"]["severity"] == "critical"]  # type: ignore[index]
+    assert [rule["alert"] for rule in critical] == ["K8sDNSProbeErrorBudgetFastBurn"]
+    (page,) = critical
+    assert 'path=~"service|nodelocal|resolver"' in str(page["expr"])
+    assert "k8s_dns_probe_instances_failing" in str(page["expr"])
+    assert "causes" in page["annotations"]  # type: ignore[operator]
 
 
 def test_every_alert_has_severity_summary_description_and_runbook() -> None:
     for rule in _alerts():
         labels, annotations = rule["labels"], rule["annotations"]
-        assert labels["severity"] in ("critical", "warning"), rule["alert"]  # type: ignore[index]
-        assert labels["k8s_dns_alert"] in ("cause", "symptom", "companion"), rule["alert"]  # type: ignore[index]
-        assert set(annotations) == {"summary", "description", "runbook_url"}, rule["alert"]  # type: ignore[arg-type]
+        assert labels["severity"] in SEVERITIES, rule["alert"]  # type: ignore[index]
+        kind = labels["k8s_dns_alert"]  # type: ignore[index]
+        assert kind in ("cause", "symptom", "exporter", "companion"), rule["alert"]
+        extra = {"causes"} if kind == "symptom" else set()
+        assert set(annotations) == {"summary", "description", "runbook_url", *extra}, rule["alert"]  # type: ignore[arg-type]
         runbook = str(annotations["runbook_url"])  # type: ignore[index]
-        assert re.fullmatch(r"docs/runbooks/[a-z0-9_]+\.md", runbook), runbook
+        assert re.fullmatch(re.escape(DEFAULT_RUNBOOK_BASE) + r"/[a-z0-9_]+\.md", runbook), runbook
         if labels["k8s_dns_alert"] == "companion":  # type: ignore[index]
             assert labels["cause"] in CAUSES  # type: ignore[index]
 

@@ -1,0 +1,147 @@
+"""Optional companion alerts on CoreDNS's and node_exporter's own metrics.
+
+Each names the cause its signal points to and links that cause's runbook, so the
+generator writes them with the same runbook base as the cause alerts. None pages:
+they are the servers' own counters, not probes of what pods see (the severity model
+in exporter/causes/_unit.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+COREDNS_JOB = 'job=~"coredns|kube-dns"'
+"""CoreDNS's scrape job (kube-prometheus: coredns). NodeLocal DNSCache exports ``coredns_*`` too,
+under its own job: without this selector its series would count as CoreDNS's."""
+
+_COMPANION = "companion"
+
+
+def _forward_count(matchers: str) -> str:
+    """Forwarded requests per second by upstream: CoreDNS >= 1.11 (``coredns_proxy_*``), else the
+    ``coredns_forward_*`` names older releases export (only one of them exists on a server)."""
+    current = f'coredns_proxy_request_duration_seconds_count{{{COREDNS_JOB},proxy_name="forward"{matchers}}}'
+    legacy = f"coredns_forward_responses_total{{{COREDNS_JOB}{matchers}}}"
+    return f"(sum by (cluster, to) (rate({current}[5m]))\n or sum by (cluster, to) (rate({legacy}[5m])))"
+
+
+def _forward_buckets() -> str:
+    current = f'coredns_proxy_request_duration_seconds_bucket{{{COREDNS_JOB},proxy_name="forward"}}'
+    legacy = f"coredns_forward_request_duration_seconds_bucket{{{COREDNS_JOB}}}"
+    return (
+        f"histogram_quantile(0.99,\n"
+        f"  sum by (cluster, to, le) (rate({current}[5m]))\n"
+        f"  or sum by (cluster, to, le) (rate({legacy}[5m])))"
+    )
+
+
+def _rule(
+    alert: str, expr: str, wait: str | None, cause: str, *, summary: str, description: str
+) -> dict[str, Any]:
+    rule: dict[str, Any] = {"alert": alert, "expr": expr}
+    if wait:
+        rule["for"] = wait
+    rule["labels"] = {"severity": "warning", "k8s_dns_alert": _COMPANION, "cause": cause}
+    rule["annotations"] = {"summary": summary, "description": description}
+    return rule
+
+
+COREDNS_RULES: list[dict[str, Any]] = [
+    _rule(
+        "CoreDNSUpstreamErrors",
+        _forward_count(',rcode=~"SERVFAIL|REFUSED"') + "\n/\n" + _forward_count("") + "\n> 0.05",
+        "10m",
+        "upstream_error",
+        summary="Upstream {{ $labels.to }} answers CoreDNS with errors",
+        description="{{ $value | humanizePercentage }} of what CoreDNS forwards to {{ $labels.to }} comes back SERVFAIL "
+        "or REFUSED.",
+    ),
+    _rule(
+        "CoreDNSUpstreamLatencyHigh",
+        f"{_forward_buckets()}\n> 1",
+        "10m",
+        "upstream_unreachable",
+        summary="Upstream {{ $labels.to }} is slow to answer CoreDNS",
+        description="The 99th percentile of CoreDNS's requests to {{ $labels.to }} takes {{ $value | humanizeDuration }}.",
+    ),
+    _rule(
+        "CoreDNSAllUpstreamsUnhealthy",
+        f"sum by (cluster) (increase(coredns_forward_healthcheck_broken_total{{{COREDNS_JOB}}}[5m])) > 0",
+        "2m",
+        "upstream_unreachable",
+        summary="CoreDNS finds every upstream unhealthy",
+        description="CoreDNS's health checks failed for all upstreams {{ $value }} time(s) in 5 minutes; it sprays "
+        "queries at random.",
+    ),
+    _rule(
+        "CoreDNSForwardConcurrencyRejects",
+        f"sum by (cluster) (rate(coredns_forward_max_concurrent_rejects_total{{{COREDNS_JOB}}}[5m])) > 0",
+        "10m",
+        "coredns_overloaded",
+        summary="CoreDNS refuses queries at its forward concurrency limit",
+        description="CoreDNS answers REFUSED to {{ $value | humanize }} queries per second because max_concurrent is "
+        "reached.",
+    ),
+    _rule(
+        "CoreDNSPanics",
+        f"sum by (cluster) (increase(coredns_panics_total{{{COREDNS_JOB}}}[10m])) > 0",
+        None,
+        "coredns_unavailable",
+        summary="CoreDNS panicked",
+        description="CoreDNS panicked {{ $value }} time(s) in 10 minutes; its pods restart.",
+    ),
+]
+
+NODE_EXPORTER_RULES: list[dict[str, Any]] = [
+    _rule(
+        "NodeConntrackTableNearlyFull",
+        "node_nf_conntrack_entries / node_nf_conntrack_entries_limit > 0.9",
+        "5m",
+        "conntrack_table_full",
+        summary="conntrack table on {{ $labels.instance }} is nearly full",
+        description="The conntrack table on {{ $labels.instance }} is {{ $value | humanizePercentage }} full; new UDP "
+        "flows, DNS among them, are dropped when it fills.",
+    ),
+    _rule(
+        "NodeConntrackDropping",
+        "rate(node_nf_conntrack_stat_drop[5m]) + rate(node_nf_conntrack_stat_early_drop[5m]) > 0",
+        "5m",
+        "conntrack_table_full",
+        summary="conntrack drops packets on {{ $labels.instance }}",
+        description="conntrack on {{ $labels.instance }} drops {{ $value | humanize }} packets per second.",
+    ),
+    _rule(
+        "NodeConntrackInsertFailures",
+        "rate(node_nf_conntrack_stat_insert_failed[5m]) > 0",
+        "15m",
+        "conntrack_race_a_aaaa",
+        summary="conntrack insert failures on {{ $labels.instance }}",
+        description="conntrack on {{ $labels.instance }} fails {{ $value | humanize }} inserts per second: parallel A "
+        "and AAAA queries from one socket collide.",
+    ),
+    _rule(
+        "NodeUDPReceiveErrors",
+        "rate(node_netstat_Udp_InErrors[5m]) + rate(node_netstat_Udp_RcvbufErrors[5m]) > 1",
+        "10m",
+        "client_overloaded",
+        summary="UDP receive errors on {{ $labels.instance }}",
+        description="{{ $labels.instance }} drops {{ $value | humanize }} UDP datagrams per second on receive: DNS "
+        "answers are lost.",
+    ),
+]
+
+COMPANION_FILES: dict[str, tuple[str, str, list[dict[str, Any]]]] = {
+    "coredns.rules.yml": (
+        "k8s-dns.companion.coredns",
+        "On CoreDNS's own metrics (its `prometheus` plugin, port 9153), from the job "
+        f"{COREDNS_JOB}; the forward plugin's coredns_proxy_* (CoreDNS >= 1.11), else coredns_forward_*.",
+        COREDNS_RULES,
+    ),
+    "node-exporter.rules.yml": (
+        "k8s-dns.companion.node-exporter",
+        "On node_exporter's conntrack and netstat collectors, for clusters that already run it; the "
+        "exporter's own node readings cover the same causes from inside the DNS path.",
+        NODE_EXPORTER_RULES,
+    ),
+}
+"""File name: (group name, what the file holds, its rules)."""
