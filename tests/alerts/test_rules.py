@@ -119,13 +119,20 @@ def test_every_alert_has_severity_summary_description_and_runbook() -> None:
 
 
 @pytest.mark.parametrize(
-    ("labels", "receiver"), [(["severity=critical"], "pager"), (["severity=warning"], "tickets")]
+    ("labels", "receiver"),
+    [
+        (["severity=critical", "k8s_dns_alert=symptom"], "pager"),
+        (["severity=critical", "k8s_dns_alert=cause"], "tickets"),
+        (["severity=warning", "k8s_dns_alert=symptom"], "tickets"),
+        (["severity=warning", "k8s_dns_alert=exporter"], "tickets"),
+        (["severity=info", "k8s_dns_alert=cause"], "tickets"),
+    ],
 )
-def test_alertmanager_example_routes_by_severity(labels: list[str], receiver: str) -> None:
+def test_alertmanager_example_pages_only_on_critical_symptoms(labels: list[str], receiver: str) -> None:
     config = str(ALERTS / "alertmanager.example.yml")
     check = subprocess.run(["amtool", "check-config", config], capture_output=True, text=True, check=False)
     assert check.returncode == 0, check.stdout + check.stderr
-    assert "2 inhibit rules" in check.stdout
+    assert "3 inhibit rules" in check.stdout
     routed = subprocess.run(
         ["amtool", "config", "routes", "test", f"--config.file={config}", *labels],
         capture_output=True,
