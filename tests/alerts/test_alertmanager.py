@@ -21,9 +21,10 @@ from typing import Any
 import pytest
 import yaml
 
-from lab import LabError, free_port
-from lab.servers import die_with_parent, require
+from lab import free_port
+from lab.servers import require
 from tests.conftest import REPO
+from tests.integration.prometheus import start_ready, stop
 
 EXAMPLE = REPO / "alerts" / "alertmanager.example.yml"
 
@@ -78,8 +79,7 @@ class Alertmanager:
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Alertmanager:
-        log = (self.workdir / "alertmanager.log").open("wb")
-        self._process = subprocess.Popen(
+        self._process = start_ready(
             [
                 require("prometheus-alertmanager"),
                 f"--config.file={self.config}",
@@ -87,25 +87,13 @@ class Alertmanager:
                 f"--web.listen-address={self.url.removeprefix('http://')}",
                 "--cluster.listen-address=",
             ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=die_with_parent,  # noqa: PLW1509 - only sets the death signal
+            self.workdir / "alertmanager.log",
+            self.url,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.url + "/-/ready", timeout=1):  # noqa: S310 - loopback
-                    return self
-            except OSError:
-                time.sleep(0.2)
-        raise LabError(
-            f"alertmanager did not become ready: {(self.workdir / 'alertmanager.log').read_text()}"
-        )
+        return self
 
     def stop(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            self._process.wait(timeout=10)
+        stop(self._process)
 
     def post(self, alerts: list[Labels]) -> None:
         now = datetime.now(UTC)
