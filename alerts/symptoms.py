@@ -39,23 +39,51 @@ _FAILING = (
 """Nodes whose own probes on the path fail beyond the fast-burn rate (0, not nothing, when none)."""
 
 
-def _ratio(window: str) -> str:
-    failures = f"sum by (cluster, path) (rate(k8s_dns_probe_failures_total[{window}]))"
-    probes = f"sum by (cluster, path) (rate(k8s_dns_probes_total[{window}]))"
+_READY_IPS = "cluster_ip:k8s_dns_coredns_pod_ready:max"
+"""The IPs of the CoreDNS pods that are Ready (the cluster instance reads them): the endpoints the
+kube-dns Service routes to."""
+
+
+def _served(metric: str, by: str, window: str) -> str:
+    """``sum by (<by>) (rate(metric[window]))``, the ``pod`` path counting only Ready CoreDNS pods.
+
+    A pod that is not Ready gets no traffic from the Service; its failures are the cause alert's
+    (coredns_unavailable), not the objective's. Where no pod is Ready, or no cluster instance
+    reports readiness, every pod counts.
+    """
+    pod = f'rate({metric}{{path="pod"}}[{window}])'
+    by_ip = f'label_replace({pod}, "ip", "$1", "server", "\\\\[?(.*?)\\\\]?:[0-9]+")'
+    return (
+        f'sum by ({by}) (rate({metric}{{path!="pod"}}[{window}]))\n'
+        f"or sum by ({by}) (\n"
+        f"  ({by_ip} and on (cluster, ip) {_READY_IPS})\n"
+        f"  or ({pod} unless on (cluster) {_READY_IPS})\n"
+        ")"
+    )
+
+
+def _ratio(window: str, by: str = "cluster, path") -> str:
+    failures = f"({_served('k8s_dns_probe_failures_total', by, window)})"
+    probes = f"({_served('k8s_dns_probes_total', by, window)})"
     # No failure series at all means a ratio of 0, not "no data".
-    return f"({failures} or {probes} * 0)\n/\n{probes}"
+    return f"({failures}\nor {probes} * 0)\n/\n{probes}"
 
 
 RECORDING_RULES: list[dict[str, Any]] = [
+    {
+        "record": _READY_IPS,
+        "expr": (
+            "max by (cluster, ip) (\n"
+            "  k8s_dns_coredns_pod_info\n"
+            "  * on (cluster, coredns_pod) group_left ()\n"
+            "  (max by (cluster, coredns_pod) (k8s_dns_coredns_pod_ready) == 1)\n"
+            ")"
+        ),
+    },
     *({"record": f"cluster_path:k8s_dns_probe_failures:ratio_rate{w}", "expr": _ratio(w)} for w in WINDOWS),
     {
         "record": "instance_path:k8s_dns_probe_success:ratio_rate5m",
-        "expr": (
-            "1 - (\n"
-            "  (sum by (cluster, instance, node, path) (rate(k8s_dns_probe_failures_total[5m]))"
-            " or sum by (cluster, instance, node, path) (rate(k8s_dns_probes_total[5m])) * 0)\n"
-            "  / sum by (cluster, instance, node, path) (rate(k8s_dns_probes_total[5m]))\n)"
-        ),
+        "expr": f"1 - (\n{_ratio('5m', 'cluster, instance, node, path')}\n)",
     },
     *(
         {
