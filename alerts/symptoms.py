@@ -296,4 +296,61 @@ SYMPTOM_ALERTS: list[dict[str, Any]] = [
             ),
         },
     },
+    {
+        "alert": "K8sDNSExporterCollectorFailing",
+        "expr": f"k8s_dns_collector_success{{{EXPORTER_JOB}}} == 0",
+        "for": "15m",
+        "labels": {"severity": "warning", **_EXPORTER},
+        "annotations": {
+            "summary": "Collector {{ $labels.collector }} fails on {{ $labels.instance }}",
+            "description": (
+                "The {{ $labels.collector }} collector on {{ $labels.instance }} has not read its source for "
+                "15 minutes: the causes it feeds cannot be named there. Its log lines name the error; /diagnose "
+                "shows the collector's state."
+            ),
+        },
+    },
+    {
+        "alert": "K8sDNSExporterLeaderMissing",
+        "expr": f"sum by (cluster) (k8s_dns_leader{{{EXPORTER_JOB}}}) != 1",
+        "for": "5m",
+        "labels": {"severity": "warning", **_EXPORTER},
+        "annotations": {
+            "summary": "{{ $value }} cluster instances hold the Lease",
+            "description": (
+                "{{ $value }} k8s-dns-exporter cluster instances report themselves leader, not one: with none, "
+                "nothing reads the API (CoreDNS pods, Corefile, capacity) and the causes told from it go "
+                "unnamed; with two, both report. Look at the Lease in the exporter's namespace and the "
+                "cluster instances' logs."
+            ),
+        },
+    },
+    {
+        "alert": "K8sDNSExporterDiscoveryEmpty",
+        "expr": f'k8s_dns_discovery_targets{{{EXPORTER_JOB},path=~"service|pod"}} == 0',
+        "for": "10m",
+        "labels": {"severity": "warning", **_EXPORTER},
+        "annotations": {
+            "summary": "{{ $labels.instance }} finds no {{ $labels.path }} target to probe",
+            "description": (
+                "Discovery on {{ $labels.instance }} found no target for path {{ $labels.path }} for 10 minutes: "
+                "that path goes unprobed there (the kube-dns Service or its EndpointSlices are not found, or "
+                "the exporter may not read them). /diagnose shows the discovery errors."
+            ),
+        },
+    },
+    {
+        "alert": "K8sDNSExporterRoundsSkipped",
+        "expr": f"increase(k8s_dns_probe_rounds_skipped_total{{{EXPORTER_JOB}}}[15m]) > 0",
+        "for": "15m",
+        "labels": {"severity": "warning", **_EXPORTER},
+        "annotations": {
+            "summary": "{{ $labels.instance }} keeps skipping probe rounds",
+            "description": (
+                "{{ $labels.instance }} skipped {{ $value | humanize }} probe rounds in 15 minutes because the "
+                "one before still ran: rounds take longer than the interval (timeouts, too many targets). "
+                "Raise the interval or lower the timeouts."
+            ),
+        },
+    },
 ]
