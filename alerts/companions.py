@@ -90,9 +90,78 @@ COREDNS_RULES: list[dict[str, Any]] = [
         summary="CoreDNS panicked",
         description="CoreDNS panicked {{ $value }} time(s) in 10 minutes; its pods restart.",
     ),
+    _rule(
+        "CoreDNSDown",
+        f"absent(up{{{COREDNS_JOB}}} == 1)",
+        "15m",
+        "coredns_unavailable",
+        summary="Prometheus scrapes no CoreDNS pod",
+        description=(
+            f"No target of the job {COREDNS_JOB} is up: CoreDNS is down, or Prometheus no longer finds it. "
+            "The exporter's probes tell which."
+        ),
+    ),
+    _rule(
+        "CoreDNSServfailHigh",
+        f'sum by (cluster) (rate(coredns_dns_responses_total{{{COREDNS_JOB},rcode="SERVFAIL"}}[5m]))\n'
+        f"/\nsum by (cluster) (rate(coredns_dns_responses_total{{{COREDNS_JOB}}}[5m]))\n> 0.01",
+        "10m",
+        "upstream_error",
+        summary="CoreDNS answers SERVFAIL to many queries",
+        description=(
+            "{{ $value | humanizePercentage }} of CoreDNS's answers are SERVFAIL: an upstream failing, or "
+            "CoreDNS unable to read the API."
+        ),
+    ),
+    _rule(
+        "CoreDNSLatencyHigh",
+        "histogram_quantile(0.99,\n"
+        f"  sum by (cluster, le) (rate(coredns_dns_request_duration_seconds_bucket{{{COREDNS_JOB}}}[5m])))\n> 1",
+        "10m",
+        "coredns_overloaded",
+        summary="CoreDNS is slow to answer",
+        description=(
+            "The 99th percentile of CoreDNS's own answer time is {{ $value | humanizeDuration }} (forwarding "
+            "included)."
+        ),
+    ),
+    _rule(
+        "CoreDNSUpstreamHealthcheckFailing",
+        f"sum by (cluster, to) (rate(coredns_forward_healthcheck_failures_total{{{COREDNS_JOB}}}[5m])) > 0",
+        "10m",
+        "upstream_unreachable",
+        summary="CoreDNS's health checks of upstream {{ $labels.to }} fail",
+        description=(
+            "CoreDNS's health checks of {{ $labels.to }} fail {{ $value | humanize }} times a second: it "
+            "sends that upstream's share of queries to the others."
+        ),
+    ),
+    _rule(
+        "NodeLocalDNSSetupErrors",
+        "increase(coredns_nodecache_setup_errors_total[10m]) > 0",
+        None,
+        "nodelocal_down",
+        summary="NodeLocal DNSCache on {{ $labels.instance }} fails to set up",
+        description=(
+            "NodeLocal DNSCache on {{ $labels.instance }} failed {{ $value }} time(s) in 10 minutes to set up "
+            "its interface or iptables rules ({{ $labels.errortype }}): pods on that node may bypass it or "
+            "get no answer."
+        ),
+    ),
 ]
 
 NODE_EXPORTER_RULES: list[dict[str, Any]] = [
+    _rule(
+        "NodeConntrackTableFilling",
+        "node_nf_conntrack_entries / node_nf_conntrack_entries_limit > 0.75 <= 0.9",
+        "15m",
+        "conntrack_table_full",
+        summary="conntrack table on {{ $labels.instance }} is filling",
+        description=(
+            "The conntrack table on {{ $labels.instance }} is {{ $value | humanizePercentage }} full: at 100% "
+            "new UDP flows, DNS among them, are dropped."
+        ),
+    ),
     _rule(
         "NodeConntrackTableNearlyFull",
         "node_nf_conntrack_entries / node_nf_conntrack_entries_limit > 0.9",
