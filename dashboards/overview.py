@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard
 
+from alerts.symptoms import OBJECTIVE
 from dashboards.panels import CLUSTER, listing, series, single, variables
 
 RATE = "$__rate_interval"
@@ -25,18 +26,21 @@ def build() -> dashboard.Dashboard:
             listing(
                 "Active causes",
                 "Documented causes active now, with how many exporter instances report each. "
-                "Each has a runbook in docs/runbooks/<cause>.md.",
+                "Each row links its cause's runbook.",
                 f"cluster:k8s_dns_cause_active:instances{{{CLUSTER}}}",
                 width=12,
                 height=7,
+                runbooks=True,
             )
         )
         .with_panel(
             single(
                 "Probe success, last 5m (worst path)",
-                "Lowest share of successful probes over all paths, cluster-wide.",
+                f"Lowest share of successful probes over all paths, cluster-wide; red below the {OBJECTIVE:.1%} "
+                "objective.",
                 "percentunit",
                 f"1 - max(cluster_path:k8s_dns_probe_failures:ratio_rate5m{{{CLUSTER}}})",
+                steps=((None, "red"), (OBJECTIVE, "green")),
             )
         )
         .with_panel(
@@ -52,9 +56,14 @@ def build() -> dashboard.Dashboard:
             series(
                 "Probe success ratio by path",
                 "Share of probes that got the expected answer, per path (service, pod, nodelocal, upstream, "
-                "resolver). A path that drops while the others hold is where the fault is.",
+                "resolver). A path that drops while the others hold is where the fault is. The dashed line is "
+                f"the {OBJECTIVE:.1%} objective.",
                 "percentunit",
-                (f"1 - cluster_path:k8s_dns_probe_failures:ratio_rate5m{{{CLUSTER}}}", "{{path}}"),
+                (
+                    f"1 - cluster_path:k8s_dns_probe_failures:ratio_rate5m{{{CLUSTER}}}",
+                    "{{cluster}} {{path}}",
+                ),
+                steps=((None, "red"), (OBJECTIVE, "green")),
             )
         )
         .with_panel(
