@@ -1,6 +1,6 @@
 """Write the Prometheus rule files and the cause alerts' promtool tests.
 
-    python -m alerts.generate [--runbook-base-url URL]
+    python -m alerts.generate [--runbook-base-url URL] [--dashboard-base-url URL]
 
 Cause alerts come from the cause modules (exporter/causes/<id>.py: severity,
 title, alert evidence, scope, standing or not), so every documented cause has
@@ -33,6 +33,9 @@ FOR_STANDING = "30m"
 KEEP_FIRING_FOR = "10m"
 """A cause told from probes comes and goes with the rounds: its alert stays this long after the last
 report, so one good round does not resolve it and the next bad one open it again."""
+
+DASHBOARDS = {"cluster": "k8s-dns-overview", "node": "k8s-dns-node"}
+"""The uids of the dashboards an alert opens: the overview, or the node dashboard for one instance's alert."""
 
 _NODE_LABELS = ("node", "instance")
 _SELECTOR = re.compile(r"(?<![\w:])(k8s_dns_[a-z0-9_]+)(\{[^}]*\})?")
@@ -98,7 +101,15 @@ def causes_annotation(runbook_base: str) -> str:
     )
 
 
-def rule_files(runbook_base: str) -> dict[str, dict[str, Any]]:
+def dashboard_url(rule: dict[str, Any], base: str) -> str:
+    """The dashboard for ``rule`` in Grafana at ``base``, with its cluster (and node) selected: an alert
+    about one instance opens the node dashboard on that node, any other the overview."""
+    node = "$labels.instance" in rule["annotations"]["summary"]
+    url = f"{base.rstrip('/')}/d/{DASHBOARDS['node' if node else 'cluster']}?var-cluster={{{{ $labels.cluster }}}}"
+    return url + ("&var-node={{ $labels.node }}" if node else "")
+
+
+def rule_files(runbook_base: str, dashboard_base: str | None = None) -> dict[str, dict[str, Any]]:
     causes = [cause_rule(c, runbook_base) for c in CAUSES.values()]
     symptoms = [dict(rule) for rule in SYMPTOM_ALERTS]
     for rule in symptoms:
@@ -106,6 +117,9 @@ def rule_files(runbook_base: str) -> dict[str, dict[str, Any]]:
         if rule["labels"]["k8s_dns_alert"] == "symptom":
             annotations["causes"] = causes_annotation(runbook_base)
         rule["annotations"] = annotations
+    if dashboard_base:
+        for rule in causes + symptoms:
+            rule["annotations"]["dashboard_url"] = dashboard_url(rule, dashboard_base)
     return {
         "k8s-dns-recording.rules.yml": {"groups": [{"name": "k8s-dns.recording", "rules": RECORDING_RULES}]},
         "k8s-dns-symptoms.rules.yml": {"groups": [{"name": "k8s-dns.symptoms", "rules": symptoms}]},
@@ -131,11 +145,13 @@ def companion_files(runbook_base: str) -> dict[str, tuple[str, dict[str, Any]]]:
     return files
 
 
-def cause_tests(runbook_base: str) -> dict[str, Any]:
+def cause_tests(runbook_base: str, dashboard_base: str | None = None) -> dict[str, Any]:
     """For every cause alert: fires after its ``for`` when one instance reports the cause; silent at 0."""
     tests = []
     for cause in CAUSES.values():
         rule = cause_rule(cause, runbook_base)
+        if dashboard_base:
+            rule["annotations"]["dashboard_url"] = dashboard_url(rule, dashboard_base)
         wait = int(rule["for"].removesuffix("m")) + 1
         target = {"instance": "node-a:9958", "node": "node-a", "job": "k8s-dns-exporter"}
         labels = {"cause": cause.id, "severity": cause.severity, **target}
@@ -177,7 +193,7 @@ def _series(labels: dict[str, str]) -> str:
 
 def _expand(text: str, target: dict[str, str]) -> str:
     """What Prometheus prints for ``text`` in the tests: one instance, the target's labels."""
-    text = text.replace("{{ $value }}", "1")
+    text = text.replace("{{ $value }}", "1").replace("{{ $labels.cluster }}", "")
     for name, value in target.items():
         text = text.replace(f"{{{{ $labels.{name} }}}}", value)
     return text
@@ -232,19 +248,24 @@ def dump(document: Any, about: str = "") -> str:
     return header + yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=120, allow_unicode=True)
 
 
-def outputs(runbook_base: str = DEFAULT_RUNBOOK_BASE) -> dict[Path, str]:
-    files = {HERE / name: dump(doc) for name, doc in rule_files(runbook_base).items()}
+def outputs(runbook_base: str = DEFAULT_RUNBOOK_BASE, dashboard_base: str | None = None) -> dict[Path, str]:
+    files = {HERE / name: dump(doc) for name, doc in rule_files(runbook_base, dashboard_base).items()}
     for name, (about, doc) in companion_files(runbook_base).items():
         files[HERE / "companion" / name] = dump(doc, about)
-    files[HERE / "tests" / "causes.test.yml"] = dump(cause_tests(runbook_base))
+    files[HERE / "tests" / "causes.test.yml"] = dump(cause_tests(runbook_base, dashboard_base))
     return files
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m alerts.generate", description=__doc__)
     parser.add_argument("--runbook-base-url", default=DEFAULT_RUNBOOK_BASE, metavar="URL")
+    parser.add_argument(
+        "--dashboard-base-url",
+        metavar="URL",
+        help="your Grafana (https://grafana.example.org): symptom and cause alerts get a dashboard_url",
+    )
     args = parser.parse_args()
-    for path, text in outputs(args.runbook_base_url).items():
+    for path, text in outputs(args.runbook_base_url, args.dashboard_base_url).items():
         path.write_text(text)
         print(f"wrote {path.relative_to(HERE.parent)}")
 

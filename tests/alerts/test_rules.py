@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alerts.generate import DEFAULT_RUNBOOK_BASE, alert_name, outputs
+from alerts.generate import DASHBOARDS, DEFAULT_RUNBOOK_BASE, alert_name, outputs
 from exporter.causes import CAUSES, SEVERITIES
 from tests.conftest import REPO
 
@@ -140,3 +141,40 @@ def test_alertmanager_example_pages_only_on_critical_symptoms(labels: list[str],
         check=False,
     )
     assert routed.stdout.strip() == receiver
+
+
+def test_a_dashboard_base_gives_every_symptom_and_cause_alert_its_dashboard(tmp_path: Path) -> None:
+    """With --dashboard-base-url, an alert opens the overview on its cluster, or the node dashboard on
+    its node for one instance's alert; the cause alerts' promtool tests still pass."""
+    grafana = "https://grafana.example.org/"
+    for path, text in outputs(dashboard_base=grafana).items():
+        (tmp_path / path.relative_to(ALERTS)).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path.relative_to(ALERTS)).write_text(text)
+    rules = [
+        rule
+        for name in ("k8s-dns-symptoms.rules.yml", "k8s-dns-causes.rules.yml")
+        for rule in _rules(tmp_path / name)
+    ]
+    urls = {str(rule["alert"]): rule["annotations"]["dashboard_url"] for rule in rules}  # type: ignore[index]
+    overview = "https://grafana.example.org/d/k8s-dns-overview?var-cluster={{ $labels.cluster }}"
+    node = "https://grafana.example.org/d/k8s-dns-node?var-cluster={{ $labels.cluster }}&var-node={{ $labels.node }}"
+    assert urls["K8sDNSProbeErrorBudgetFastBurn"] == overview
+    assert urls["K8sDNSNodePathFailing"] == node
+    assert urls["K8sDNSConntrackTableFull"] == node
+    assert urls["K8sDNSCoreDNSUnavailable"] == overview
+    assert urls["K8sDNSExporterDown"] == node
+    assert {json.loads(board.read_text())["uid"] for board in (REPO / "dashboards").glob("*.json")} >= set(
+        DASHBOARDS.values()
+    )
+    result = subprocess.run(
+        ["promtool", "test", "rules", "causes.test.yml"],
+        cwd=tmp_path / "tests",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (
+        "dashboard_url: https://grafana.example.org/d/k8s-dns-node?var-cluster=&var-node=node-a"
+        in (tmp_path / "tests" / "causes.test.yml").read_text()
+    )
