@@ -1,6 +1,9 @@
 """Write the Prometheus rule files and the cause alerts' promtool tests.
 
-    python -m alerts.generate [--runbook-base-url URL] [--dashboard-base-url URL]
+    python -m alerts.generate [--config FILE] [--runbook-base-url URL] [--dashboard-base-url URL]
+
+The checked-in files use the defaults; ``--config`` (alerts/settings.py) writes
+them for a team's job names, objective, latency limits, severity names and labels.
 
 Cause alerts come from the cause modules (exporter/causes/<id>.py: severity,
 title, alert evidence, scope, standing or not), so every documented cause has
@@ -13,19 +16,20 @@ from __future__ import annotations
 
 import argparse
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from alerts.companions import COMPANION_FILES
-from alerts.symptoms import RECORDING_RULES, SYMPTOM_ALERTS
+from alerts import settings as config
+from alerts.companions import companion_files as companion_rules
+from alerts.settings import Settings
+from alerts.symptoms import rules
 from exporter.causes import CAUSES, Cause
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_RUNBOOK_BASE = "https://github.com/k8s-dns-exporter/k8s-dns-exporter/blob/main/docs/runbooks"
-"""The runbooks as the project publishes them (``<base>/<cause>.md``): a link that opens from
-Alertmanager, Slack or a pager. Pass --runbook-base-url to point at your own copy."""
+DEFAULT_RUNBOOK_BASE = Settings().runbook_base_url
 
 FOR_BY_SEVERITY = {"critical": "2m", "warning": "10m", "info": "30m"}
 FOR_STANDING = "30m"
@@ -109,55 +113,63 @@ def dashboard_url(rule: dict[str, Any], base: str) -> str:
     return url + ("&var-node={{ $labels.node }}" if node else "")
 
 
-def rule_files(runbook_base: str, dashboard_base: str | None = None) -> dict[str, dict[str, Any]]:
-    causes = [cause_rule(c, runbook_base) for c in CAUSES.values()]
-    symptoms = [dict(rule) for rule in SYMPTOM_ALERTS]
-    for rule in symptoms:
-        annotations = {**rule["annotations"], "runbook_url": runbook(runbook_base, "triage")}
+def finish(rule: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """``rule`` as ``settings`` name things: its severity's label value, the extra labels, a dashboard."""
+    labels = {**rule["labels"], "severity": settings.severities[rule["labels"]["severity"]]}
+    annotations = dict(rule["annotations"])
+    if settings.dashboard_base_url:
+        annotations["dashboard_url"] = dashboard_url(rule, settings.dashboard_base_url)
+    return {**rule, "labels": {**labels, **settings.extra_labels}, "annotations": annotations}
+
+
+def rule_files(settings: Settings) -> dict[str, dict[str, Any]]:
+    base = settings.runbook_base_url
+    recording, alerts = rules(settings)
+    causes = [finish(cause_rule(c, base), settings) for c in CAUSES.values()]
+    symptoms = []
+    for rule in alerts:
+        annotations = {**rule["annotations"], "runbook_url": runbook(base, "triage")}
         if rule["labels"]["k8s_dns_alert"] == "symptom":
-            annotations["causes"] = causes_annotation(runbook_base)
-        rule["annotations"] = annotations
-    if dashboard_base:
-        for rule in causes + symptoms:
-            rule["annotations"]["dashboard_url"] = dashboard_url(rule, dashboard_base)
+            annotations["causes"] = causes_annotation(base)
+        symptoms.append(finish({**rule, "annotations": annotations}, settings))
     return {
-        "k8s-dns-recording.rules.yml": {"groups": [{"name": "k8s-dns.recording", "rules": RECORDING_RULES}]},
+        "k8s-dns-recording.rules.yml": {"groups": [{"name": "k8s-dns.recording", "rules": recording}]},
         "k8s-dns-symptoms.rules.yml": {"groups": [{"name": "k8s-dns.symptoms", "rules": symptoms}]},
         "k8s-dns-causes.rules.yml": {"groups": [{"name": "k8s-dns.causes", "rules": causes}]},
     }
 
 
-def companion_files(runbook_base: str) -> dict[str, tuple[str, dict[str, Any]]]:
+def companion_files(settings: Settings) -> dict[str, tuple[str, dict[str, Any]]]:
     """alerts/companion/<file>: (its header comment, its rules), each linking its cause's runbook."""
     files = {}
-    for name, (group, about, rules) in COMPANION_FILES.items():
+    for name, (group, about, companions) in companion_rules(settings).items():
         linked = [
-            {
-                **rule,
-                "annotations": {
-                    **rule["annotations"],
-                    "runbook_url": runbook(runbook_base, rule["labels"]["cause"]),
+            finish(
+                {
+                    **rule,
+                    "annotations": {
+                        **rule["annotations"],
+                        "runbook_url": runbook(settings.runbook_base_url, rule["labels"]["cause"]),
+                    },
                 },
-            }
-            for rule in rules
+                replace(settings, dashboard_base_url=None),
+            )
+            for rule in companions
         ]
         files[name] = (about, {"groups": [{"name": group, "rules": linked}]})
     return files
 
 
-def cause_tests(runbook_base: str, dashboard_base: str | None = None) -> dict[str, Any]:
+def cause_tests(settings: Settings) -> dict[str, Any]:
     """For every cause alert: fires after its ``for`` when one instance reports the cause; silent at 0."""
     tests = []
     for cause in CAUSES.values():
-        rule = cause_rule(cause, runbook_base)
-        if dashboard_base:
-            rule["annotations"]["dashboard_url"] = dashboard_url(rule, dashboard_base)
+        rule = finish(cause_rule(cause, settings.runbook_base_url), settings)
         wait = int(rule["for"].removesuffix("m")) + 1
         target = {"instance": "node-a:9958", "node": "node-a", "job": "k8s-dns-exporter"}
         labels = {"cause": cause.id, "severity": cause.severity, **target}
         healthy = {**labels, "instance": "node-b:9958", "node": "node-b"}
-        expected = {"cause": cause.id, "severity": cause.severity, "k8s_dns_alert": "cause"}
-        expected |= {"path": cause.path} if cause.path else {}
+        expected = {"cause": cause.id, **rule["labels"]}
         expected |= {name: target[name] for name in _NODE_LABELS} if cause.scope == "node" else {}
         tests.append(
             {
@@ -248,24 +260,34 @@ def dump(document: Any, about: str = "") -> str:
     return header + yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=120, allow_unicode=True)
 
 
-def outputs(runbook_base: str = DEFAULT_RUNBOOK_BASE, dashboard_base: str | None = None) -> dict[Path, str]:
-    files = {HERE / name: dump(doc) for name, doc in rule_files(runbook_base, dashboard_base).items()}
-    for name, (about, doc) in companion_files(runbook_base).items():
+def outputs(settings: Settings | None = None) -> dict[Path, str]:
+    settings = settings or Settings()
+    files = {HERE / name: dump(doc) for name, doc in rule_files(settings).items()}
+    for name, (about, doc) in companion_files(settings).items():
         files[HERE / "companion" / name] = dump(doc, about)
-    files[HERE / "tests" / "causes.test.yml"] = dump(cause_tests(runbook_base, dashboard_base))
+    files[HERE / "tests" / "causes.test.yml"] = dump(cause_tests(settings))
     return files
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m alerts.generate", description=__doc__)
-    parser.add_argument("--runbook-base-url", default=DEFAULT_RUNBOOK_BASE, metavar="URL")
+    parser.add_argument("--config", type=Path, metavar="FILE", help="settings (alerts/settings.py), YAML")
+    parser.add_argument("--runbook-base-url", metavar="URL", help=f"default {DEFAULT_RUNBOOK_BASE}")
     parser.add_argument(
         "--dashboard-base-url",
         metavar="URL",
         help="your Grafana (https://grafana.example.org): symptom and cause alerts get a dashboard_url",
     )
     args = parser.parse_args()
-    for path, text in outputs(args.runbook_base_url, args.dashboard_base_url).items():
+    try:
+        settings = config.load(args.config) if args.config else Settings()
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.runbook_base_url:
+        settings = replace(settings, runbook_base_url=args.runbook_base_url)
+    if args.dashboard_base_url:
+        settings = replace(settings, dashboard_base_url=args.dashboard_base_url)
+    for path, text in outputs(settings).items():
         path.write_text(text)
         print(f"wrote {path.relative_to(HERE.parent)}")
 

@@ -11,12 +11,17 @@ import pytest
 import yaml
 
 from alerts.generate import DASHBOARDS, DEFAULT_RUNBOOK_BASE, alert_name, outputs
+from alerts.settings import Settings, parse
 from exporter.causes import CAUSES, SEVERITIES
 from tests.conftest import REPO
 
 ALERTS = REPO / "alerts"
 RULE_FILES = sorted(ALERTS.glob("*.rules.yml")) + sorted((ALERTS / "companion").glob("*.rules.yml"))
 TEST_FILES = sorted((ALERTS / "tests").glob("*.test.yml"))
+
+
+def _promtool(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["promtool", *args], cwd=cwd, capture_output=True, text=True, check=False)
 
 
 def _rules(path: Path) -> list[dict[str, object]]:
@@ -43,9 +48,7 @@ def test_promtool_check_rules() -> None:
 @pytest.mark.parametrize("base", [DEFAULT_RUNBOOK_BASE, "https://wiki.example.org/dns/runbooks/"])
 def test_promtool_unit_tests_pass(base: str, tmp_path: Path) -> None:
     """The shipped tests, on rules generated with the default runbook base and with another one."""
-    for path, text in outputs(base).items():
-        (tmp_path / path.relative_to(ALERTS)).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / path.relative_to(ALERTS)).write_text(text)
+    _write(outputs(Settings(runbook_base_url=base)), tmp_path)
     for path in TEST_FILES:
         if not (tmp_path / "tests" / path.name).exists():
             (tmp_path / "tests" / path.name).write_text(
@@ -147,9 +150,7 @@ def test_a_dashboard_base_gives_every_symptom_and_cause_alert_its_dashboard(tmp_
     """With --dashboard-base-url, an alert opens the overview on its cluster, or the node dashboard on
     its node for one instance's alert; the cause alerts' promtool tests still pass."""
     grafana = "https://grafana.example.org/"
-    for path, text in outputs(dashboard_base=grafana).items():
-        (tmp_path / path.relative_to(ALERTS)).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / path.relative_to(ALERTS)).write_text(text)
+    _write(outputs(Settings(dashboard_base_url=grafana)), tmp_path)
     rules = [
         rule
         for name in ("k8s-dns-symptoms.rules.yml", "k8s-dns-causes.rules.yml")
@@ -166,15 +167,65 @@ def test_a_dashboard_base_gives_every_symptom_and_cause_alert_its_dashboard(tmp_
     assert {json.loads(board.read_text())["uid"] for board in (REPO / "dashboards").glob("*.json")} >= set(
         DASHBOARDS.values()
     )
-    result = subprocess.run(
-        ["promtool", "test", "rules", "causes.test.yml"],
-        cwd=tmp_path / "tests",
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = _promtool("test", "rules", "causes.test.yml", cwd=tmp_path / "tests")
     assert result.returncode == 0, result.stdout + result.stderr
     assert (
         "dashboard_url: https://grafana.example.org/d/k8s-dns-node?var-cluster=&var-node=node-a"
         in (tmp_path / "tests" / "causes.test.yml").read_text()
     )
+
+
+def _write(files: dict[Path, str], into: Path) -> None:
+    for path, text in files.items():
+        (into / path.relative_to(ALERTS)).parent.mkdir(parents=True, exist_ok=True)
+        (into / path.relative_to(ALERTS)).write_text(text)
+
+
+def test_a_team_config_renames_jobs_severities_and_labels_without_editing_yaml(tmp_path: Path) -> None:
+    team = parse(
+        {
+            "exporter_job": 'job="dns-probe"',
+            "coredns_job": 'job="kube-dns-main"',
+            "objective": 0.999,
+            "latency_p99_seconds": {"service": 0.1},
+            "page_node_share": 0.5,
+            "severities": {"critical": "P1", "warning": "P3", "info": "P4"},
+            "extra_labels": {"team": "platform"},
+        },
+        "team.yml",
+    )
+    _write(outputs(team), tmp_path)
+    check = _promtool("check", "rules", *map(str, sorted(tmp_path.rglob("*.rules.yml"))))
+    assert check.returncode == 0, check.stdout + check.stderr
+    alerts = [
+        rule for path in sorted(tmp_path.rglob("*.rules.yml")) for rule in _rules(path) if "alert" in rule
+    ]
+    assert {rule["labels"]["severity"] for rule in alerts} == {"P1", "P3", "P4"}  # type: ignore[index]
+    assert all(rule["labels"]["team"] == "platform" for rule in alerts)  # type: ignore[index]
+    by_name = {str(rule["alert"]): rule for rule in alerts}
+    assert by_name["K8sDNSProbeErrorBudgetFastBurn"]["labels"]["severity"] == "P1"  # type: ignore[index]
+    assert "> 0.0144" in str(by_name["K8sDNSProbeErrorBudgetFastBurn"]["expr"])  # 14.4 x 0.1%
+    assert ">= 0.5" in str(by_name["K8sDNSProbeErrorBudgetFastBurn"]["expr"])
+    assert by_name["K8sDNSExporterDown"]["expr"] == 'up{job="dns-probe"} == 0'
+    assert 'job="kube-dns-main"' in str(by_name["CoreDNSPanics"]["expr"])
+    assert 'path=~"service|nodelocal"} > 0.1' in str(by_name["K8sDNSLatencyHigh"]["expr"])
+    tested = _promtool("test", "rules", "causes.test.yml", cwd=tmp_path / "tests")
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"objectve": 0.99}, "unknown setting"),
+        ({"objective": 1.5}, "objective: expected a number"),
+        ({"objective": "high"}, "objective: expected a number"),
+        ({"latency_p99_seconds": {"dns": 1}}, "latency_p99_seconds: expected positive seconds"),
+        ({"severities": {"page": "P1"}}, "unknown severity page"),
+        ({"extra_labels": {"team": 3}}, "extra_labels: expected text values"),
+        ({"exporter_job": ""}, "exporter_job: expected text"),
+        (["objective"], "expected a mapping"),
+    ],
+)
+def test_a_bad_team_config_is_refused_naming_the_setting(raw: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse(raw, "team.yml")
