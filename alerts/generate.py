@@ -81,7 +81,7 @@ def cause_rule(cause: Cause, runbook_base: str) -> dict[str, Any]:
         "description": (
             reports
             + detail
-            + " Open /diagnose on an instance that reports it, or run `k8s-dns-exporter doctor`, "
+            + "Open /diagnose on an instance that reports it, or run `k8s-dns-exporter doctor`, "
             "for the evidence and the fix."
         ),
         "runbook_url": runbook(runbook_base, cause.id),
@@ -227,7 +227,7 @@ def _evidence_template(cause: Cause) -> str:
         + args
         + " | query }}"
         + evidence.text.format(v=value)
-        + "{{ end }}"
+        + " {{ end }}"
     )
 
 
