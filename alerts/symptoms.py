@@ -337,6 +337,23 @@ def rules(settings: Settings) -> tuple[list[dict[str, Any]], list[dict[str, Any]
             },
         },
         {
+            "alert": "K8sDNSExporterAgentsMissing",
+            "expr": (
+                'count by (cluster) (kube_node_info{os_image!~"(?i).*windows.*"})\n'
+                f'- count by (cluster) (k8s_dns_exporter_build_info{{{exporter_job},mode="node"}})\n> 0'
+            ),
+            "for": "30m",
+            "labels": {"severity": "warning", **exporter},
+            "annotations": {
+                "summary": "{{ $value }} Linux node(s) run no k8s-dns-exporter agent",
+                "description": (
+                    "kube-state-metrics counts {{ $value }} more Linux nodes than there are node agents "
+                    "scraped: DNS on those nodes is not watched. Compare `kubectl -n k8s-dns-exporter get "
+                    "daemonset` (desired, ready) with the nodes, and look at pods stuck Pending."
+                ),
+            },
+        },
+        {
             "alert": "K8sDNSExporterRoundsSkipped",
             "expr": f"increase(k8s_dns_probe_rounds_skipped_total{{{exporter_job}}}[15m]) > 0",
             "for": "15m",
