@@ -5,7 +5,7 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard
 
 from alerts.symptoms import OBJECTIVE
-from dashboards.panels import CLUSTER, listing, series, single, variables
+from dashboards.panels import CLUSTER, distribution, listing, series, single, variables
 
 RATE = "$__rate_interval"
 
@@ -95,6 +95,39 @@ def build() -> dashboard.Dashboard:
                 (
                     f"count by (path) (instance_path:k8s_dns_probe_success:ratio_rate5m{{{CLUSTER}}} < 0.5)",
                     "{{path}}",
+                ),
+            )
+        )
+        .with_panel(
+            distribution(
+                "Latency distribution, every path",
+                "How answer times spread, from the probes' histogram: a second band far above the first is "
+                "retries or a slow server behind a fast one.",
+                f"sum by (le) (rate(k8s_dns_probe_duration_seconds_bucket{{{CLUSTER}}}[{RATE}]))",
+            )
+        )
+        .with_row(dashboard.Row("Upstreams"))
+        .with_panel(
+            series(
+                "Upstream success by server and transport",
+                "Share of the last probes each upstream answered, over UDP and over TCP: one that answers UDP "
+                "but not TCP fails the large answers clients retry over TCP.",
+                "percentunit",
+                (
+                    f'avg by (server, transport) (k8s_dns_probe_success{{path="upstream", {CLUSTER}}})',
+                    "{{server}} {{transport}}",
+                ),
+            )
+        )
+        .with_panel(
+            series(
+                "Names the upstreams disagree on",
+                "1 while the upstreams answer a name differently: CoreDNS then answers it one way or the "
+                "other, depending on which upstream it picks.",
+                "short",
+                (
+                    f"max by (name, qtype) (k8s_dns_upstream_disagreement{{{CLUSTER}}})",
+                    "{{name}} {{qtype}}",
                 ),
             )
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grafana_foundation_sdk.builders import common, dashboard, prometheus, stat, table, timeseries
+from grafana_foundation_sdk.builders import common, dashboard, heatmap, prometheus, stat, table, timeseries
 from grafana_foundation_sdk.models import common as common_model
 from grafana_foundation_sdk.models import dashboard as model
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
@@ -121,3 +121,20 @@ def listing(
         .span(width)
     )
     return panel.data_links([runbook_link()]) if runbooks else panel
+
+
+def distribution(
+    title: str, description: str, expr: str, *, width: int = 12, height: int = 8
+) -> heatmap.Panel:
+    """A heatmap of a histogram's buckets (``sum by (le) (rate(..._bucket[...]))``), in seconds."""
+    return (
+        heatmap.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .with_target(_query(expr, "{{le}}", "A").format(PromQueryFormat.HEATMAP))
+        .calculate(False)
+        .unit("s")
+        .height(height)
+        .span(width)
+    )
