@@ -30,7 +30,7 @@ __all__ = [
 def discover() -> dict[str, Cause]:
     """Every module of this package not starting with ``_``, as its ``CAUSE``, by id.
 
-    Ordered by docs section, then critical before warning, then id.
+    Ordered by docs section, then severity (critical, warning, info), then id.
     """
     names = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
     causes = sorted((_load(name) for name in names), key=lambda cause: cause.order)
