@@ -109,7 +109,7 @@ def test_readings_match_the_cluster(kube_api: KubeAPI, kubeconfig: Path) -> None
     assert readings.services is not None
     assert readings.services.tolerate_unready == ("data/etcd",)
     assert [(m.namespace, m.name, m.problem) for m in readings.statefulsets or ()] == [
-        ("data", "kafka", "serviceName is empty"),
+        ("data", "kafka", "Service kafka-headless does not exist"),
         ("data", "zk", "Service zk is not headless (it has a ClusterIP)"),
     ]
     assert [p.name for p in readings.coredns_policies] == ["allow-dns", "metrics-only"]

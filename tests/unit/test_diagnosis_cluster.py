@@ -216,6 +216,26 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], list[str]]] = [
     ),
     ("one replica", with_pods(pod("coredns-a", "10.244.0.5", "node-1")), ["coredns_load_unbalanced"]),
     (
+        "one replica on the only node",
+        lambda p: (
+            with_pods(pod("coredns-a", "10.244.0.5", "node-1"))(p),
+            setting(
+                "inventory", Inventory(nodes=1, schedulable_nodes=1, cores=3.92, counted_nodes=1, pods=12)
+            )(p),
+        ),
+        [],
+    ),
+    (
+        "two replicas on the only node",
+        lambda p: (
+            with_pods(pod("coredns-a", "10.244.0.5", "node-1"), pod("coredns-b", "10.244.0.6", "node-1"))(p),
+            setting(
+                "inventory", Inventory(nodes=2, schedulable_nodes=1, cores=3.92, counted_nodes=1, pods=12)
+            )(p),
+        ),
+        [],
+    ),
+    (
         "same node",
         with_pods(pod("coredns-a", "10.244.0.5", "node-1"), pod("coredns-b", "10.244.1.7", "node-1")),
         ["coredns_load_unbalanced"],
@@ -261,7 +281,10 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], list[str]]] = [
     ),
     (
         "statefulset",
-        setting("statefulsets", (StatefulSetMismatch("data", "kafka", "", "serviceName is empty"),)),
+        setting(
+            "statefulsets",
+            (StatefulSetMismatch("data", "kafka", "kafka-hl", "Service kafka-hl does not exist"),),
+        ),
         ["statefulset_service_mismatch"],
     ),
 ]

@@ -42,7 +42,10 @@ def read_services(ctx: Context) -> ServiceInventory:
         meta = service.metadata
         key = (meta.namespace, meta.name)
         names.add(key)
-        if (meta.annotations or {}).get(TOLERATE_UNREADY, "").lower() == "true":
+        # Only a Service that relies on the annotation alone: with publishNotReadyAddresses set too,
+        # CoreDNS >= 1.8.4 publishes its unready endpoints and the annotation is harmless.
+        publishes = bool(service.spec is not None and service.spec.publish_not_ready_addresses)
+        if (meta.annotations or {}).get(TOLERATE_UNREADY, "").lower() == "true" and not publishes:
             annotated.append(f"{key[0]}/{key[1]}")
         if service.spec is not None and service.spec.cluster_ip == "None":
             headless.add(key)
@@ -60,8 +63,10 @@ def read_statefulsets(ctx: Context) -> tuple[StatefulSetMismatch, ...]:
         name = (statefulset.spec.service_name if statefulset.spec else None) or ""
         problem = None
         if not name:
-            problem = "serviceName is empty"
-        elif (meta.namespace, name) not in services.names:
+            # The API allows it (serviceName is optional since Kubernetes 1.30): pods get no DNS
+            # names, which is a choice, not a mismatch.
+            continue
+        if (meta.namespace, name) not in services.names:
             problem = f"Service {name} does not exist"
         elif (meta.namespace, name) not in services.headless:
             problem = f"Service {name} is not headless (it has a ClusterIP)"
