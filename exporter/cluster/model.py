@@ -9,6 +9,10 @@ from exporter.cluster.version import Version, text
 from exporter.corefile.lint import ForwardRule
 from exporter.corefile.parse import Corefile
 
+NO_KUBE_PROXY = "none"
+"""The kube-proxy mode read where no kube-proxy runs: Services are routed by something else (Cilium's
+kube-proxy replacement, OVN-Kubernetes, k3s's embedded proxy). Not an error: its causes do not apply."""
+
 
 @dataclass(frozen=True, slots=True)
 class Resources:

@@ -15,7 +15,7 @@ CoreDNS         two pods (node-1, node-2) with the given IPs, their
 ConfigMaps      coredns (forward . to the given upstreams), coredns-custom
                 (one override), kube-proxy (mode ipvs; healthy: iptables),
                 node-local-dns
-DaemonSet       node-local-dns
+DaemonSets      node-local-dns, kube-proxy
 Services        default/kubernetes, default/web, default/redis (headless),
                 data/etcd (headless, the tolerate-unready annotation; problem:
                 without publishNotReadyAddresses),
@@ -118,6 +118,7 @@ class FakeCluster:
         put(configmap("coredns-custom", {"log.override": "log\n"}))
         put(kube_proxy_configmap("iptables" if healthy else "ipvs"))
         put(daemonset("node-local-dns"))
+        put(daemonset("kube-proxy"))
         put(
             configmap(
                 "node-local-dns",
