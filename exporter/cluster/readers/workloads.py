@@ -9,7 +9,6 @@ from exporter.cluster.readers.context import Context
 from exporter.cluster.readers.pods import quantity
 
 TOLERATE_UNREADY = "service.alpha.kubernetes.io/tolerate-unready-endpoints"
-DNS_PORTS = frozenset({53, "53", "dns", "dns-tcp"})
 
 
 def read_inventory(ctx: Context) -> Inventory:
@@ -90,20 +89,25 @@ def _policy(policy: Any) -> Policy:
     )
     types = spec.policy_types if spec and spec.policy_types else ["Ingress"]
     rules = (spec.ingress if spec else None) or []
-    allows = any(not rule.ports or any(_dns_port(p) for p in rule.ports) for rule in rules)
+    ports: list[tuple[int | str, int | None]] = []
+    for rule in rules:
+        for port in rule.ports or [None]:
+            ports.append(_port(port))
     return Policy(
         name=policy.metadata.name,
         match_labels=dict((selector.match_labels if selector else None) or {}),
         match_expressions=expressions,
         ingress="Ingress" in types,
-        allows_dns=allows,
+        ports=tuple(dict.fromkeys(ports)),
     )
 
 
-def _dns_port(port: Any) -> bool:
-    if port.port is None:
-        return True
-    if port.port in DNS_PORTS:
-        return True
+def _port(port: Any) -> tuple[int | str, int | None]:
+    """A rule's port as (number or name, endPort); no ports, or a port entry without one: every port."""
+    if port is None or port.port is None:
+        return ("*", None)
+    value = port.port
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
     end = getattr(port, "end_port", None)
-    return isinstance(port.port, int) and end is not None and port.port <= 53 <= end
+    return (value, end if isinstance(end, int) else None)
