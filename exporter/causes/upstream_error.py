@@ -53,4 +53,5 @@ CAUSE = Cause(
     ),
     rules=(upstream_error,),
     probed=True,
+    path="upstream",
 )

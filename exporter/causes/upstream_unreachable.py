@@ -33,7 +33,7 @@ def _zones(server: ServerStats, configured: set[str]) -> str:
 
 CAUSE = Cause(
     id="upstream_unreachable",
-    severity="critical",
+    severity="warning",
     title="An upstream DNS server does not answer",
     group=Group.UPSTREAM,
     meaning="An upstream server does not answer at all.",
@@ -49,4 +49,5 @@ CAUSE = Cause(
     # An unreachable upstream explains errors seen through it.
     explains=frozenset({"upstream_error", "coredns_config_error"}),
     probed=True,
+    path="upstream",
 )
