@@ -74,7 +74,7 @@ def build() -> dashboard.Dashboard:
                 "percentunit",
                 (
                     f"k8s_dns_coredns_cpu_usage_cores{{{CLUSTER}}} / k8s_dns_coredns_cpu_limit_cores{{{CLUSTER}}}",
-                    "{{pod}}",
+                    "{{coredns_pod}}",
                 ),
             )
         )
@@ -85,7 +85,7 @@ def build() -> dashboard.Dashboard:
                 "percentunit",
                 (
                     f"k8s_dns_coredns_memory_usage_bytes{{{CLUSTER}}} / k8s_dns_coredns_memory_limit_bytes{{{CLUSTER}}}",
-                    "{{pod}}",
+                    "{{coredns_pod}}",
                 ),
             )
         )
@@ -94,7 +94,7 @@ def build() -> dashboard.Dashboard:
                 "Restarts per hour by pod",
                 "Rising restarts: a bad Corefile, OOM kills, or failed probes of the pod.",
                 "short",
-                (f"increase(k8s_dns_coredns_pod_restarts_total{{{CLUSTER}}}[1h])", "{{pod}}"),
+                (f"increase(k8s_dns_coredns_pod_restarts_total{{{CLUSTER}}}[1h])", "{{coredns_pod}}"),
             )
         )
         .with_panel(
@@ -102,15 +102,15 @@ def build() -> dashboard.Dashboard:
                 "Nodes hosting CoreDNS: CPU and memory",
                 "Usage over allocatable of each node that runs a CoreDNS pod.",
                 "percentunit",
-                (f"k8s_dns_coredns_node_cpu_usage_ratio{{{CLUSTER}}}", "cpu {{node}}"),
-                (f"k8s_dns_coredns_node_memory_usage_ratio{{{CLUSTER}}}", "memory {{node}}"),
+                (f"k8s_dns_coredns_node_cpu_usage_ratio{{{CLUSTER}}}", "cpu {{coredns_node}}"),
+                (f"k8s_dns_coredns_node_memory_usage_ratio{{{CLUSTER}}}", "memory {{coredns_node}}"),
             )
         )
         .with_panel(
             listing(
                 "CoreDNS pods",
                 "Each pod's node, IP and version.",
-                f"k8s_dns_coredns_pod_info{{{CLUSTER}}}",
+                f"max by (cluster, coredns_pod, coredns_node, ip, version) (k8s_dns_coredns_pod_info{{{CLUSTER}}})",
                 height=6,
             )
         )

@@ -71,6 +71,7 @@ def kubernetes_parts(config: Config, status: Status, *, one_shot: bool) -> list[
         upstream=cluster.forward_servers,
         node=node,
         on_location=cluster.relocate,
+        zones=cluster.forward_zones,
     )
     cluster.removed = lambda: tuple(
         (str(server), at) for server, at in discovery.removed_since(time.time() - REMOVED_KEEP)
@@ -89,5 +90,6 @@ def discovery_part(discovery: KubernetesDiscovery, config: Config, one_shot: boo
         tasks=(discovery.watch,) if discovery.watches and not one_shot else (),
         before_round=(wait_ready,),
         discover=discovery,
+        zones=discovery.zones if "upstream" in discovery.auto else None,
         discovery=discovery.readings,
     )

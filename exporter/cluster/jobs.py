@@ -1,7 +1,7 @@
 """The cluster readers as scheduled jobs: each reader a step with its own collector status.
 
 Two jobs: ``cluster`` (every ``kubernetes.interval``: CoreDNS pods, the kube-dns
-Service, usage, ConfigMaps, NetworkPolicies) and ``inventory`` (every
+Service, usage, ConfigMaps (the Corefile, or kube-dns's), NetworkPolicies) and ``inventory`` (every
 ``kubernetes.inventory_interval``: the cluster-wide lists). Steps run one after
 the other in a worker thread; one that fails records
 ``k8s_dns_collector_success{collector=<step>} 0``, logs once per new error,
@@ -20,7 +20,12 @@ from typing import Any
 
 import structlog
 
-from exporter.cluster.readers.configs import read_corefile, read_kube_proxy_mode, read_nodelocal
+from exporter.cluster.readers.configs import (
+    read_corefile,
+    read_kube_dns_config,
+    read_kube_proxy_mode,
+    read_nodelocal,
+)
 from exporter.cluster.readers.context import Context, NoData
 from exporter.cluster.readers.pod_dns import read_pod_dns
 from exporter.cluster.readers.pods import read_coredns_pods, read_kube_dns_service
@@ -44,6 +49,7 @@ CLUSTER_STEPS: tuple[Step, ...] = (
     ("kube_dns_service", read_kube_dns_service),
     ("coredns_usage", read_usage),
     ("corefile", read_corefile),
+    ("kube_dns_config", read_kube_dns_config),
     ("nodelocal", read_nodelocal),
     ("kube_proxy", read_kube_proxy_mode),
     ("network_policies", read_network_policies),

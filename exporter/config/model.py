@@ -176,6 +176,8 @@ class KubernetesConfig:
     corefile_configmap: str = "coredns"
     custom_configmap: str = "coredns-custom"
     kube_proxy_configmap: str = "kube-proxy"
+    kube_dns_configmap: str = "kube-dns"
+    """kube-dns's own ConfigMap (stub domains, upstream nameservers) where kube-dns runs, not CoreDNS."""
     nodelocal_daemonset: str = "node-local-dns"
     nodelocal_configmap: str = "node-local-dns"
     nodelocal_address: Server | None = None
@@ -199,6 +201,12 @@ class KubernetesConfig:
     @property
     def enabled(self) -> bool:
         return self.config != "off"
+
+    @property
+    def kube_proxy_configmaps(self) -> tuple[str, ...]:
+        """Where kube-proxy's KubeProxyConfiguration is looked for, in order: the configured
+        ConfigMap, then ``kube-proxy-config`` (the EKS add-on's; its ``kube-proxy`` holds a kubeconfig)."""
+        return tuple(dict.fromkeys((self.kube_proxy_configmap, "kube-proxy-config")))
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from exporter.targets.locate import candidates
 from exporter.targets.nodelocal import DAEMONSETS, daemonset_names
 
 NAMEABLE_VERBS = frozenset({"get", "update", "patch", "delete"})
+CONFIGMAPS_READ = "Corefile, coredns-custom, kube-dns (stub domains), kube-proxy, NodeLocal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,11 @@ class Rule:
         if self.names:
             entry["resourceNames"] = list(self.names)
         return entry
+
+
+KUBE_PROXY_DAEMONSET = "kube-proxy"
+"""Read by name to tell a cluster without kube-proxy (Cilium, OVN-Kubernetes, k3s) from one whose
+kube-proxy configuration is elsewhere."""
 
 
 def rules(mode: str, k8s: KubernetesConfig | None = None) -> tuple[Rule, ...]:
@@ -109,21 +115,23 @@ def rules(mode: str, k8s: KubernetesConfig | None = None) -> tuple[Rule, ...]:
         (
             *(c.corefile for c in dns),
             k8s.custom_configmap,
-            k8s.kube_proxy_configmap,
+            *k8s.kube_proxy_configmaps,
             k8s.nodelocal_configmap,
             *DAEMONSETS,
+            k8s.kube_dns_configmap,
         )
     )
     lease = k8s.lease
     return (
-        *(r for r in node if r.resource not in ("configmaps", "pods")),
+        *(r for r in node if r.resource not in ("configmaps", "pods", "daemonsets")),
+        Rule("", "configmaps", ("get",), None, configmaps, why=CONFIGMAPS_READ),
         Rule(
-            "",
-            "configmaps",
+            "apps",
+            "daemonsets",
             ("get",),
-            None,
-            configmaps,
-            "Corefile, coredns-custom, kube-proxy, NodeLocal, in the located DNS namespace",
+            ns,
+            _names((*daemonset_names(k8s), KUBE_PROXY_DAEMONSET)),
+            "NodeLocal DNSCache present or not; whether kube-proxy runs at all",
         ),
         Rule("", "pods", ("list",), None, why="CoreDNS pods (label-selected) and the cluster's pod count"),
         Rule("", "services", ("list",), None, why="tolerate-unready annotations, headless Services, count"),

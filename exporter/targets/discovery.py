@@ -11,7 +11,8 @@ pod        every pod IP in that Service's EndpointSlices, on their DNS port,
            whatever the pods' labels (a watch; one address per pod)
 nodelocal  the node cache serving this node (``nodelocal.py``: NODE_NAME,
            ``-localip``, ``bind``, LocalDNS, Cilium's local redirect)
-upstream   the IP targets of the Corefile's catch-all ``forward``
+upstream   the IP targets of the Corefile's catch-all ``forward``; and its
+           conditional forwarders (stub domains), each probed for its zone
 =========  ==================================================================
 
 The Service, the DaemonSet and the Corefile are read again every
@@ -33,7 +34,7 @@ from typing import Any
 import structlog
 
 from exporter.config import AUTO, Config, Server
-from exporter.corefile.lint import analyse, corefile_forward_servers
+from exporter.corefile.lint import analyse, corefile_forward_servers, corefile_forward_zones
 from exporter.corefile.parse import parse_corefile
 from exporter.kube.lite import ApiError, LiteClient
 from exporter.resolvconf import read_resolv_conf
@@ -41,7 +42,8 @@ from exporter.status import Status
 from exporter.targets.endpointslices import Endpoint, EndpointSliceWatch, MalformedObject
 from exporter.targets.locate import DnsLocation, NotLocated, locate
 from exporter.targets.nodelocal import NodeCache, find_node_cache
-from exporter.targets.sources import NotServed
+from exporter.targets.sources import NotServed, Zones
+from exporter.targets.zones import ZoneTarget, bounded
 
 log = structlog.get_logger(__name__)
 
@@ -58,11 +60,16 @@ class DiscoveryReadings:
     nodelocal_present: bool | None = None
     location: DnsLocation | None = None
     node_cache: NodeCache | None = None
+    zones: tuple[ZoneTarget, ...] = ()
+    """Conditional forwarders ``upstream: auto`` probes for their zones."""
 
     def as_dict(self) -> dict[str, Any]:
         cache = self.node_cache
         return {
             "targets": {path: list(servers) for path, servers in sorted(self.targets.items())},
+            "upstream_zones": [
+                {"zone": z.zone, "server": str(z.server), "transport": z.transport} for z in self.zones
+            ],
             "coredns_endpoints": [e.as_dict() for e in self.endpoints],
             "nodelocal_present": self.nodelocal_present,
             "service": self.location.as_dict() if self.location is not None else None,
@@ -84,9 +91,11 @@ class KubernetesDiscovery:
         upstream: Callable[[], tuple[Server, ...]] | None = None,
         node: str | None = None,
         on_location: Callable[[DnsLocation | None], None] | None = None,
+        zones: Zones | None = None,
     ) -> None:
-        """``upstream``: where ``upstream: auto`` takes the Corefile's forward targets from when another
-        part reads the Corefile already (the cluster readers); without it, the Corefile is fetched here.
+        """``upstream``, ``zones``: where ``upstream: auto`` takes the Corefile's forward targets and its
+        conditional forwarders from when another part reads the Corefile already (the cluster
+        readers); without them, the Corefile is fetched here.
         ``node``: this node's name (``NODE_NAME``), for the node cache serving it. ``on_location``:
         told each time the cluster DNS Service is located anew (the cluster readers follow it)."""
         k8s = config.kubernetes
@@ -110,6 +119,16 @@ class KubernetesDiscovery:
         self._watched = False
         """A watch task runs: it lists and watches; refresh leaves the EndpointSlices to it."""
         self._upstream = upstream
+        self._zone_source = zones
+        self._zones: tuple[ZoneTarget, ...] = ()
+
+    def zones(self) -> tuple[ZoneTarget, ...]:
+        """The Corefile's conditional forwarders (from the cluster readers, or the last fetch here)."""
+        if self._zone_source is not None:
+            return self._zone_source()
+        if "upstream" not in self._found:
+            raise RuntimeError(f"not discovered yet: {self._errors.get('upstream', 'waiting for the API')}")
+        return self._zones
 
     def __call__(self, path: str) -> tuple[Server, ...]:
         if path not in self.auto:
@@ -205,9 +224,12 @@ class KubernetesDiscovery:
         """A copy of what was found (read from the scrape thread while the event loop updates it)."""
         targets = {p: tuple(str(s) for s in servers) for p, servers in dict(self._found).items()}
         errors = dict(self._errors)
-        if "upstream" in self.auto and self._upstream is not None:
+        zones: tuple[ZoneTarget, ...] = ()
+        if "upstream" in self.auto:
             try:
-                targets["upstream"] = tuple(str(s) for s in self._upstream())
+                if self._upstream is not None:
+                    targets["upstream"] = tuple(str(s) for s in self._upstream())
+                zones = self.zones()
             except RuntimeError as exc:
                 errors["upstream"] = str(exc)
         endpoints: tuple[Endpoint, ...] = ()
@@ -217,7 +239,9 @@ class KubernetesDiscovery:
                 targets["pod"] = tuple(str(e.server) for e in endpoints)
             if self.slices.error:
                 errors["pod"] = self.slices.error
-        return DiscoveryReadings(targets, endpoints, errors, self._nodelocal, self.location, self._node_cache)
+        return DiscoveryReadings(
+            targets, endpoints, errors, self._nodelocal, self.location, self._node_cache, zones
+        )
 
     def _fail(self, path: str, exc: Exception) -> None:
         message = str(exc) or type(exc).__name__
@@ -298,4 +322,6 @@ class KubernetesDiscovery:
         corefile = (obj.get("data") or {}).get("Corefile")
         if not isinstance(corefile, str):
             raise MalformedObject(f"ConfigMap {namespace}/{name} has no data.Corefile")
-        return corefile_forward_servers(analyse(parse_corefile(corefile)))
+        report = analyse(parse_corefile(corefile))
+        self._zones = bounded(corefile_forward_zones(report))
+        return corefile_forward_servers(report)

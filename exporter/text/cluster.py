@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from exporter.cluster.model import NO_KUBE_PROXY
 from exporter.cluster.readings import ClusterReadings
 from exporter.cluster.version import text
 from exporter.targets.discovery import DiscoveryReadings
@@ -21,6 +22,9 @@ def discovery_lines(discovery: DiscoveryReadings) -> list[str]:
         lines.append(f"  cache     {cache.reason}")
     elif discovery.nodelocal_present is False:
         lines.append("  nodelocal NodeLocal DNSCache DaemonSet not found")
+    lines.extend(
+        f"  zone      {z.zone} -> {z.server} ({z.transport}, conditional forwarder)" for z in discovery.zones
+    )
     lines.extend(f"  error     {path}: {error}" for path, error in sorted(discovery.errors.items()))
     return lines
 
@@ -32,8 +36,9 @@ def cluster_lines(cluster: ClusterReadings) -> list[str]:
     if cluster.pods is not None:
         live = cluster.live_pods
         ready = sum(p.ready for p in live)
+        server = "kube-dns" if cluster.kube_dns_serves else "coredns"
         lines.append(
-            f"  coredns    {ready}/{len(live)} ready on {cluster.replica_nodes} node(s), "
+            f"  {server:<10} {ready}/{len(live)} ready on {cluster.replica_nodes} node(s), "
             f"version {text(cluster.version) or 'unknown'}"
         )
         for pod in cluster.pods:
@@ -47,7 +52,9 @@ def cluster_lines(cluster: ClusterReadings) -> list[str]:
         lines.append(
             f"  kube-dns   {', '.join(service.cluster_ips)}; sessionAffinity {service.session_affinity}"
         )
-    if cluster.kube_proxy_mode:
+    if cluster.kube_proxy_mode == NO_KUBE_PROXY:
+        lines.append("  kube-proxy: none (Services are routed without it; its causes do not apply)")
+    elif cluster.kube_proxy_mode:
         lines.append(f"  kube-proxy mode {cluster.kube_proxy_mode}")
     corefile = cluster.corefile
     if corefile is not None:
@@ -56,6 +63,13 @@ def cluster_lines(cluster: ClusterReadings) -> list[str]:
         )
         lines.append(f"  corefile   forward {forwards or 'none'}; {len(corefile.problems)} problem(s)")
         lines.extend(f"             {p.kind}: {p.message}" for p in corefile.problems)
+    kube_dns = cluster.kube_dns
+    if kube_dns is not None and kube_dns.present:
+        stubs = "; ".join(f"{domain} -> {', '.join(servers)}" for domain, servers in kube_dns.stub_domains)
+        lines.append(
+            f"  kube-dns   stubDomains {stubs or 'none'}; "
+            f"upstreamNameservers {', '.join(kube_dns.upstream_nameservers) or 'none (the node resolv.conf)'}"
+        )
     capacity = cluster.capacity
     if capacity is not None:
         memory = capacity.memory_recommended_bytes / MIB

@@ -9,7 +9,6 @@ from exporter.cluster.readers.context import Context
 from exporter.cluster.readers.pods import quantity
 
 TOLERATE_UNREADY = "service.alpha.kubernetes.io/tolerate-unready-endpoints"
-DNS_PORTS = frozenset({53, "53", "dns", "dns-tcp"})
 
 
 def read_inventory(ctx: Context) -> Inventory:
@@ -42,7 +41,10 @@ def read_services(ctx: Context) -> ServiceInventory:
         meta = service.metadata
         key = (meta.namespace, meta.name)
         names.add(key)
-        if (meta.annotations or {}).get(TOLERATE_UNREADY, "").lower() == "true":
+        # Only a Service that relies on the annotation alone: with publishNotReadyAddresses set too,
+        # CoreDNS >= 1.8.4 publishes its unready endpoints and the annotation is harmless.
+        publishes = bool(service.spec is not None and service.spec.publish_not_ready_addresses)
+        if (meta.annotations or {}).get(TOLERATE_UNREADY, "").lower() == "true" and not publishes:
             annotated.append(f"{key[0]}/{key[1]}")
         if service.spec is not None and service.spec.cluster_ip == "None":
             headless.add(key)
@@ -60,8 +62,10 @@ def read_statefulsets(ctx: Context) -> tuple[StatefulSetMismatch, ...]:
         name = (statefulset.spec.service_name if statefulset.spec else None) or ""
         problem = None
         if not name:
-            problem = "serviceName is empty"
-        elif (meta.namespace, name) not in services.names:
+            # The API allows it (serviceName is optional since Kubernetes 1.30): pods get no DNS
+            # names, which is a choice, not a mismatch.
+            continue
+        if (meta.namespace, name) not in services.names:
             problem = f"Service {name} does not exist"
         elif (meta.namespace, name) not in services.headless:
             problem = f"Service {name} is not headless (it has a ClusterIP)"
@@ -85,20 +89,25 @@ def _policy(policy: Any) -> Policy:
     )
     types = spec.policy_types if spec and spec.policy_types else ["Ingress"]
     rules = (spec.ingress if spec else None) or []
-    allows = any(not rule.ports or any(_dns_port(p) for p in rule.ports) for rule in rules)
+    ports: list[tuple[int | str, int | None]] = []
+    for rule in rules:
+        for port in rule.ports or [None]:
+            ports.append(_port(port))
     return Policy(
         name=policy.metadata.name,
         match_labels=dict((selector.match_labels if selector else None) or {}),
         match_expressions=expressions,
         ingress="Ingress" in types,
-        allows_dns=allows,
+        ports=tuple(dict.fromkeys(ports)),
     )
 
 
-def _dns_port(port: Any) -> bool:
-    if port.port is None:
-        return True
-    if port.port in DNS_PORTS:
-        return True
+def _port(port: Any) -> tuple[int | str, int | None]:
+    """A rule's port as (number or name, endPort); no ports, or a port entry without one: every port."""
+    if port is None or port.port is None:
+        return ("*", None)
+    value = port.port
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
     end = getattr(port, "end_port", None)
-    return isinstance(port.port, int) and end is not None and port.port <= 53 <= end
+    return (value, end if isinstance(end, int) else None)
