@@ -32,8 +32,6 @@ pytestmark = pytest.mark.lab
 CLUSTER_XFAIL = {
     "aks": "Corefile lint: several forward in one block are valid from CoreDNS 1.9.4 (corefile item)",
     "aks-localdns": "Corefile lint: several forward in one block are valid from CoreDNS 1.9.4 (corefile item)",
-    "k3s": "coredns_load_unbalanced on a single-node k3s (warning-noise item)",
-    "openshift-dnsnameresolver": "Corefile lint: vendor plugin ocp_dnsnameresolver is not an error (corefile item)",
 }
 
 

@@ -64,6 +64,8 @@ def manifest_objects(shape: Shape, lab: Lab, *, service_host: str) -> Objects:
 def _forwards(text: str, upstreams: list[str]) -> str:
     """CoreDNS's upstreams (the node's resolv.conf, an on-premises server) -> the lab's upstreams."""
     text = re.sub(r"(forward\s+\.\s+)/etc/resolv\.conf", lambda m: m.group(1) + " ".join(upstreams), text)
+    for public, lab in zip(("8.8.8.8", "8.8.4.4"), upstreams, strict=False):  # kube-dns upstreamNameservers
+        text = text.replace(f'"{public}"', f'"{lab}"')
     return text.replace(ON_PREMISES, upstreams[0])
 
 
