@@ -46,8 +46,9 @@ CAUSE = Cause(
         ),
     ),
     rules=(upstream_unreachable,),
-    # An unreachable upstream explains errors seen through it.
-    explains=frozenset({"upstream_error", "coredns_config_error"}),
+    # An unreachable upstream explains external names failing through CoreDNS. It does not
+    # explain another upstream's error rcodes: each broken server is named for what it does.
+    explains=frozenset({"coredns_config_error"}),
     probed=True,
     path="upstream",
 )

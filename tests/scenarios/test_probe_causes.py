@@ -131,6 +131,24 @@ SCENARIOS = {
         expected=["upstream_error"],
         evidence=lambda lab: [f"upstream {lab.address('upstream-1')}: example.com. A -> REFUSED"],
     ),
+    # One upstream refuses beside a good one: it is broken, not in disagreement with the other.
+    "upstream_error (one of two refuses)": Scenario(
+        lab={"upstreams": (Upstream(refuse=("example.com.",)), Upstream())},
+        names=[NAMES[1], {"name": "example.com.", "type": "A"}],
+        expected=["upstream_error"],
+        evidence=lambda lab: [f"upstream {lab.address('upstream-1')}: example.com. A -> REFUSED"],
+    ),
+    # Of three, one refuses and one is gone: each broken server is accounted for.
+    "upstream_error (one refuses, one is gone)": Scenario(
+        lab={"upstreams": (Upstream(refuse=("example.com.",)), Upstream(), Upstream())},
+        kill=("upstream-3",),
+        names=[NAMES[1], {"name": "example.com.", "type": "A"}],
+        expected=["upstream_error", "upstream_unreachable"],
+        evidence=lambda lab: [
+            f"upstream {lab.address('upstream-1')}: example.com. A -> REFUSED",
+            f"upstream {lab.address('upstream-3')}: ",
+        ],
+    ),
     # A private-zone style resolver that serves UDP only.
     "upstream_tcp_unsupported": Scenario(
         lab={"upstreams": (Upstream(tcp=False), Upstream(tcp=False))},

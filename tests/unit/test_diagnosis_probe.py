@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from exporter.causes import CAUSES
@@ -224,8 +226,8 @@ def test_stub_forwarders_that_refuse_their_zone_are_an_upstream_error() -> None:
         )
 
     assert causes(with_stub_forwarders(refused(STUB1), refused(STUB2))) == ["upstream_error"]
-    # one of the two: the forwarders of the zone disagree (CoreDNS picks one at random)
-    assert causes(with_stub_forwarders(refused(STUB2))) == ["upstream_mixed_resolvers"]
+    # One of the two: that forwarder is broken; refusing is no answer to disagree with.
+    assert causes(with_stub_forwarders(refused(STUB2))) == ["upstream_error"]
 
 
 def test_a_stub_forwarder_is_no_evidence_that_external_names_answer_upstream() -> None:
@@ -239,3 +241,39 @@ def test_a_stub_forwarder_is_no_evidence_that_external_names_answer_upstream() -
     for fault in faults:
         results = broken(results, fault)
     assert causes(results) == ["upstream_unreachable"]
+
+
+def _upstream_reply(server: str, **fields: object) -> object:
+    """A fault replacing the external name's upstream replies of ``server`` with ``fields``."""
+
+    def apply(r: ProbeResult) -> ProbeResult | None:
+        if r.path == "upstream" and r.server == server and r.name == EXTERNAL:
+            return dataclasses.replace(r, **fields)  # type: ignore[arg-type]
+        return None
+
+    return apply
+
+
+@pytest.mark.parametrize(
+    ("faults", "expected"),
+    [
+        # Different CNAME chains ending in records of the asked type: the same outcome.
+        ([_upstream_reply(UP1, answer_count=3, answers=("192.0.2.77",))], []),
+        # SERVFAIL beside a good upstream: broken, not a disagreement.
+        ([fail(Reason.SERVFAIL, "SERVFAIL", path="upstream", server=UP1, name=EXTERNAL)], ["upstream_error"]),
+        # A reply that is not the answer (only a CNAME, no record of the asked type): the upstreams
+        # disagree on whether the name has records; counted without the CNAME.
+        (
+            [_upstream_reply(UP1, reason=Reason.WRONG_ANSWER, answer_count=1, answers=())],
+            ["upstream_mixed_resolvers"],
+        ),
+        # Malformed replies from one upstream, nothing else wrong: still a cause, for that server.
+        ([fail(Reason.MALFORMED, path="upstream", server=UP2, name=EXTERNAL)], ["upstream_error"]),
+    ],
+    ids=["cname detail", "servfail beside good", "cname only", "malformed only"],
+)
+def test_each_upstream_failure_names_its_cause(faults: list[object], expected: list[str]) -> None:
+    results = healthy_results()
+    for fault in faults:
+        results = broken(results, fault)
+    assert causes(results) == expected
