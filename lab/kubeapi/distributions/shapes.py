@@ -115,7 +115,8 @@ def aks(objects: Objects) -> None:
             "metadata": {"name": "coredns-custom", "namespace": "kube-system"},
             "data": {
                 "forward.override": "forward corp.internal 10.1.0.4\n",
-                "onprem.server": "onprem.internal:53 {\n    errors\n    cache 30\n    forward . 10.1.0.4\n}\n",
+                # The on-premises zone its forwarder serves (the lab's private zone behind 10.1.0.4).
+                "onprem.server": "corp.internal:53 {\n    errors\n    cache 30\n    forward . 10.1.0.4\n}\n",
             },
         }
     )
