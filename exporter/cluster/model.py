@@ -37,6 +37,8 @@ class CorednsPod:
     labels: dict[str, str] = field(default_factory=dict)
     resources: Resources = field(default_factory=Resources)
     deleting: bool = False
+    metrics_port: int | None = None
+    """The container port named ``metrics`` in the pod spec, if any."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -196,6 +198,11 @@ class Inventory:
     """Allocatable CPU of the nodes counted (schedulable ones unless configured otherwise)."""
     counted_nodes: int
     pods: int
+    zones: dict[str, str] = field(default_factory=dict)
+    """Node -> its ``topology.kubernetes.io/zone`` label (nodes without one left out)."""
+    schedulable_cores: int = 0
+    """Whole cores of the schedulable nodes, and of every node: what the autoscaler counts."""
+    all_cores: int = 0
 
 
 @dataclass(frozen=True, slots=True)

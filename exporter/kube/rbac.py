@@ -80,11 +80,19 @@ def rules(mode: str, k8s: KubernetesConfig | None = None) -> tuple[Rule, ...]:
         k8s.custom_configmap,
         k8s.kube_proxy_configmap,
         k8s.nodelocal_configmap,
+        *k8s.capacity.autoscaler_configmaps,
     )
     lease = k8s.lease
     return (
         *(r for r in node if r.resource != "configmaps"),
-        Rule("", "configmaps", ("get",), ns, configmaps, "Corefile, coredns-custom, kube-proxy, NodeLocal"),
+        Rule(
+            "",
+            "configmaps",
+            ("get",),
+            ns,
+            configmaps,
+            "Corefile, coredns-custom, kube-proxy, NodeLocal, the replica autoscaler's",
+        ),
         Rule("", "pods", ("list",), None, why="CoreDNS pods (label-selected) and the cluster's pod count"),
         Rule("", "services", ("list",), None, why="tolerate-unready annotations, headless Services, count"),
         Rule(

@@ -6,8 +6,6 @@ from exporter.cluster.readings import ClusterReadings
 from exporter.cluster.version import text
 from exporter.targets.discovery import DiscoveryReadings
 
-MIB = 1024 * 1024
-
 
 def discovery_lines(discovery: DiscoveryReadings) -> list[str]:
     lines = ["Discovered from the Kubernetes API:"]
@@ -50,15 +48,5 @@ def cluster_lines(cluster: ClusterReadings) -> list[str]:
         )
         lines.append(f"  corefile   forward {forwards or 'none'}; {len(corefile.problems)} problem(s)")
         lines.extend(f"             {p.kind}: {p.message}" for p in corefile.problems)
-    capacity = cluster.capacity
-    if capacity is not None:
-        memory = capacity.memory_recommended_bytes / MIB
-        limit = capacity.memory_limit_bytes
-        lines.append(
-            f"  capacity   {capacity.replicas} replica(s); the linear formula recommends "
-            f"{capacity.linear_replicas} for {capacity.nodes} nodes and "
-            f"{capacity.cores:g} cores; each needs {memory:.0f} MiB for {capacity.pods} pods and "
-            f"{capacity.services} Services" + (f" (limit {limit / MIB:.0f} MiB)" if limit else "")
-        )
     lines.extend(f"  error      {reader}: {error}" for reader, error in sorted(cluster.errors.items()))
     return lines

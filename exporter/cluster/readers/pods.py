@@ -47,6 +47,7 @@ def coredns_pod(pod: Any) -> CorednsPod:
         labels=dict(meta.labels or {}),
         resources=_resources(container.resources),
         deleting=meta.deletion_timestamp is not None,
+        metrics_port=next((p.container_port for p in container.ports or () if p.name == "metrics"), None),
     )
 
 

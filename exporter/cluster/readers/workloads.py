@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from exporter.cluster.model import Inventory, Policy, ServiceInventory, StatefulSetMismatch
@@ -9,25 +10,43 @@ from exporter.cluster.readers.context import Context
 from exporter.cluster.readers.pods import quantity
 
 TOLERATE_UNREADY = "service.alpha.kubernetes.io/tolerate-unready-endpoints"
+ZONE, OLD_ZONE = "topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"
+"""Where a node says its zone: the GA label, and the beta one older clusters still set."""
 DNS_PORTS = frozenset({53, "53", "dns", "dns-tcp"})
 
 
 def read_inventory(ctx: Context) -> Inventory:
     api = ctx.api
-    nodes = schedulable = counted = 0
+    nodes = schedulable = counted = whole_schedulable = whole = 0
     cores = 0.0
+    zones: dict[str, str] = {}
     for node in api.pages(api.core.list_node):
         nodes += 1
+        labels = (node.metadata.labels if node.metadata else None) or {}
+        zone = labels.get(ZONE) or labels.get(OLD_ZONE)
+        allocatable = (node.status.allocatable if node.status else None) or {}
+        node_cores = quantity(allocatable.get("cpu")) or 0.0
+        whole += math.ceil(node_cores)
+        if zone:
+            zones[node.metadata.name] = zone
         unschedulable = bool(node.spec.unschedulable) if node.spec else False
-        schedulable += not unschedulable
+        if not unschedulable:
+            schedulable += 1
+            whole_schedulable += math.ceil(node_cores)
         if unschedulable and not ctx.k8s.capacity.include_unschedulable_nodes:
             continue
         counted += 1
-        allocatable = (node.status.allocatable if node.status else None) or {}
-        cores += quantity(allocatable.get("cpu")) or 0.0
+        cores += node_cores
     pods = api.count(api.core.list_pod_for_all_namespaces)
     return Inventory(
-        nodes=nodes, schedulable_nodes=schedulable, cores=cores, counted_nodes=counted, pods=pods
+        nodes=nodes,
+        schedulable_nodes=schedulable,
+        cores=cores,
+        counted_nodes=counted,
+        pods=pods,
+        zones=zones,
+        schedulable_cores=whole_schedulable,
+        all_cores=whole,
     )
 
 
