@@ -1,5 +1,6 @@
-"""CoreDNS runs near its CPU or memory limits (usage from metrics.k8s.io), or with fewer replicas or
-less memory than the cluster's size calls for."""
+"""CoreDNS runs near its CPU or memory limits (usage from metrics.k8s.io; CPU against the request when no
+limit is set), or with fewer replicas than measured demand (else the running autoscaler) calls for, or less
+memory than the cluster's object count needs."""
 
 from __future__ import annotations
 
@@ -97,9 +98,10 @@ CAUSE = Cause(
     meaning="CoreDNS runs close to its CPU or memory limit, or has too few replicas for the query rate.",
     probe="latency up on `service` and `pod` (`k8s_dns_probe_duration_seconds`), scattered timeouts",
     signals=(
-        "api: `k8s_dns_coredns_cpu_usage_cores` vs `k8s_dns_coredns_cpu_limit_cores`, "
-        "`k8s_dns_coredns_memory_usage_bytes` vs `k8s_dns_coredns_memory_limit_bytes`, "
-        "`k8s_dns_coredns_replicas` vs `k8s_dns_coredns_recommended_replicas`"
+        "api: `k8s_dns_coredns_cpu_usage_cores` vs `k8s_dns_coredns_cpu_limit_cores` (the request without "
+        "a limit), `k8s_dns_coredns_memory_usage_bytes` vs `k8s_dns_coredns_memory_limit_bytes`, "
+        "`k8s_dns_coredns_replicas` vs `k8s_dns_coredns_recommended_replicas` (demand from CoreDNS's own "
+        "metrics, else the running autoscaler)"
     ),
     alert=AlertEvidence(
         text="Busiest CoreDNS pod uses {v} of its CPU limit.",

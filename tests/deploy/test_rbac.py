@@ -64,7 +64,9 @@ def test_cluster_instance_writes_only_its_lease_in_its_own_namespace() -> None:
         (NAMESPACE, "coordination.k8s.io", "leases", "update", "k8s-dns-exporter"),
     }
     configmaps = {g[4] for g in cluster if g[2] == "configmaps"}
-    assert configmaps == {"coredns", "coredns-custom", "kube-proxy", "node-local-dns"}
+    assert configmaps == {
+        "coredns", "coredns-custom", "kube-proxy", "node-local-dns", "coredns-autoscaler", "kube-dns-autoscaler"
+    }  # fmt: skip
     assert {g[0] for g in cluster} == {"cluster", "kube-system", NAMESPACE}
 
 
