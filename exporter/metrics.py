@@ -475,6 +475,13 @@ COREDNS_FORWARD_LATENCY = _spec(
     "pod",
     "to",
 )
+COREDNS_DISRUPTIONS_ALLOWED = _spec(
+    "coredns_disruptions_allowed",
+    "gauge",
+    "Pods a drain may evict now under each PodDisruptionBudget that selects CoreDNS pods (none: no "
+    "budget protects CoreDNS).",
+    "budget",
+)
 COREDNS_PEAK_UTILISATION = _spec(
     "coredns_peak_utilisation_ratio",
     "gauge",

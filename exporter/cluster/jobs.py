@@ -30,6 +30,7 @@ from exporter.cluster.readers.pod_dns import read_pod_dns
 from exporter.cluster.readers.pods import read_coredns_pods, read_kube_dns_service
 from exporter.cluster.readers.usage import read_usage
 from exporter.cluster.readers.workloads import (
+    read_disruption_budgets,
     read_inventory,
     read_network_policies,
     read_services,
@@ -51,6 +52,7 @@ CLUSTER_STEPS: tuple[Step, ...] = (
     ("nodelocal", read_nodelocal),
     ("kube_proxy", read_kube_proxy_mode),
     ("network_policies", read_network_policies),
+    ("disruption_budgets", read_disruption_budgets),
 )
 INVENTORY_STEPS: tuple[Step, ...] = (
     ("inventory", read_inventory),

@@ -173,19 +173,51 @@ class Policy:
     """Some ingress rule admits port 53 (or every port) from somewhere."""
 
     def selects(self, labels: dict[str, str]) -> bool:
-        if any(labels.get(k) != v for k, v in self.match_labels.items()):
+        return selector_matches(self.match_labels, self.match_expressions, labels)
+
+
+def selector_matches(
+    match_labels: dict[str, str],
+    match_expressions: tuple[tuple[str, str, tuple[str, ...]], ...],
+    labels: dict[str, str],
+) -> bool:
+    """Whether a label selector (``matchLabels`` and ``matchExpressions``) selects ``labels``."""
+    if any(labels.get(k) != v for k, v in match_labels.items()):
+        return False
+    for key, operator, values in match_expressions:
+        present = key in labels
+        matched = {
+            "In": present and labels[key] in values,
+            "NotIn": not present or labels[key] not in values,
+            "Exists": present,
+            "DoesNotExist": not present,
+        }.get(operator, False)
+        if not matched:
             return False
-        for key, operator, values in self.match_expressions:
-            present = key in labels
-            matched = {
-                "In": present and labels[key] in values,
-                "NotIn": not present or labels[key] not in values,
-                "Exists": present,
-                "DoesNotExist": not present,
-            }.get(operator, False)
-            if not matched:
-                return False
-        return True
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class DisruptionBudget:
+    """A PodDisruptionBudget in the CoreDNS namespace: what a drain may take at once."""
+
+    name: str
+    match_labels: dict[str, str]
+    match_expressions: tuple[tuple[str, str, tuple[str, ...]], ...]
+    min_available: str | None
+    max_unavailable: str | None
+    disruptions_allowed: int
+
+    def selects(self, labels: dict[str, str]) -> bool:
+        return selector_matches(self.match_labels, self.match_expressions, labels)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "min_available": self.min_available,
+            "max_unavailable": self.max_unavailable,
+            "disruptions_allowed": self.disruptions_allowed,
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from exporter.cluster.capacity import (
 from exporter.cluster.model import (
     CorednsPod,
     CorefileSource,
+    DisruptionBudget,
     Inventory,
     KubeDnsService,
     NodeLocal,
@@ -64,6 +65,8 @@ class ClusterReadings:
     traffic: Traffic | None = None
     """What the CoreDNS pods' own metrics say they serve."""
     autoscaler: Autoscaler | None = None
+    budgets: tuple[DisruptionBudget, ...] | None = None
+    """PodDisruptionBudgets in the CoreDNS namespace."""
     endpoints_removed: tuple[tuple[str, float], ...] = ()
     """CoreDNS endpoints (``IP:port``) that left the EndpointSlices recently, and when."""
     errors: dict[str, str] = field(default_factory=dict)
@@ -89,6 +92,11 @@ class ClusterReadings:
         return tuple(
             policy for policy in self.policies or () if any(policy.selects(p.labels) for p in self.live_pods)
         )
+
+    @property
+    def coredns_budgets(self) -> tuple[DisruptionBudget, ...]:
+        """PodDisruptionBudgets that select at least one CoreDNS pod."""
+        return tuple(b for b in self.budgets or () if any(b.selects(p.labels) for p in self.live_pods))
 
     def pod_at(self, host: str) -> CorednsPod | None:
         return next((p for p in self.live_pods if p.ip == host), None)
@@ -121,6 +129,9 @@ class ClusterReadings:
             ),
             "capacity": maybe(self.capacity),
             "traffic": maybe(self.traffic),
+            "coredns_disruption_budgets": (
+                [b.as_dict() for b in self.coredns_budgets] if self.budgets is not None else None
+            ),
             "pod_dns": maybe(self.pod_dns),
             "endpoints_removed": [{"server": s, "at": t} for s, t in self.endpoints_removed],
             "errors": dict(sorted(self.errors.items())),
@@ -212,6 +223,7 @@ def assemble(
         pod_dns=pieces.get("pod_dns"),
         traffic=pieces.get("coredns_metrics"),
         autoscaler=pieces.get("autoscaler"),
+        budgets=pieces.get("disruption_budgets"),
         endpoints_removed=removed,
         errors=dict(errors or {}),
         read_at=read_at,

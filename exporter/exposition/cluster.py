@@ -180,6 +180,11 @@ def _capacity(readings: ClusterReadings) -> Iterator[Metric]:
 
 
 def _traffic(readings: ClusterReadings) -> Iterator[Metric]:
+    if readings.budgets is not None:
+        budgets = metrics.COREDNS_DISRUPTIONS_ALLOWED.gauge()
+        for budget in readings.coredns_budgets:
+            budgets.add_metric([budget.name], budget.disruptions_allowed)
+        yield budgets
     if readings.autoscaler is not None:
         info = metrics.AUTOSCALER.gauge()
         info.add_metric([readings.autoscaler.configmap or "", readings.autoscaler.mode or "none"], 1.0)

@@ -104,6 +104,13 @@ def rules(mode: str, k8s: KubernetesConfig | None = None) -> tuple[Rule, ...]:
         ),
         Rule("apps", "statefulsets", ("list",), None, why="serviceName of every StatefulSet"),
         Rule("networking.k8s.io", "networkpolicies", ("list",), ns, why="policies selecting CoreDNS"),
+        Rule(
+            "policy",
+            "poddisruptionbudgets",
+            ("list",),
+            ns,
+            why="whether a PodDisruptionBudget protects CoreDNS",
+        ),
         Rule("metrics.k8s.io", "pods", ("list",), ns, why="CoreDNS CPU and memory usage"),
         Rule("metrics.k8s.io", "nodes", ("get",), None, why="usage of the nodes hosting CoreDNS"),
         Rule(

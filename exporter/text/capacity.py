@@ -77,6 +77,19 @@ def capacity_lines(cluster: ClusterReadings) -> list[str]:
         lines.append(f"  peak utilisation of the replicas' CPU: {figures}")
         zones = ", ".join(f"{zone} {count}" for zone, count in sorted(headroom.replicas_per_zone.items()))
         lines.append(f"  replicas per zone: {zones}")
+    if cluster.budgets is not None:
+        budgets = cluster.coredns_budgets
+        lines.append(
+            "  disruption budget: "
+            + (
+                "; ".join(
+                    f"{b.name} (minAvailable {b.min_available}, maxUnavailable {b.max_unavailable}; "
+                    f"{b.disruptions_allowed} eviction(s) allowed now)"
+                    for b in budgets
+                )
+                or "none selects the CoreDNS pods: a drain may evict every replica at once"
+            )
+        )
     return lines
 
 

@@ -28,7 +28,7 @@ from lab.coredns_metrics import CorednsMetrics, Load
 from lab.kubeapi.cluster import POD_NAMES, FakeCluster
 from lab.kubeapi.nodes import node, pod_metrics
 from lab.kubeapi.server import KubeAPI
-from lab.kubeapi.workloads import configmap
+from lab.kubeapi.workloads import configmap, disruption_budget
 from tests.integration.metrics_text import samples
 from tests.kubeapi.test_readers import failures, read, runtime
 
@@ -87,6 +87,8 @@ def test_measured_demand_and_the_three_recommendations(
 ) -> None:
     busy_cluster(kube_api)
     kube_api.store.put(KUBE_DNS_AUTOSCALER)
+    kube_api.store.put(disruption_budget("coredns-pdb", selector={"k8s-app": "kube-dns"}, max_unavailable=1))
+    kube_api.store.put(disruption_budget("other-pdb", selector={"app": "web"}, max_unavailable=1))
     rt = runtime(kubeconfig)
     readings = read_twice(rt)
     assert failures(rt) == {}
@@ -142,6 +144,13 @@ def test_measured_demand_and_the_three_recommendations(
     assert "CoreDNS capacity: 2 replica(s) running" in doctor
     assert "    autoscaler  2: kube-dns-autoscaler (linear)" in doctor
     assert "    demand      5: ceil(" in doctor
+    assert (
+        "  disruption budget: coredns-pdb (minAvailable None, maxUnavailable 1; 1 eviction(s) allowed now)"
+        in doctor
+    )
+    assert {labels["budget"]: v for labels, v in samples(text, "k8s_dns_coredns_disruptions_allowed")} == {
+        "coredns-pdb": 1.0
+    }
 
 
 def test_aks_ladder_at_100_nodes_with_low_demand_is_not_overloaded(
@@ -200,6 +209,10 @@ def test_without_metrics_server_or_reachable_pod_metrics_it_says_what_it_cannot_
     doctor = render_text(build_report(rt.snapshot()))
     assert "  demand: not measured: 2 of 2 pods unread: " in doctor
     assert "    autoscaler  none: no cluster-proportional-autoscaler ConfigMap" in doctor
+    assert (
+        "  disruption budget: none selects the CoreDNS pods: a drain may evict every replica at once"
+        in doctor
+    )
 
 
 def test_one_pod_serving_something_else_is_counted_with_its_reason(

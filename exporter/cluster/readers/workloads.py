@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from exporter.cluster.model import Inventory, Policy, ServiceInventory, StatefulSetMismatch
+from exporter.cluster.model import DisruptionBudget, Inventory, Policy, ServiceInventory, StatefulSetMismatch
 from exporter.cluster.readers.context import Context
 from exporter.cluster.readers.pods import quantity
 
@@ -97,21 +97,50 @@ def read_network_policies(ctx: Context) -> tuple[Policy, ...]:
 
 def _policy(policy: Any) -> Policy:
     spec = policy.spec
-    selector = spec.pod_selector if spec else None
-    expressions = tuple(
-        (e.key, e.operator, tuple(e.values or ()))
-        for e in (selector.match_expressions or [] if selector else [])
-    )
+    labels, expressions = _selector(spec.pod_selector if spec else None)
     types = spec.policy_types if spec and spec.policy_types else ["Ingress"]
     rules = (spec.ingress if spec else None) or []
     allows = any(not rule.ports or any(_dns_port(p) for p in rule.ports) for rule in rules)
     return Policy(
         name=policy.metadata.name,
-        match_labels=dict((selector.match_labels if selector else None) or {}),
+        match_labels=labels,
         match_expressions=expressions,
         ingress="Ingress" in types,
         allows_dns=allows,
     )
+
+
+def _selector(selector: Any) -> tuple[dict[str, str], tuple[tuple[str, str, tuple[str, ...]], ...]]:
+    expressions = tuple(
+        (e.key, e.operator, tuple(e.values or ()))
+        for e in (selector.match_expressions or [] if selector else [])
+    )
+    return dict((selector.match_labels if selector else None) or {}), expressions
+
+
+def read_disruption_budgets(ctx: Context) -> tuple[DisruptionBudget, ...]:
+    """PodDisruptionBudgets in the CoreDNS namespace (which of them select CoreDNS: the readings say)."""
+    api = ctx.api
+    listing = api.call(api.policy.list_namespaced_pod_disruption_budget, ctx.k8s.namespace)
+    budgets = []
+    for budget in listing.items or []:
+        spec, status = budget.spec, budget.status
+        labels, expressions = _selector(spec.selector if spec else None)
+        budgets.append(
+            DisruptionBudget(
+                name=budget.metadata.name,
+                match_labels=labels,
+                match_expressions=expressions,
+                min_available=_text(spec.min_available if spec else None),
+                max_unavailable=_text(spec.max_unavailable if spec else None),
+                disruptions_allowed=(status.disruptions_allowed if status else None) or 0,
+            )
+        )
+    return tuple(sorted(budgets, key=lambda b: b.name))
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _dns_port(port: Any) -> bool:
