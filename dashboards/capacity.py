@@ -60,11 +60,11 @@ def build() -> dashboard.Dashboard:
                 "percentunit",
                 (
                     f"k8s_dns_coredns_cpu_usage_cores{{{CLUSTER}}} / k8s_dns_coredns_cpu_limit_cores{{{CLUSTER}}}",
-                    "{{pod}} / limit",
+                    "{{coredns_pod}} / limit",
                 ),
                 (
                     f"k8s_dns_coredns_cpu_usage_cores{{{CLUSTER}}} / k8s_dns_coredns_cpu_request_cores{{{CLUSTER}}} unless k8s_dns_coredns_cpu_limit_cores{{{CLUSTER}}}",
-                    "{{pod}} / request",
+                    "{{coredns_pod}} / request",
                 ),
             )
         )
@@ -75,7 +75,7 @@ def build() -> dashboard.Dashboard:
                 "percentunit",
                 (
                     f"k8s_dns_coredns_memory_usage_bytes{{{CLUSTER}}} / k8s_dns_coredns_memory_limit_bytes{{{CLUSTER}}}",
-                    "{{pod}}",
+                    "{{coredns_pod}}",
                 ),
             )
         )
@@ -84,7 +84,7 @@ def build() -> dashboard.Dashboard:
                 "Restarts per hour by pod",
                 "Rising restarts: a bad Corefile, OOM kills, or failed probes of the pod.",
                 "short",
-                (f"increase(k8s_dns_coredns_pod_restarts_total{{{CLUSTER}}}[1h])", "{{pod}}"),
+                (f"increase(k8s_dns_coredns_pod_restarts_total{{{CLUSTER}}}[1h])", "{{coredns_pod}}"),
             )
         )
         .with_panel(
@@ -92,15 +92,15 @@ def build() -> dashboard.Dashboard:
                 "Nodes hosting CoreDNS: CPU and memory",
                 "Usage over allocatable of each node that runs a CoreDNS pod.",
                 "percentunit",
-                (f"k8s_dns_coredns_node_cpu_usage_ratio{{{CLUSTER}}}", "cpu {{node}}"),
-                (f"k8s_dns_coredns_node_memory_usage_ratio{{{CLUSTER}}}", "memory {{node}}"),
+                (f"k8s_dns_coredns_node_cpu_usage_ratio{{{CLUSTER}}}", "cpu {{coredns_node}}"),
+                (f"k8s_dns_coredns_node_memory_usage_ratio{{{CLUSTER}}}", "memory {{coredns_node}}"),
             )
         )
         .with_panel(
             listing(
                 "CoreDNS pods",
                 "Each pod's node, IP and version.",
-                f"k8s_dns_coredns_pod_info{{{CLUSTER}}}",
+                f"max by (cluster, coredns_pod, coredns_node, ip, version) (k8s_dns_coredns_pod_info{{{CLUSTER}}})",
                 height=6,
             )
         )
@@ -110,8 +110,8 @@ def build() -> dashboard.Dashboard:
                 "Queries per second by pod against CPU",
                 "Each pod's query rate, read from its own metrics (coredns_dns_requests_total) between the exporter's reads, beside its CPU from metrics.k8s.io (right axis: cores).",
                 "reqps",
-                (f"k8s_dns_coredns_queries_per_second{{{CLUSTER}}}", "q/s {{pod}}"),
-                (f"k8s_dns_coredns_cpu_usage_cores{{{CLUSTER}}} * 1000", "CPU millicores {{pod}}"),
+                (f"k8s_dns_coredns_queries_per_second{{{CLUSTER}}}", "q/s {{coredns_pod}}"),
+                (f"k8s_dns_coredns_cpu_usage_cores{{{CLUSTER}}} * 1000", "CPU millicores {{coredns_pod}}"),
             )
         )
         .with_panel(
@@ -119,7 +119,7 @@ def build() -> dashboard.Dashboard:
                 "Queries per core by pod",
                 "Queries a second per CPU core in use. CoreDNS's scaling notes measured about 17,700 server-side queries a second per core on a 2-core node.",
                 "short",
-                (f"k8s_dns_coredns_queries_per_core{{{CLUSTER}}}", "{{pod}}"),
+                (f"k8s_dns_coredns_queries_per_core{{{CLUSTER}}}", "{{coredns_pod}}"),
             )
         )
         .with_panel(
@@ -136,7 +136,7 @@ def build() -> dashboard.Dashboard:
                 "Cache hit ratio by pod",
                 "Cache lookups answered from the cache. A low ratio sends more queries upstream.",
                 "percentunit",
-                (f"k8s_dns_coredns_cache_hit_ratio{{{CLUSTER}}}", "{{pod}}"),
+                (f"k8s_dns_coredns_cache_hit_ratio{{{CLUSTER}}}", "{{coredns_pod}}"),
             )
         )
         .with_panel(
@@ -155,7 +155,7 @@ def build() -> dashboard.Dashboard:
                 "Answer latency by pod",
                 "Mean time CoreDNS took to answer, from its own request duration histogram.",
                 "s",
-                (f"k8s_dns_coredns_request_duration_mean_seconds{{{CLUSTER}}}", "{{pod}}"),
+                (f"k8s_dns_coredns_request_duration_mean_seconds{{{CLUSTER}}}", "{{coredns_pod}}"),
             )
         )
         .with_row(dashboard.Row("Recommendations and headroom"))

@@ -24,6 +24,16 @@ def build() -> dashboard.Dashboard:
         board.with_row(dashboard.Row("Paths from this node"))
         .with_panel(
             listing(
+                "Causes on this node",
+                "Documented causes this node's exporter reports now; each row links its runbook. A cause "
+                "named by the cluster instance shows on the node it runs on.",
+                f"max by (cause, severity) (k8s_dns_cause_active{{{SEL}}} == 1)",
+                height=5,
+                runbooks=True,
+            )
+        )
+        .with_panel(
+            listing(
                 "Last result of every probe",
                 "1 = the last probe got the expected answer. Compare the paths: the Service failing while "
                 "every pod answers is routing; one upstream failing alone is that upstream.",
@@ -74,9 +84,10 @@ def build() -> dashboard.Dashboard:
         .with_panel(
             single(
                 "conntrack fill",
-                "Entries over the table's limit, host network namespace.",
+                "Entries over the table's limit, host network namespace: orange from 75%, red from 90%.",
                 "percentunit",
                 f"max(k8s_dns_node_conntrack_entries{{{SEL}}} / k8s_dns_node_conntrack_entries_limit{{{SEL}}})",
+                steps=((None, "green"), (0.75, "orange"), (0.9, "red")),
             )
         )
         .with_panel(

@@ -315,64 +315,72 @@ COREDNS_POD_INFO = _spec(
     "coredns_pod_info",
     "gauge",
     "Always 1 for each CoreDNS pod: its node, IP and CoreDNS version.",
-    "pod",
-    "node",
+    "coredns_pod",
+    "coredns_node",
     "ip",
     "version",
 )
 COREDNS_POD_READY = _spec(
-    "coredns_pod_ready", "gauge", "1 if the CoreDNS pod's Ready condition is True.", "pod"
+    "coredns_pod_ready", "gauge", "1 if the CoreDNS pod's Ready condition is True.", "coredns_pod"
 )
 COREDNS_POD_RESTARTS = _spec(
-    "coredns_pod_restarts_total", "counter", "Restarts of the CoreDNS container in the pod.", "pod"
+    "coredns_pod_restarts_total", "counter", "Restarts of the CoreDNS container in the pod.", "coredns_pod"
 )
 COREDNS_POD_WAITING = _spec(
     "coredns_pod_waiting",
     "gauge",
     "1 while the CoreDNS container waits, with the reason (CrashLoopBackOff, ImagePullBackOff...).",
-    "pod",
+    "coredns_pod",
     "reason",
 )
 COREDNS_POD_LAST_TERMINATED = _spec(
     "coredns_pod_last_terminated",
     "gauge",
     "1 for the reason the CoreDNS container last terminated (OOMKilled, Error, Completed...).",
-    "pod",
+    "coredns_pod",
     "reason",
 )
 COREDNS_POD_START_TIME = _spec(
-    "coredns_pod_start_time_seconds", "gauge", "When the kubelet started the CoreDNS pod (Unix time).", "pod"
+    "coredns_pod_start_time_seconds",
+    "gauge",
+    "When the kubelet started the CoreDNS pod (Unix time).",
+    "coredns_pod",
 )
 COREDNS_REPLICAS = _spec("coredns_replicas", "gauge", "CoreDNS pods that exist and are not terminating.")
 COREDNS_REPLICAS_READY = _spec("coredns_replicas_ready", "gauge", "CoreDNS pods that are Ready.")
 COREDNS_REPLICA_NODES = _spec("coredns_replica_nodes", "gauge", "Distinct nodes the CoreDNS pods run on.")
 COREDNS_CPU_USAGE = _spec(
-    "coredns_cpu_usage_cores", "gauge", "CPU the CoreDNS pod uses (metrics.k8s.io).", "pod"
+    "coredns_cpu_usage_cores", "gauge", "CPU the CoreDNS pod uses (metrics.k8s.io).", "coredns_pod"
 )
 COREDNS_CPU_REQUEST = _spec(
-    "coredns_cpu_request_cores", "gauge", "CPU request of the CoreDNS container.", "pod"
+    "coredns_cpu_request_cores", "gauge", "CPU request of the CoreDNS container.", "coredns_pod"
 )
-COREDNS_CPU_LIMIT = _spec("coredns_cpu_limit_cores", "gauge", "CPU limit of the CoreDNS container.", "pod")
+COREDNS_CPU_LIMIT = _spec(
+    "coredns_cpu_limit_cores", "gauge", "CPU limit of the CoreDNS container.", "coredns_pod"
+)
 COREDNS_MEMORY_USAGE = _spec(
     "coredns_memory_usage_bytes",
     "gauge",
     "Memory (working set) the CoreDNS pod uses (metrics.k8s.io).",
-    "pod",
+    "coredns_pod",
 )
 COREDNS_MEMORY_REQUEST = _spec(
-    "coredns_memory_request_bytes", "gauge", "Memory request of the CoreDNS container.", "pod"
+    "coredns_memory_request_bytes", "gauge", "Memory request of the CoreDNS container.", "coredns_pod"
 )
 COREDNS_MEMORY_LIMIT = _spec(
-    "coredns_memory_limit_bytes", "gauge", "Memory limit of the CoreDNS container.", "pod"
+    "coredns_memory_limit_bytes", "gauge", "Memory limit of the CoreDNS container.", "coredns_pod"
 )
 COREDNS_NODE_CPU = _spec(
-    "coredns_node_cpu_usage_ratio", "gauge", "CPU in use over allocatable on a node hosting CoreDNS.", "node"
+    "coredns_node_cpu_usage_ratio",
+    "gauge",
+    "CPU in use over allocatable on a node hosting CoreDNS.",
+    "coredns_node",
 )
 COREDNS_NODE_MEMORY = _spec(
     "coredns_node_memory_usage_ratio",
     "gauge",
     "Memory in use over allocatable on a node hosting CoreDNS.",
-    "node",
+    "coredns_node",
 )
 SESSION_AFFINITY = _spec(
     "kube_dns_service_session_affinity", "gauge", "1 if the kube-dns Service has sessionAffinity ClientIP."
@@ -438,7 +446,7 @@ COREDNS_QPS = _spec(
     "gauge",
     "Queries a second the CoreDNS pod received between the exporter's last two reads of its metrics "
     "(coredns_dns_requests_total).",
-    "pod",
+    "coredns_pod",
 )
 COREDNS_QPS_PEAK = _spec(
     "coredns_queries_per_second_peak",
@@ -454,25 +462,25 @@ COREDNS_QPS_PER_CORE = _spec(
     "coredns_queries_per_core",
     "gauge",
     "Queries a second per CPU core in use (metrics.k8s.io) of the CoreDNS pod.",
-    "pod",
+    "coredns_pod",
 )
 COREDNS_CACHE_HIT = _spec(
     "coredns_cache_hit_ratio",
     "gauge",
     "Share of the CoreDNS pod's cache lookups answered from its cache between the last two reads.",
-    "pod",
+    "coredns_pod",
 )
 COREDNS_LATENCY = _spec(
     "coredns_request_duration_mean_seconds",
     "gauge",
     "Mean time the CoreDNS pod took to answer a query between the last two reads (its own histogram).",
-    "pod",
+    "coredns_pod",
 )
 COREDNS_FORWARD_LATENCY = _spec(
     "coredns_forward_duration_mean_seconds",
     "gauge",
     "Mean time of the CoreDNS pod's forwarded queries to each upstream between the last two reads.",
-    "pod",
+    "coredns_pod",
     "to",
 )
 COREDNS_DISRUPTIONS_ALLOWED = _spec(

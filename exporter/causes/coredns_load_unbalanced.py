@@ -41,7 +41,7 @@ def coredns_load_unbalanced(obs: Observations, stats: Stats) -> Draft | None:
 
 CAUSE = Cause(
     id="coredns_load_unbalanced",
-    severity="warning",
+    severity="info",
     title="DNS load is unbalanced across CoreDNS replicas",
     group=Group.COREDNS,
     meaning=(
@@ -58,4 +58,5 @@ CAUSE = Cause(
         query="max(k8s_dns_coredns_replica_nodes)",
     ),
     rules=(coredns_load_unbalanced,),
+    standing=True,
 )

@@ -97,7 +97,7 @@ def from_api(obs: Observations, stats: Stats) -> Draft | None:
 
 CAUSE = Cause(
     id="coredns_unavailable",
-    severity="critical",
+    severity="warning",
     title="CoreDNS pods are not serving",
     group=Group.COREDNS,
     meaning=(
@@ -125,4 +125,5 @@ CAUSE = Cause(
         }
     ),
     probed=True,
+    path="pod",
 )

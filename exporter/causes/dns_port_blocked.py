@@ -49,7 +49,7 @@ def dns_port_blocked(obs: Observations, stats: Stats) -> Draft | None:
 
 CAUSE = Cause(
     id="dns_port_blocked",
-    severity="critical",
+    severity="warning",
     title="Port 53 is blocked between pods and CoreDNS",
     group=Group.NETWORK,
     meaning=(
@@ -59,11 +59,12 @@ CAUSE = Cause(
     probe="`pod` timeouts from some nodes while other nodes get answers; UDP and TCP disagree",
     signals="api: `k8s_dns_coredns_network_policies`",
     alert=AlertEvidence(
-        text="Probes to CoreDNS pods timing out in the last 5m: {v}.",
+        text="Probes from this node to CoreDNS pods timing out in the last 5m: {v}.",
         query='sum(increase(k8s_dns_probe_failures_total{path="pod",reason="timeout"}[5m]))',
     ),
     rules=(dns_port_blocked,),
     # Ready CoreDNS pods that time out behind a NetworkPolicy are blocked, not down.
     explains=frozenset({"coredns_unavailable"}),
     probed=True,
+    scope="node",
 )

@@ -72,7 +72,7 @@ def from_sampled_pods(obs: Observations, stats: Stats) -> Draft | None:
 
 CAUSE = Cause(
     id="pod_resolv_conf_wrong",
-    severity="warning",
+    severity="info",
     title="The pod resolv.conf bypasses cluster DNS or multiplies queries",
     group=Group.CLIENT,
     meaning=(

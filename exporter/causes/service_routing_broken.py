@@ -28,7 +28,7 @@ def service_routing_broken(obs: Observations, stats: Stats) -> Draft | None:
 
 CAUSE = Cause(
     id="service_routing_broken",
-    severity="critical",
+    severity="warning",
     title="The kube-dns Service does not reach CoreDNS",
     group=Group.SERVICE_ROUTING,
     meaning=(
@@ -37,9 +37,10 @@ CAUSE = Cause(
     probe="`service` down while every `pod` answers",
     signals="api: `k8s_dns_kube_proxy_mode_info`",
     alert=AlertEvidence(
-        text="Probes to the kube-dns Service failing: {v}.",
+        text="Probes from this node to the kube-dns Service failing: {v}.",
         query='count(k8s_dns_probe_success{path="service"} == 0)',
     ),
     rules=(service_routing_broken,),
     probed=True,
+    scope="node",
 )

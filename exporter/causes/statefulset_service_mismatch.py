@@ -26,7 +26,7 @@ def statefulset_service_mismatch(obs: Observations, stats: Stats) -> Draft | Non
 
 CAUSE = Cause(
     id="statefulset_service_mismatch",
-    severity="warning",
+    severity="info",
     title="A StatefulSet's serviceName is not a headless Service",
     group=Group.API_OBJECTS,
     meaning=(

@@ -51,4 +51,5 @@ CAUSE = Cause(
     ),
     rules=(upstream_error,),
     probed=True,
+    path="upstream",
 )

@@ -25,7 +25,7 @@ def upstream_unreachable(obs: Observations, stats: Stats) -> Draft | None:
 
 CAUSE = Cause(
     id="upstream_unreachable",
-    severity="critical",
+    severity="warning",
     title="An upstream DNS server does not answer",
     group=Group.UPSTREAM,
     meaning="An upstream server does not answer at all.",
@@ -41,4 +41,5 @@ CAUSE = Cause(
     # An unreachable upstream explains errors seen through it.
     explains=frozenset({"upstream_error", "coredns_config_error"}),
     probed=True,
+    path="upstream",
 )

@@ -36,7 +36,7 @@ def render_status(status: StatusView) -> Iterator[Metric]:
 
 
 def render_causes(findings: Sequence[Finding], comparisons: Sequence[Comparison]) -> Iterator[Metric]:
-    """``k8s_dns_cause_active{cause="nodelocal_down",severity="critical"} 0`` for every known cause, and
+    """``k8s_dns_cause_active{cause="nodelocal_down",severity="warning"} 0`` for every known cause, and
     ``k8s_dns_upstream_disagreement{name="example.org.",qtype="A"} 0`` per name two upstreams answered."""
     active = {f.cause for f in findings}
     family = metrics.CAUSE_ACTIVE.gauge()

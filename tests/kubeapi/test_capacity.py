@@ -130,7 +130,7 @@ def test_measured_demand_and_the_three_recommendations(
         labels["formula"]: v for labels, v in samples(text, "k8s_dns_coredns_recommended_replicas")
     }
     assert recommended == {"linear": 2.0, "autoscaler": 2.0, "demand": 5.0}
-    per_pod = {labels["pod"]: v for labels, v in samples(text, "k8s_dns_coredns_queries_per_second")}
+    per_pod = {labels["coredns_pod"]: v for labels, v in samples(text, "k8s_dns_coredns_queries_per_second")}
     assert per_pod[POD_NAMES[0]] == pytest.approx(RATES[0], rel=0.1)
     findings = {f.cause: f for f in diagnose(rt.observations())}
     overloaded = findings["coredns_overloaded"]

@@ -120,14 +120,14 @@ def test_two_cluster_instances_elect_one_reporter_and_hand_over(
         value(
             leader,
             "k8s_dns_coredns_pod_info",
-            pod=POD_NAMES[0],
-            node="node-1",
+            coredns_pod=POD_NAMES[0],
+            coredns_node="node-1",
             ip=host(lab.address("pod-1")),
             version="1.11.1",
         )
         == 1
     )
-    assert value(leader, "k8s_dns_coredns_node_cpu_usage_ratio", node="node-1") == pytest.approx(0.5)
+    assert value(leader, "k8s_dns_coredns_node_cpu_usage_ratio", coredns_node="node-1") == pytest.approx(0.5)
     assert (
         value(
             leader,

@@ -39,7 +39,7 @@ def test_healthy_input_names_no_cause() -> None:
 
 def test_every_cause_has_a_catalog_entry_with_a_severity() -> None:
     assert len(CAUSES) == 26
-    assert {c.severity for c in CAUSES.values()} == {"critical", "warning"}
+    assert {c.severity for c in CAUSES.values()} == {"warning", "info"}
 
 
 @pytest.mark.parametrize(
@@ -143,7 +143,7 @@ def test_mixed_resolvers_evidence_names_each_upstream_and_azure() -> None:
     obs = Observations(rounds=(round_of(*results),), names=NAMES, configured_paths=frozenset({"upstream"}))
     (finding,) = diagnose(obs)
     assert finding.cause == "upstream_mixed_resolvers"
-    assert finding.severity == "critical"
+    assert finding.severity == "warning"
     assert finding.evidence == (
         f"db.corp.internal. A: {UP1} -> NOERROR 10.20.0.5; {UP2} -> NOERROR 10.20.0.5; {azure} -> NXDOMAIN",
         "Azure DNS (168.63.129.16) is listed beside custom DNS servers",

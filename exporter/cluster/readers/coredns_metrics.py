@@ -76,7 +76,8 @@ class MetricsReader:
         port = prometheus_port(source.corefile) if source else None
         if source is not None and port is None:
             raise NoData("the Corefile has no prometheus plugin: CoreDNS exposes no metrics")
-        live = [p for p in pods if not p.deleting and p.phase == "Running"]
+        # A container waiting to start (CrashLoopBackOff...) serves nothing: coredns_unavailable's to tell.
+        live = [p for p in pods if not p.deleting and p.phase == "Running" and not p.waiting_reason]
         first = self.tracker.empty
         traffic, failed = self._read(ctx, live, port)
         if first and self._settle and len(failed) < len(live):
