@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from exporter.cluster.version import Version, text
 from exporter.corefile.lint import ForwardRule
 from exporter.corefile.parse import Corefile
+
+NO_KUBE_PROXY = "none"
+"""The kube-proxy mode read where no kube-proxy runs: Services are routed by something else (Cilium's
+kube-proxy replacement, OVN-Kubernetes, k3s's embedded proxy). Not an error: its causes do not apply."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,8 +174,22 @@ class Policy:
     match_expressions: tuple[tuple[str, str, tuple[str, ...]], ...]
     ingress: bool
     """It restricts ingress (policyTypes includes Ingress)."""
-    allows_dns: bool
-    """Some ingress rule admits port 53 (or every port) from somewhere."""
+    ports: tuple[tuple[int | str, int | None], ...]
+    """What its ingress rules admit from somewhere: (port number or named port, endPort or None);
+    ``("*", None)`` for a rule that admits every port."""
+
+    def admits(self, ports: Collection[int | str]) -> bool:
+        """Whether some ingress rule admits one of ``ports`` (numbers, or the pods' port names)."""
+        for port, end in self.ports:
+            if port == "*" or port in ports:
+                return True
+            if (
+                isinstance(port, int)
+                and end is not None
+                and any(isinstance(p, int) and port <= p <= end for p in ports)
+            ):
+                return True
+        return False
 
     def selects(self, labels: dict[str, str]) -> bool:
         return selector_matches(self.match_labels, self.match_expressions, labels)

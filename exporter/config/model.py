@@ -205,6 +205,12 @@ class KubernetesConfig:
     def enabled(self) -> bool:
         return self.config != "off"
 
+    @property
+    def kube_proxy_configmaps(self) -> tuple[str, ...]:
+        """Where kube-proxy's KubeProxyConfiguration is looked for, in order: the configured
+        ConfigMap, then ``kube-proxy-config`` (the EKS add-on's; its ``kube-proxy`` holds a kubeconfig)."""
+        return tuple(dict.fromkeys((self.kube_proxy_configmap, "kube-proxy-config")))
+
 
 @dataclass(frozen=True, slots=True)
 class Config:

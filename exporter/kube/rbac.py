@@ -41,6 +41,11 @@ class Rule:
         return entry
 
 
+KUBE_PROXY_DAEMONSET = "kube-proxy"
+"""Read by name to tell a cluster without kube-proxy (Cilium, OVN-Kubernetes, k3s) from one whose
+kube-proxy configuration is elsewhere."""
+
+
 def rules(mode: str, k8s: KubernetesConfig | None = None) -> tuple[Rule, ...]:
     """What ``mode`` (node or cluster) calls; node mode's rules assume every path is ``auto``."""
     k8s = k8s or KubernetesConfig()
@@ -78,20 +83,28 @@ def rules(mode: str, k8s: KubernetesConfig | None = None) -> tuple[Rule, ...]:
     configmaps = (
         k8s.corefile_configmap,
         k8s.custom_configmap,
-        k8s.kube_proxy_configmap,
+        *k8s.kube_proxy_configmaps,
         k8s.nodelocal_configmap,
         *k8s.capacity.autoscaler_configmaps,
     )
     lease = k8s.lease
     return (
-        *(r for r in node if r.resource != "configmaps"),
+        *(r for r in node if r.resource not in ("configmaps", "daemonsets")),
         Rule(
             "",
             "configmaps",
             ("get",),
             ns,
             configmaps,
-            "Corefile, coredns-custom, kube-proxy, NodeLocal, the replica autoscaler's",
+            ("Corefile, coredns-custom, kube-proxy, NodeLocal, the replica autoscaler's"),
+        ),
+        Rule(
+            "apps",
+            "daemonsets",
+            ("get",),
+            ns,
+            (k8s.nodelocal_daemonset, KUBE_PROXY_DAEMONSET),
+            "NodeLocal DNSCache present or not; whether kube-proxy runs at all",
         ),
         Rule("", "pods", ("list",), None, why="CoreDNS pods (label-selected) and the cluster's pod count"),
         Rule("", "services", ("list",), None, why="tolerate-unready annotations, headless Services, count"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from exporter.cluster.model import NO_KUBE_PROXY
 from exporter.cluster.readings import ClusterReadings
 from exporter.cluster.version import text
 from exporter.targets.discovery import DiscoveryReadings
@@ -39,7 +40,9 @@ def cluster_lines(cluster: ClusterReadings) -> list[str]:
         lines.append(
             f"  kube-dns   {', '.join(service.cluster_ips)}; sessionAffinity {service.session_affinity}"
         )
-    if cluster.kube_proxy_mode:
+    if cluster.kube_proxy_mode == NO_KUBE_PROXY:
+        lines.append("  kube-proxy: none (Services are routed without it; its causes do not apply)")
+    elif cluster.kube_proxy_mode:
         lines.append(f"  kube-proxy mode {cluster.kube_proxy_mode}")
     corefile = cluster.corefile
     if corefile is not None:

@@ -17,6 +17,7 @@ def service(
     annotations: dict[str, str] | None = None,
     selector: dict[str, str] | None = None,
     dns: bool = False,
+    publish_not_ready: bool = False,
 ) -> dict[str, Any]:
     """A ClusterIP Service (``cluster_ip="None"``: headless); ``dns`` gives it kube-dns's three ports."""
     ports = (
@@ -42,6 +43,8 @@ def service(
         "ipFamilyPolicy": "SingleStack",
         "internalTrafficPolicy": "Cluster",
     }
+    if publish_not_ready:
+        spec["publishNotReadyAddresses"] = True
     if affinity == "ClientIP":
         spec["sessionAffinityConfig"] = {"clientIP": {"timeoutSeconds": 10800}}
     return {

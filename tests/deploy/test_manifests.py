@@ -231,3 +231,23 @@ def test_readme_label_addition_reaches_the_monitor_and_the_rules(
     assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
     (rule,) = find(combined, "PrometheusRule")
     assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+def test_daemonset_lands_only_on_linux_nodes_that_run_pods_and_is_not_preempted_first() -> None:
+    for overlay in OVERLAYS:
+        objects = render(overlay)
+        pod = one(objects, "DaemonSet", "k8s-dns-exporter-node")["spec"]["template"]["spec"]
+        assert pod["nodeSelector"] == {"kubernetes.io/os": "linux"}
+        (term,) = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+            "nodeSelectorTerms"
+        ]
+        excluded = {e["key"]: set(e["values"]) for e in term["matchExpressions"] if e["operator"] == "NotIn"}
+        assert excluded == {"type": {"virtual-kubelet"}, "eks.amazonaws.com/compute-type": {"fargate"}}
+        # A node like a Fargate one carries the label and is excluded; an ordinary node matches.
+        fargate = {"kubernetes.io/os": "linux", "eks.amazonaws.com/compute-type": "fargate"}
+        assert any(fargate.get(key) in values for key, values in excluded.items())
+        ordinary = {"kubernetes.io/os": "linux", "type": "worker"}
+        assert not any(ordinary.get(key) in values for key, values in excluded.items())
+        priority = one(objects, "PriorityClass", pod["priorityClassName"])
+        assert 0 < priority["value"] < 1_000_000_000, "above workloads, below the system classes"
+        assert priority["globalDefault"] is False

@@ -65,7 +65,8 @@ def test_cluster_instance_writes_only_its_lease_in_its_own_namespace() -> None:
     }
     configmaps = {g[4] for g in cluster if g[2] == "configmaps"}
     assert configmaps == {
-        "coredns", "coredns-custom", "kube-proxy", "node-local-dns", "coredns-autoscaler", "kube-dns-autoscaler"
+        "coredns", "coredns-custom", "kube-proxy", "kube-proxy-config", "node-local-dns",
+        "coredns-autoscaler", "kube-dns-autoscaler",
     }  # fmt: skip
     assert {g[0] for g in cluster} == {"cluster", "kube-system", NAMESPACE}
 

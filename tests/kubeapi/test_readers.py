@@ -19,10 +19,12 @@ from exporter.config import parse_config
 from exporter.kube.api import RateLimiter
 from exporter.kube.rbac import allows, rules
 from exporter.runtime import Runtime
+from exporter.text import render_text
 from lab.coredns_metrics import CorednsMetrics
 from lab.kubeapi.cluster import POD_NAMES, FakeCluster
 from lab.kubeapi.handlers import parse_path
 from lab.kubeapi.server import KubeAPI, Request
+from lab.kubeapi.workloads import configmap
 from tests.kubeapi.api_requests import described, verb
 
 MIB = 1048576
@@ -118,7 +120,7 @@ def test_readings_match_the_cluster(kube_api: KubeAPI, kubeconfig: Path) -> None
     assert readings.services is not None
     assert readings.services.tolerate_unready == ("data/etcd",)
     assert [(m.namespace, m.name, m.problem) for m in readings.statefulsets or ()] == [
-        ("data", "kafka", "serviceName is empty"),
+        ("data", "kafka", "Service kafka-headless does not exist"),
         ("data", "zk", "Service zk is not headless (it has a ClusterIP)"),
     ]
     assert [p.name for p in readings.coredns_policies] == ["allow-dns", "metrics-only"]
@@ -297,3 +299,79 @@ def test_the_corefile_is_fetched_once_and_analysed_once_per_change(
     rt.snapshot()
     rt.snapshot()
     assert len(analysed) == 2
+
+
+# The EKS add-on's two ConfigMaps: `kube-proxy` holds only a kubeconfig, `kube-proxy-config` the
+# KubeProxyConfiguration under key `config` (as `kubectl -n kube-system get cm kube-proxy-config -o yaml`
+# prints on an EKS cluster; the layout described in the EKS user guide, "kube-proxy" add-on).
+EKS_KUBE_PROXY = {
+    "kubeconfig": (
+        "kind: Config\napiVersion: v1\nclusters:\n- cluster:\n"
+        "    certificate-authority: /var/run/secrets/kubernetes.io/serviceaccount/ca.crt\n"
+        "    server: https://0123456789ABCDEF.gr7.eu-west-1.eks.amazonaws.com\n  name: default\n"
+    )
+}
+EKS_KUBE_PROXY_CONFIG = {
+    "config": (
+        "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nbindAddress: 0.0.0.0\nclientConnection:\n"
+        '  acceptContentTypes: ""\n  burst: 10\n  contentType: application/vnd.kubernetes.protobuf\n'
+        '  kubeconfig: /var/lib/kube-proxy/kubeconfig\n  qps: 5\nclusterCIDR: ""\n'
+        "configSyncPeriod: 15m0s\nconntrack:\n  maxPerCore: 32768\n  min: 131072\n"
+        "  tcpCloseWaitTimeout: 1h0m0s\n  tcpEstablishedTimeout: 24h0m0s\nenableProfiling: false\n"
+        'healthzBindAddress: 0.0.0.0:10256\nhostnameOverride: ""\niptables:\n  masqueradeAll: false\n'
+        "  masqueradeBit: 14\n  minSyncPeriod: 0s\n  syncPeriod: 30s\nipvs:\n  excludeCIDRs: null\n"
+        '  minSyncPeriod: 0s\n  scheduler: ""\n  syncPeriod: 30s\nkind: KubeProxyConfiguration\n'
+        'metricsBindAddress: 0.0.0.0:10249\nmode: "ipvs"\nnodePortAddresses: null\noomScoreAdj: -998\n'
+        'portRange: ""\n'
+    )
+}
+
+
+def _kube_proxy(
+    kube_api: KubeAPI, kubeconfig: Path, *, configmaps: dict[str, dict[str, str]], daemonset: bool
+) -> Runtime:
+    load(kube_api)
+    kube_api.store.delete("v1", "configmaps", "kube-system", "kube-proxy")
+    if not daemonset:
+        kube_api.store.delete("apps/v1", "daemonsets", "kube-system", "kube-proxy")
+    for name, data in configmaps.items():
+        kube_api.store.put(configmap(name, data))
+    return runtime(kubeconfig)
+
+
+def test_eks_kube_proxy_config_is_read(kube_api: KubeAPI, kubeconfig: Path) -> None:
+    rt = _kube_proxy(
+        kube_api,
+        kubeconfig,
+        configmaps={"kube-proxy": EKS_KUBE_PROXY, "kube-proxy-config": EKS_KUBE_PROXY_CONFIG},
+        daemonset=True,
+    )
+    readings = read(rt)
+    assert "kube_proxy" not in failures(rt)
+    assert readings.kube_proxy_mode == "ipvs"
+    assert rt.status.runs()["kube_proxy"].ok
+
+
+def test_a_cluster_without_kube_proxy_reads_as_not_applicable(kube_api: KubeAPI, kubeconfig: Path) -> None:
+    """Cilium's kube-proxy replacement, OVN-Kubernetes, k3s: no kube-proxy ConfigMap nor DaemonSet."""
+    rt = _kube_proxy(kube_api, kubeconfig, configmaps={}, daemonset=False)
+    readings = read(rt)
+    assert failures(rt) == {}
+    assert readings.kube_proxy_mode == "none"
+    assert samples(list(rt.registry().collect()), "k8s_dns_kube_proxy_mode_info") == {("none",): 1.0}
+    assert "kube-proxy: none" in render_text(rt.report())
+
+
+def test_kube_proxy_running_without_a_readable_configmap_says_what_to_set(
+    kube_api: KubeAPI, kubeconfig: Path
+) -> None:
+    rt = _kube_proxy(kube_api, kubeconfig, configmaps={}, daemonset=True)
+    readings = read(rt)
+    assert readings.kube_proxy_mode is None
+    error = failures(rt)["kube_proxy"]
+    assert error is not None
+    assert (
+        "DaemonSet kube-system/kube-proxy runs but none of the ConfigMaps kube-proxy, kube-proxy-config"
+        in error
+    )
+    assert "kubernetes.configmaps.kube_proxy" in error

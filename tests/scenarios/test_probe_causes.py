@@ -66,6 +66,13 @@ SCENARIOS = {
             f"{{file}} lists {lab.servers['upstream-1'].host}: neither the kube-dns Service nor"
         ],
     ),
+    # Pods pointed at a cluster DNS address the exporter was not told of (AKS LocalDNS's 169.254.10.11,
+    # a cache of RKE2's): it answers cluster names, so it is cluster DNS. Here, a CoreDNS pod directly.
+    "healthy (an unlisted cluster DNS address)": Scenario(
+        resolv_conf=lambda lab, tmp: lab.write_resolv_conf(
+            tmp / "resolv.conf", nameservers=[lab.servers["pod-1"].host]
+        ),
+    ),
     # ndots:5 with a long search list: every external lookup costs one query per search domain first.
     "pod_resolv_conf_wrong (search list)": Scenario(
         names=[*NAMES, {"name": "example.org", "kind": "external"}],

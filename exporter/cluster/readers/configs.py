@@ -9,10 +9,11 @@ from kubernetes.client.exceptions import ApiException
 
 from exporter.cluster.autoscaler import Autoscaler
 from exporter.cluster.autoscaler import parse as parse_autoscaler
-from exporter.cluster.model import CorefileSource, NodeLocal
+from exporter.cluster.model import NO_KUBE_PROXY, CorefileSource, NodeLocal
 from exporter.cluster.readers.context import Context, NoData
 from exporter.corefile.lint import analyse
 from exporter.corefile.parse import parse_corefile
+from exporter.kube.rbac import KUBE_PROXY_DAEMONSET
 
 CUSTOM_DIR = "custom/"
 """Where AKS mounts ``coredns-custom`` next to the Corefile; its imports name ``custom/*.override``."""
@@ -41,13 +42,9 @@ def read_autoscaler(ctx: Context) -> Autoscaler:
 
 
 def read_nodelocal(ctx: Context) -> NodeLocal:
-    k8s, api = ctx.k8s, ctx.api
-    try:
-        api.call(api.apps.read_namespaced_daemon_set, k8s.nodelocal_daemonset, k8s.namespace)
-    except ApiException as exc:
-        if exc.status == 404:
-            return NodeLocal(present=False)
-        raise
+    k8s = ctx.k8s
+    if not _daemonset_exists(ctx, k8s.nodelocal_daemonset):
+        return NodeLocal(present=False)
     data = _configmap(ctx, k8s.nodelocal_configmap) or {}
     text = data.get("Corefile")
     if not isinstance(text, str):
@@ -56,12 +53,27 @@ def read_nodelocal(ctx: Context) -> NodeLocal:
 
 
 def read_kube_proxy_mode(ctx: Context) -> str:
-    """``iptables``, ``ipvs``, ``nftables``...: kube-proxy's ``mode`` (empty means iptables on Linux)."""
+    """``iptables``, ``ipvs``, ``nftables``...: kube-proxy's ``mode`` (empty means iptables on Linux);
+    :data:`NO_KUBE_PROXY` when neither its ConfigMap nor its DaemonSet exists."""
     k8s = ctx.k8s
-    data = _configmap(ctx, k8s.kube_proxy_configmap)
-    if data is None:
-        raise NoData(f"ConfigMap {k8s.namespace}/{k8s.kube_proxy_configmap} not found")
-    for key in sorted(data, key=lambda k: k != "config.conf"):
+    names = k8s.kube_proxy_configmaps
+    found = [(name, data) for name in names if (data := _configmap(ctx, name)) is not None]
+    if not found:
+        if not _daemonset_exists(ctx, KUBE_PROXY_DAEMONSET):
+            return NO_KUBE_PROXY
+        raise NoData(
+            f"DaemonSet {k8s.namespace}/{KUBE_PROXY_DAEMONSET} runs but none of the ConfigMaps "
+            f"{', '.join(names)} exists (set kubernetes.configmaps.kube_proxy)"
+        )
+    for _, data in found:
+        mode = _proxy_mode(data)
+        if mode is not None:
+            return mode
+    raise NoData(f"ConfigMap {found[0][0]} holds no KubeProxyConfiguration")
+
+
+def _proxy_mode(data: dict[str, Any]) -> str | None:
+    for key in sorted(data, key=lambda k: k not in ("config.conf", "config")):
         try:
             doc = yaml.safe_load(data[key])
         except yaml.YAMLError:
@@ -71,7 +83,18 @@ def read_kube_proxy_mode(ctx: Context) -> str:
             if not isinstance(mode, str) or not mode.isalnum():
                 raise ValueError(f"KubeProxyConfiguration mode {mode!r} is not a mode")
             return mode.lower()
-    raise NoData(f"ConfigMap {k8s.kube_proxy_configmap} holds no KubeProxyConfiguration")
+    return None
+
+
+def _daemonset_exists(ctx: Context, name: str) -> bool:
+    api = ctx.api
+    try:
+        api.call(api.apps.read_namespaced_daemon_set, name, ctx.k8s.namespace)
+    except ApiException as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return True
 
 
 def _configmap(ctx: Context, name: str) -> dict[str, Any] | None:

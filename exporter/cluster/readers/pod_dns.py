@@ -12,6 +12,7 @@ from typing import Any
 
 from exporter.cluster.model import KubeDnsService, PodDnsSample
 from exporter.cluster.readers.context import Context, NoData
+from exporter.resolvconf import node_local_address
 
 SHOWN = 10
 
@@ -43,7 +44,12 @@ def read_pod_dns(ctx: Context) -> PodDnsSample:
             if nodelocal not in servers:
                 bypassing_total += 1
                 bypassing.extend([name][: SHOWN - len(bypassing)])
-        elif policy == "None" and servers and not set(servers) & (cluster_dns | {nodelocal}):
+        elif (
+            policy == "None"
+            and servers
+            and not set(servers) & (cluster_dns | {nodelocal})
+            and not any(node_local_address(s) for s in servers)
+        ):
             elsewhere_total += 1
             elsewhere.extend([(name, servers)][: SHOWN - len(elsewhere)])
     return PodDnsSample(

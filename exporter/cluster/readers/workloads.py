@@ -12,7 +12,6 @@ from exporter.cluster.readers.pods import quantity
 TOLERATE_UNREADY = "service.alpha.kubernetes.io/tolerate-unready-endpoints"
 ZONE, OLD_ZONE = "topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"
 """Where a node says its zone: the GA label, and the beta one older clusters still set."""
-DNS_PORTS = frozenset({53, "53", "dns", "dns-tcp"})
 
 
 def read_inventory(ctx: Context) -> Inventory:
@@ -61,7 +60,10 @@ def read_services(ctx: Context) -> ServiceInventory:
         meta = service.metadata
         key = (meta.namespace, meta.name)
         names.add(key)
-        if (meta.annotations or {}).get(TOLERATE_UNREADY, "").lower() == "true":
+        # Only a Service that relies on the annotation alone: with publishNotReadyAddresses set too,
+        # CoreDNS >= 1.8.4 publishes its unready endpoints and the annotation is harmless.
+        publishes = bool(service.spec is not None and service.spec.publish_not_ready_addresses)
+        if (meta.annotations or {}).get(TOLERATE_UNREADY, "").lower() == "true" and not publishes:
             annotated.append(f"{key[0]}/{key[1]}")
         if service.spec is not None and service.spec.cluster_ip == "None":
             headless.add(key)
@@ -79,8 +81,10 @@ def read_statefulsets(ctx: Context) -> tuple[StatefulSetMismatch, ...]:
         name = (statefulset.spec.service_name if statefulset.spec else None) or ""
         problem = None
         if not name:
-            problem = "serviceName is empty"
-        elif (meta.namespace, name) not in services.names:
+            # The API allows it (serviceName is optional since Kubernetes 1.30): pods get no DNS
+            # names, which is a choice, not a mismatch.
+            continue
+        if (meta.namespace, name) not in services.names:
             problem = f"Service {name} does not exist"
         elif (meta.namespace, name) not in services.headless:
             problem = f"Service {name} is not headless (it has a ClusterIP)"
@@ -100,13 +104,16 @@ def _policy(policy: Any) -> Policy:
     labels, expressions = _selector(spec.pod_selector if spec else None)
     types = spec.policy_types if spec and spec.policy_types else ["Ingress"]
     rules = (spec.ingress if spec else None) or []
-    allows = any(not rule.ports or any(_dns_port(p) for p in rule.ports) for rule in rules)
+    ports: list[tuple[int | str, int | None]] = []
+    for rule in rules:
+        for port in rule.ports or [None]:
+            ports.append(_port(port))
     return Policy(
         name=policy.metadata.name,
         match_labels=labels,
         match_expressions=expressions,
         ingress="Ingress" in types,
-        allows_dns=allows,
+        ports=tuple(dict.fromkeys(ports)),
     )
 
 
@@ -143,10 +150,12 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _dns_port(port: Any) -> bool:
-    if port.port is None:
-        return True
-    if port.port in DNS_PORTS:
-        return True
+def _port(port: Any) -> tuple[int | str, int | None]:
+    """A rule's port as (number or name, endPort); no ports, or a port entry without one: every port."""
+    if port is None or port.port is None:
+        return ("*", None)
+    value = port.port
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
     end = getattr(port, "end_port", None)
-    return isinstance(port.port, int) and end is not None and port.port <= 53 <= end
+    return (value, end if isinstance(end, int) else None)
