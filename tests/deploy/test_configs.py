@@ -53,7 +53,9 @@ def test_node_agent_discovers_every_hop_and_reads_the_host_through_its_mounts() 
     assert config.listen == ("0.0.0.0", 9958)
 
 
-def test_cluster_instance_elects_a_leader_in_its_own_namespace_and_probes_the_upstreams() -> None:
+def test_cluster_instance_elects_a_leader_in_its_own_namespace_and_probes_upstreams_service_and_pods() -> (
+    None
+):
     cluster = load_config(CLUSTER_CONFIG)
     assert cluster.mode == "cluster"
     assert cluster.kubernetes.config == "in-cluster"
@@ -62,7 +64,13 @@ def test_cluster_instance_elects_a_leader_in_its_own_namespace_and_probes_the_up
         NAMESPACE,
     )
     assert cluster.paths["upstream"] == "auto"
-    assert (cluster.paths["service"], cluster.paths["pod"], cluster.paths["nodelocal"]) == ((), (), ())
+    # The Service and the pods too, from its own node, for the causes that need readings and probes.
+    assert (cluster.paths["service"], cluster.paths["pod"], cluster.paths["nodelocal"]) == (
+        "auto",
+        "auto",
+        (),
+    )
+    assert not any(n.race for n in cluster.names), "the race probe is the node agents' job"
 
 
 def _queries_per_round(config: Path, lab: Lab, tmp_path: Path, *, nodelocal: bool = False) -> int:

@@ -23,9 +23,17 @@ def _rbac(overlay: Path) -> list[dict[str, Any]]:
     return [o for o in render(overlay) if o["kind"] in RBAC_KINDS]
 
 
+SCC_USE = {
+    (account, NAMESPACE, "security.openshift.io", "securitycontextconstraints", "use", "k8s-dns-exporter")
+    for account in (CLUSTER, NODE)
+}
+"""The OpenShift overlay adds one grant: both accounts may use its SCC (in their own namespace)."""
+
+
 @overlays
 def test_rendered_rbac_grants_exactly_the_declared_rules(overlay: Path) -> None:
-    assert rendered_grants(_rbac(overlay)) == grants()
+    extra = SCC_USE if overlay.name == "openshift" else set()
+    assert rendered_grants(_rbac(overlay)) == grants() | extra
 
 
 @overlays
@@ -36,6 +44,10 @@ def test_no_rule_uses_a_wildcard_or_more_than_reads(overlay: Path) -> None:
             assert set(rule) <= {"apiGroups", "resources", "verbs", "resourceNames"}, where  # no URLs
             for field in ("apiGroups", "resources", "verbs", "resourceNames"):
                 assert not any("*" in value for value in rule.get(field, [])), where
+            if rule["resources"] == ["securitycontextconstraints"]:  # the OpenShift overlay's SCC, by name
+                assert rule["verbs"] == ["use"], where
+                assert rule["resourceNames"] == ["k8s-dns-exporter"], where
+                continue
             assert set(rule["verbs"]) <= {"get", "list", "watch", "create", "update"}, where
             if {"create", "update"} & set(rule["verbs"]):
                 assert rule["resources"] == ["leases"], f"only the leader Lease is written: {where}"

@@ -25,10 +25,11 @@ from lab.kubeapi.objects import NS, coredns_pod
 from lab.kubeapi.server import KubeAPI
 from lab.kubeapi.workloads import kube_proxy_configmap
 from lab.responder import StaleUdpFlows
+from lab.shipped import CLUSTER_CONFIG, on_test_api
 from tests.conftest import Exporter, run_cli, write_config
 from tests.integration.metrics_text import samples, value
 from tests.kubeapi.pods import pod
-from tests.kubeapi.serving import FAST_CLUSTER, READERS, config, pod_servers
+from tests.kubeapi.serving import FAST_CLUSTER, READERS, capacity_ready, config, pod_servers
 from tests.scenarios.cluster import SAMPLE_PODS, SCENARIOS, expected, staged
 
 pytestmark = pytest.mark.lab
@@ -160,3 +161,31 @@ def test_ipvs_udp_stale_after_a_coredns_pod_is_replaced(
     check_findings(report["causes"], ["ipvs_udp_stale"], evidence)
     assert all(causes in ([], ["ipvs_udp_stale"]) for causes in seen), seen
     check_cause_active(exporter, ["ipvs_udp_stale"])
+
+
+@pytest.mark.parametrize("name", ["healthy", "dns_port_blocked"])
+def test_the_shipped_cluster_config_names_what_needs_readings_and_probes_together(
+    name: str,
+    *,
+    lab: Lab,
+    kube_api: KubeAPI,
+    kubeconfig: Path,
+    tmp_path: Path,
+    start_exporter: Any,
+    stack: ExitStack,
+) -> None:
+    """dns_port_blocked needs a NetworkPolicy (the API) and Ready pods timing out (probes): the shipped
+    cluster instance has both, with nothing changed but where the API and the lab are."""
+    scenario = staged(name, lab, kube_api, stack)
+    exporter = start_exporter(on_test_api(CLUSTER_CONFIG, lab, kubeconfig, tmp_path), ready=False)
+    exporter.wait_for(lambda: capacity_ready(exporter.metrics()), timeout=60, what="every cluster reader")
+    rounds = value(exporter.metrics(), "k8s_dns_probe_rounds_total")
+    exporter.wait_for(
+        lambda: value(exporter.metrics(), "k8s_dns_probe_rounds_total") >= rounds + 2, what="two more rounds"
+    )
+    status, body = exporter.get("/diagnose")
+    assert status == 200, body
+    report = json.loads(body)
+    probed = {labels["path"] for labels, _ in samples(exporter.metrics(), "k8s_dns_probe_success")}
+    assert {"service", "pod", "upstream"} <= probed
+    check_findings(report["causes"], expected(name), scenario.facts(lab))
