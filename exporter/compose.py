@@ -62,7 +62,12 @@ def kubernetes_parts(config: Config, status: Status, *, one_shot: bool) -> list[
 
     cluster = Cluster(config, status, one_shot=one_shot)
     discovery = KubernetesDiscovery(
-        config, client, status, watch_slices=True, upstream=cluster.forward_servers
+        config,
+        client,
+        status,
+        watch_slices=True,
+        upstream=cluster.forward_servers,
+        zones=cluster.forward_zones,
     )
     slices = discovery.slices
     if slices is not None:
@@ -83,5 +88,6 @@ def discovery_part(discovery: KubernetesDiscovery, config: Config, one_shot: boo
         tasks=(discovery.watch,) if discovery.slices is not None and not one_shot else (),
         before_round=(wait_ready,),
         discover=discovery,
+        zones=discovery.zones if "upstream" in discovery.auto else None,
         discovery=discovery.readings,
     )

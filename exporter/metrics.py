@@ -314,7 +314,7 @@ LEADER = _spec(
 COREDNS_POD_INFO = _spec(
     "coredns_pod_info",
     "gauge",
-    "Always 1 for each CoreDNS pod: its node, IP and CoreDNS version.",
+    "Always 1 for each cluster DNS pod: its node, IP and CoreDNS version (unknown if not CoreDNS).",
     "coredns_pod",
     "coredns_node",
     "ip",
@@ -324,19 +324,22 @@ COREDNS_POD_READY = _spec(
     "coredns_pod_ready", "gauge", "1 if the CoreDNS pod's Ready condition is True.", "coredns_pod"
 )
 COREDNS_POD_RESTARTS = _spec(
-    "coredns_pod_restarts_total", "counter", "Restarts of the CoreDNS container in the pod.", "coredns_pod"
+    "coredns_pod_restarts_total",
+    "counter",
+    "Restarts of the cluster DNS pod's containers, all of them summed.",
+    "coredns_pod",
 )
 COREDNS_POD_WAITING = _spec(
     "coredns_pod_waiting",
     "gauge",
-    "1 while the CoreDNS container waits, with the reason (CrashLoopBackOff, ImagePullBackOff...).",
+    "1 while a container of the DNS pod waits, with the reason (CrashLoopBackOff, ImagePullBackOff...).",
     "coredns_pod",
     "reason",
 )
 COREDNS_POD_LAST_TERMINATED = _spec(
     "coredns_pod_last_terminated",
     "gauge",
-    "1 for the reason the CoreDNS container last terminated (OOMKilled, Error, Completed...).",
+    "1 for the reason a container of the DNS pod last terminated (OOMKilled, Error, Completed...).",
     "coredns_pod",
     "reason",
 )
@@ -353,10 +356,13 @@ COREDNS_CPU_USAGE = _spec(
     "coredns_cpu_usage_cores", "gauge", "CPU the CoreDNS pod uses (metrics.k8s.io).", "coredns_pod"
 )
 COREDNS_CPU_REQUEST = _spec(
-    "coredns_cpu_request_cores", "gauge", "CPU request of the CoreDNS container.", "coredns_pod"
+    "coredns_cpu_request_cores", "gauge", "CPU request of the DNS pod (its containers' sum).", "coredns_pod"
 )
 COREDNS_CPU_LIMIT = _spec(
-    "coredns_cpu_limit_cores", "gauge", "CPU limit of the CoreDNS container.", "coredns_pod"
+    "coredns_cpu_limit_cores",
+    "gauge",
+    "CPU limit of the DNS pod (its containers' sum; none if one has none).",
+    "coredns_pod",
 )
 COREDNS_MEMORY_USAGE = _spec(
     "coredns_memory_usage_bytes",
@@ -365,10 +371,16 @@ COREDNS_MEMORY_USAGE = _spec(
     "coredns_pod",
 )
 COREDNS_MEMORY_REQUEST = _spec(
-    "coredns_memory_request_bytes", "gauge", "Memory request of the CoreDNS container.", "coredns_pod"
+    "coredns_memory_request_bytes",
+    "gauge",
+    "Memory request of the DNS pod (its containers' sum).",
+    "coredns_pod",
 )
 COREDNS_MEMORY_LIMIT = _spec(
-    "coredns_memory_limit_bytes", "gauge", "Memory limit of the CoreDNS container.", "coredns_pod"
+    "coredns_memory_limit_bytes",
+    "gauge",
+    "Memory limit of the DNS pod (its containers' sum; none if one has none).",
+    "coredns_pod",
 )
 COREDNS_NODE_CPU = _spec(
     "coredns_node_cpu_usage_ratio",

@@ -63,11 +63,12 @@ class Runtime:
         self._after = tuple(hook for part in self.parts for hook in part.after_round)
         self._leading = tuple(part.leading for part in self.parts if part.leading is not None)
         self._discover = compose(*(part.discover for part in self.parts if part.discover is not None))
+        self._zones = next((part.zones for part in self.parts if part.zones is not None), None)
         self._node = [part.node for part in self.parts if part.node is not None]
         self._cluster = [part.cluster for part in self.parts if part.cluster is not None]
         self._discovery = [part.discovery for part in self.parts if part.discovery is not None]
         self._failing: dict[tuple[str, str, str, str, str], Reason | None] = {}
-        self._planned: tuple[Config, Mapping[str, tuple[Server, ...]], object, Plan] | None = None
+        self._planned: tuple[Config, Mapping[str, tuple[Server, ...]], object, object, Plan] | None = None
         self.config = config
         self.apply(config, first=True)
 
@@ -91,7 +92,7 @@ class Runtime:
         for part in self.parts:
             if part.apply is not None:
                 part.apply(config)
-        self.sources = TargetSources(config, discovery=self._discover)
+        self.sources = TargetSources(config, discovery=self._discover, zones=self._zones)
         self.prober = Prober(config)
 
     def _plan(self, targets: TargetSet) -> Plan:
@@ -102,14 +103,16 @@ class Runtime:
             or last[0] is not self.config
             or last[1] != targets.servers
             or last[2] != targets.resolver
+            or last[3] != targets.zones
         ):
             last = self._planned = (
                 self.config,
                 targets.servers,
                 targets.resolver,
+                targets.zones,
                 plan(self.config, targets),
             )
-        return last[3]
+        return last[4]
 
     def leading(self) -> bool:
         """False on a cluster-mode standby: its rounds probe nothing, so only the leader reports."""

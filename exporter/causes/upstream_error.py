@@ -1,5 +1,6 @@
 """An upstream DNS server answers external names with SERVFAIL, REFUSED or NXDOMAIN (names the
-upstreams disagree on are upstream_mixed_resolvers instead)."""
+upstreams disagree on are upstream_mixed_resolvers instead); or a conditional forwarder answers
+so for the zone it is forwarded (a stub domain it does not serve)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from exporter.diagnosis.agreement import compare_upstreams
 from exporter.diagnosis.draft import Draft
 from exporter.diagnosis.model import Observations
 from exporter.diagnosis.stats import Stats
+from exporter.targets.zones import ZONE_KIND
 
 _ERROR_RCODES = frozenset({"SERVFAIL", "REFUSED", "NXDOMAIN"})
 
@@ -18,7 +20,7 @@ def upstream_error(obs: Observations, stats: Stats) -> Draft | None:
     cases = []
     for upstream in stats.path("upstream"):
         for (name, qtype, _transport), result in sorted(upstream.latest.items()):
-            if kinds.get(name) != "external" or (name, qtype) in split:
+            if kinds.get(name, ZONE_KIND) not in ("external", ZONE_KIND) or (name, qtype) in split:
                 continue
             if result.rcode in _ERROR_RCODES and result.reason is not None:
                 cases.append((upstream.server, name, qtype, result.rcode))

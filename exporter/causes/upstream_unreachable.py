@@ -1,4 +1,5 @@
-"""An upstream DNS server, asked directly, does not answer: timeouts or refused connections."""
+"""An upstream DNS server, asked directly, does not answer: timeouts or refused connections. A
+conditional forwarder (a stub domain's server) counts as an upstream; its evidence names its zone."""
 
 from __future__ import annotations
 
@@ -6,21 +7,28 @@ from exporter.causes._unit import AlertEvidence, Cause, Group
 from exporter.diagnosis.draft import Draft
 from exporter.diagnosis.model import Observations
 from exporter.diagnosis.read import server_list, server_state
-from exporter.diagnosis.stats import Stats
+from exporter.diagnosis.stats import ServerStats, Stats
 
 
 def upstream_unreachable(obs: Observations, stats: Stats) -> Draft | None:
     silent = [s for s in stats.path("upstream") if s.all.silent]
     if not silent:
         return None
+    configured = {spec.name for spec in obs.names}
     return Draft(
         "upstream_unreachable",
         f"{len(silent)} upstream server(s) do not answer: {server_list(silent)}.",
-        tuple(server_state(s) for s in silent),
+        tuple(server_state(s) + _zones(s, configured) for s in silent),
         "Test the upstream from a CoreDNS pod's network namespace (`dig @<upstream>`); check "
         "routes, firewalls and security groups to it, and that it still runs.",
         {"upstreams": [s.server for s in silent]},
     )
+
+
+def _zones(server: ServerStats, configured: set[str]) -> str:
+    """`` (forwarder for corp.internal.)`` when it was asked for the zones it is forwarded."""
+    zones = sorted({name for name, _, _ in server.latest if name not in configured})
+    return f" (forwarder for {', '.join(zones)})" if zones else ""
 
 
 CAUSE = Cause(

@@ -1,7 +1,7 @@
 """The cluster readers as scheduled jobs: each reader a step with its own collector status.
 
 Two jobs: ``cluster`` (every ``kubernetes.interval``: CoreDNS pods, the kube-dns
-Service, usage, ConfigMaps, NetworkPolicies) and ``inventory`` (every
+Service, usage, ConfigMaps (the Corefile, or kube-dns's), NetworkPolicies) and ``inventory`` (every
 ``kubernetes.inventory_interval``: the cluster-wide lists). Steps run one after
 the other in a worker thread; one that fails records
 ``k8s_dns_collector_success{collector=<step>} 0``, logs once per new error,
@@ -22,6 +22,7 @@ import structlog
 from exporter.cluster.readers.configs import (
     read_autoscaler,
     read_corefile,
+    read_kube_dns_config,
     read_kube_proxy_mode,
     read_nodelocal,
 )
@@ -49,6 +50,7 @@ CLUSTER_STEPS: tuple[Step, ...] = (
     ("coredns_usage", read_usage),
     ("corefile", read_corefile),
     ("autoscaler", read_autoscaler),
+    ("kube_dns_config", read_kube_dns_config),
     ("nodelocal", read_nodelocal),
     ("kube_proxy", read_kube_proxy_mode),
     ("network_policies", read_network_policies),

@@ -7,8 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from exporter.cluster.version import Version, text
-from exporter.corefile.lint import ForwardRule
+from exporter.config import Server
+from exporter.corefile.lint import ForwardRule, parse_target
 from exporter.corefile.parse import Corefile
+from exporter.targets.zones import ZoneTarget, absolute
+
+KUBE_DNS_CONTAINER = "kubedns"
 
 NO_KUBE_PROXY = "none"
 """The kube-proxy mode read where no kube-proxy runs: Services are routed by something else (Cilium's
@@ -41,9 +45,17 @@ class CorednsPod:
     version: Version | None
     labels: dict[str, str] = field(default_factory=dict)
     resources: Resources = field(default_factory=Resources)
+    """The pod's: requests summed over its containers, limits too when every container has one."""
     deleting: bool = False
     metrics_port: int | None = None
     """The container port named ``metrics`` in the pod spec, if any."""
+    containers: tuple[str, ...] = ()
+    """Its containers' names (``coredns``; ``kubedns``, ``dnsmasq``, ``sidecar`` for kube-dns)."""
+
+    @property
+    def kube_dns(self) -> bool:
+        """A kube-dns pod (its ``kubedns`` container), not CoreDNS."""
+        return KUBE_DNS_CONTAINER in self.containers
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +71,7 @@ class CorednsPod:
             "start_time": self.start_time,
             "image": self.image,
             "version": text(self.version),
+            "containers": list(self.containers),
             "resources": {
                 "cpu_request_cores": self.resources.cpu_request,
                 "cpu_limit_cores": self.resources.cpu_limit,
@@ -129,6 +142,40 @@ class CorefileSource:
 
     corefile: Corefile
     custom_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class KubeDnsConfig:
+    """The ``kube-dns`` ConfigMap of a cluster that runs kube-dns (not CoreDNS), as GKE does.
+
+    ``stubDomains`` (JSON: domain -> nameservers) and ``upstreamNameservers`` (JSON list) are
+    where kube-dns's dnsmasq forwards: a stub domain's servers answer for that domain, the
+    upstreams for every other name (the node's resolv.conf when there are none).
+    """
+
+    present: bool
+    stub_domains: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    upstream_nameservers: tuple[str, ...] = ()
+
+    def upstream_servers(self) -> tuple[Server, ...]:
+        """``upstreamNameservers`` as servers (what kube-dns forwards every other name to)."""
+        return tuple(s for s in map(parse_target, self.upstream_nameservers) if s is not None)
+
+    def zone_targets(self) -> tuple[ZoneTarget, ...]:
+        """Each stub domain's nameservers, to be asked for that domain."""
+        return tuple(
+            ZoneTarget(absolute(domain), server)
+            for domain, servers in self.stub_domains
+            for server in map(parse_target, servers)
+            if server is not None
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "present": self.present,
+            "stub_domains": {domain: list(servers) for domain, servers in self.stub_domains},
+            "upstream_nameservers": list(self.upstream_nameservers),
+        }
 
 
 @dataclass(frozen=True, slots=True)

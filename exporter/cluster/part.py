@@ -5,7 +5,9 @@ Two jobs read the API (``cluster`` every ``kubernetes.interval``, ``inventory`` 
 A standby reads nothing, probes nothing and reports only ``k8s_dns_leader 0``; when
 it takes the Lease it reads the cluster at once. ``one_shot`` (``doctor``) reads
 once: no election. The Corefile the readers fetch is also what ``upstream: auto``
-probes (:meth:`Cluster.forward_servers`), so it is fetched once, here.
+probes (:meth:`Cluster.forward_servers`), so it is fetched once, here; so is kube-dns's
+ConfigMap where kube-dns serves. Their conditional forwarders (stub domains) are probed for
+their zones (:meth:`Cluster.forward_zones`).
 
 This module loads the ``kubernetes`` package: the composition root imports it in
 cluster mode only.
@@ -22,11 +24,12 @@ from exporter.cluster.readers.context import Context
 from exporter.cluster.readers.coredns_metrics import MetricsReader
 from exporter.cluster.readings import ClusterReadings, ClusterState
 from exporter.config import Config, Server
-from exporter.corefile.lint import corefile_forward_servers
+from exporter.corefile.lint import corefile_forward_servers, corefile_forward_zones
 from exporter.kube.api import ClusterApi
 from exporter.kube.leader import LeaderElector
 from exporter.part import Job, Part
 from exporter.status import Status
+from exporter.targets.zones import ZoneTarget, bounded
 
 ONE_SHOT_SETTLE = 2.0
 """``doctor`` reads CoreDNS's counters twice this far apart: its rates are over these seconds."""
@@ -68,13 +71,30 @@ class Cluster:
         return self.state.snapshot(removed=self.removed())
 
     def forward_servers(self) -> tuple[Server, ...]:
-        """The Corefile's share of ``upstream: auto``: the IP targets of its catch-all ``forward``."""
+        """The Corefile's share of ``upstream: auto``: the IP targets of its catch-all ``forward``
+        (kube-dns's ``upstreamNameservers`` where kube-dns serves)."""
+        readings = self._forwarding()
+        servers = list(corefile_forward_servers(readings.corefile) if readings.corefile else ())
+        if readings.kube_dns is not None:
+            servers += (s for s in readings.kube_dns.upstream_servers() if s not in servers)
+        return tuple(servers)
+
+    def forward_zones(self) -> tuple[ZoneTarget, ...]:
+        """The conditional forwarders (Corefile stub domains, kube-dns ``stubDomains``), with their zones."""
+        readings = self._forwarding()
+        corefile = corefile_forward_zones(readings.corefile) if readings.corefile else ()
+        stubs = readings.kube_dns.zone_targets() if readings.kube_dns is not None else ()
+        return bounded((*corefile, *stubs))
+
+    def _forwarding(self) -> ClusterReadings:
+        """The readings, once the Corefile or kube-dns's ConfigMap (where kube-dns serves) is read."""
         readings = self.readings()
         if not readings.leader:
             raise RuntimeError("a standby does not read the Corefile")
-        if readings.corefile is None:
+        kube_dns = readings.kube_dns_serves or (readings.kube_dns is not None and readings.kube_dns.present)
+        if readings.corefile is None and not kube_dns:
             raise RuntimeError(f"Corefile not read: {readings.errors.get('corefile', 'waiting for the API')}")
-        return corefile_forward_servers(readings.corefile)
+        return readings
 
     def part(self) -> Part:
         return Part(

@@ -31,6 +31,7 @@ from exporter.cluster.model import (
     CorefileSource,
     DisruptionBudget,
     Inventory,
+    KubeDnsConfig,
     KubeDnsService,
     NodeLocal,
     PodDnsSample,
@@ -52,6 +53,8 @@ class ClusterReadings:
     service: KubeDnsService | None = None
     corefile: CorefileReport | None = None
     custom_keys: tuple[str, ...] = ()
+    kube_dns: KubeDnsConfig | None = None
+    """kube-dns's ConfigMap (stub domains, upstreams): where kube-dns, not CoreDNS, serves."""
     nodelocal: NodeLocal | None = None
     kube_proxy_mode: str | None = None
     usage: Usage | None = None
@@ -81,6 +84,12 @@ class ClusterReadings:
         """The oldest CoreDNS version running (what the Corefile must work with)."""
         versions = [p.version for p in self.live_pods if p.version is not None]
         return min(versions) if versions else None
+
+    @property
+    def kube_dns_serves(self) -> bool:
+        """The cluster DNS pods are kube-dns's (no CoreDNS, hence no Corefile)."""
+        live = self.live_pods
+        return bool(live) and all(p.kube_dns for p in live)
 
     @property
     def replica_nodes(self) -> int:
@@ -117,6 +126,7 @@ class ClusterReadings:
             "service": maybe(self.service),
             "corefile": maybe(self.corefile),
             "custom_configmap_keys": list(self.custom_keys),
+            "kube_dns_config": maybe(self.kube_dns),
             "nodelocal": maybe(self.nodelocal),
             "kube_proxy_mode": self.kube_proxy_mode,
             "usage": maybe(self.usage),
@@ -213,6 +223,7 @@ def assemble(
         service=pieces.get("kube_dns_service"),
         corefile=report,
         custom_keys=source.custom_keys if source else (),
+        kube_dns=pieces.get("kube_dns_config"),
         nodelocal=pieces.get("nodelocal"),
         kube_proxy_mode=pieces.get("kube_proxy"),
         usage=pieces.get("coredns_usage"),

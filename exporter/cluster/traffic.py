@@ -135,6 +135,8 @@ class Traffic:
     """The configured peak window, seconds."""
     covered: float
     """Seconds of that window actually measured (since the first rate, at most ``window``)."""
+    unseen: dict[str, str] = field(default_factory=dict)
+    """Pod -> why it is not read at all (kube-dns: no CoreDNS counters); not a failure."""
 
     def pod(self, name: str) -> PodTraffic | None:
         return next((p for p in self.pods if p.pod == name), None)
@@ -147,6 +149,7 @@ class Traffic:
             "peak_window_covered_seconds": round(self.covered, 1),
             "pods": {p.pod: p.as_dict() for p in self.pods},
             "failed": dict(sorted(self.failed.items())),
+            "unseen": dict(sorted(self.unseen.items())),
         }
 
 

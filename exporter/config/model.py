@@ -182,6 +182,8 @@ class KubernetesConfig:
     corefile_configmap: str = "coredns"
     custom_configmap: str = "coredns-custom"
     kube_proxy_configmap: str = "kube-proxy"
+    kube_dns_configmap: str = "kube-dns"
+    """kube-dns's own ConfigMap (stub domains, upstream nameservers) where kube-dns runs, not CoreDNS."""
     nodelocal_daemonset: str = "node-local-dns"
     nodelocal_configmap: str = "node-local-dns"
     nodelocal_address: Server = Server("169.254.20.10", 53)

@@ -16,6 +16,9 @@ from typing import Any
 from exporter.config import AUTO, Config, KubernetesConfig
 
 NAMEABLE_VERBS = frozenset({"get", "update", "patch", "delete"})
+CONFIGMAPS_READ = (
+    "Corefile, coredns-custom, kube-dns (stub domains), kube-proxy, NodeLocal, the replica autoscaler's"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,18 +89,12 @@ def rules(mode: str, k8s: KubernetesConfig | None = None) -> tuple[Rule, ...]:
         *k8s.kube_proxy_configmaps,
         k8s.nodelocal_configmap,
         *k8s.capacity.autoscaler_configmaps,
+        k8s.kube_dns_configmap,
     )
     lease = k8s.lease
     return (
         *(r for r in node if r.resource not in ("configmaps", "daemonsets")),
-        Rule(
-            "",
-            "configmaps",
-            ("get",),
-            ns,
-            configmaps,
-            ("Corefile, coredns-custom, kube-proxy, NodeLocal, the replica autoscaler's"),
-        ),
+        Rule("", "configmaps", ("get",), ns, configmaps, why=CONFIGMAPS_READ),
         Rule(
             "apps",
             "daemonsets",

@@ -6,7 +6,8 @@ path       discovered from
 service    the kube-dns Service: its ClusterIP(s) and its ``dns`` port
 pod        every CoreDNS pod IP in the Service's EndpointSlices (a watch)
 nodelocal  the NodeLocal DNSCache address, when its DaemonSet exists
-upstream   the IP targets of the Corefile's catch-all ``forward``
+upstream   the IP targets of the Corefile's catch-all ``forward``; and its
+           conditional forwarders (stub domains), each probed for its zone
 =========  ==================================================================
 
 The Service, the DaemonSet and the Corefile are read again every
@@ -26,12 +27,13 @@ from typing import Any
 import structlog
 
 from exporter.config import AUTO, Config, Server
-from exporter.corefile.lint import analyse, corefile_forward_servers
+from exporter.corefile.lint import analyse, corefile_forward_servers, corefile_forward_zones
 from exporter.corefile.parse import parse_corefile
 from exporter.kube.lite import ApiError, LiteClient
 from exporter.status import Status
 from exporter.targets.endpointslices import Endpoint, EndpointSliceWatch, MalformedObject
-from exporter.targets.sources import NotServed
+from exporter.targets.sources import NotServed, Zones
+from exporter.targets.zones import ZoneTarget, bounded
 
 log = structlog.get_logger(__name__)
 
@@ -46,10 +48,15 @@ class DiscoveryReadings:
     endpoints: tuple[Endpoint, ...]
     errors: dict[str, str] = field(default_factory=dict)
     nodelocal_present: bool | None = None
+    zones: tuple[ZoneTarget, ...] = ()
+    """Conditional forwarders ``upstream: auto`` probes for their zones."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "targets": {path: list(servers) for path, servers in sorted(self.targets.items())},
+            "upstream_zones": [
+                {"zone": z.zone, "server": str(z.server), "transport": z.transport} for z in self.zones
+            ],
             "coredns_endpoints": [e.as_dict() for e in self.endpoints],
             "nodelocal_present": self.nodelocal_present,
             "errors": dict(sorted(self.errors.items())),
@@ -65,9 +72,11 @@ class KubernetesDiscovery:
         *,
         watch_slices: bool,
         upstream: Callable[[], tuple[Server, ...]] | None = None,
+        zones: Zones | None = None,
     ) -> None:
-        """``upstream``: where ``upstream: auto`` takes the Corefile's forward targets from when another
-        part reads the Corefile already (the cluster readers); without it, the Corefile is fetched here."""
+        """``upstream``, ``zones``: where ``upstream: auto`` takes the Corefile's forward targets and its
+        conditional forwarders from when another part reads the Corefile already (the cluster
+        readers); without them, the Corefile is fetched here."""
         k8s = config.kubernetes
         self._k8s = k8s
         self._client = client
@@ -85,6 +94,16 @@ class KubernetesDiscovery:
         self._nodelocal: bool | None = None
         self._refreshed = False
         self._upstream = upstream
+        self._zone_source = zones
+        self._zones: tuple[ZoneTarget, ...] = ()
+
+    def zones(self) -> tuple[ZoneTarget, ...]:
+        """The Corefile's conditional forwarders (from the cluster readers, or the last fetch here)."""
+        if self._zone_source is not None:
+            return self._zone_source()
+        if "upstream" not in self._found:
+            raise RuntimeError(f"not discovered yet: {self._errors.get('upstream', 'waiting for the API')}")
+        return self._zones
 
     def __call__(self, path: str) -> tuple[Server, ...]:
         if path not in self.auto:
@@ -143,9 +162,12 @@ class KubernetesDiscovery:
         """A copy of what was found (read from the scrape thread while the event loop updates it)."""
         targets = {p: tuple(str(s) for s in servers) for p, servers in dict(self._found).items()}
         errors = dict(self._errors)
-        if "upstream" in self.auto and self._upstream is not None:
+        zones: tuple[ZoneTarget, ...] = ()
+        if "upstream" in self.auto:
             try:
-                targets["upstream"] = tuple(str(s) for s in self._upstream())
+                if self._upstream is not None:
+                    targets["upstream"] = tuple(str(s) for s in self._upstream())
+                zones = self.zones()
             except RuntimeError as exc:
                 errors["upstream"] = str(exc)
         endpoints: tuple[Endpoint, ...] = ()
@@ -155,7 +177,7 @@ class KubernetesDiscovery:
                 targets["pod"] = tuple(str(e.server) for e in endpoints)
             if self.slices.error:
                 errors["pod"] = self.slices.error
-        return DiscoveryReadings(targets, endpoints, errors, self._nodelocal)
+        return DiscoveryReadings(targets, endpoints, errors, self._nodelocal, zones)
 
     def _fail(self, path: str, exc: Exception) -> None:
         message = str(exc) or type(exc).__name__
@@ -190,7 +212,9 @@ class KubernetesDiscovery:
         corefile = (obj.get("data") or {}).get("Corefile")
         if not isinstance(corefile, str):
             raise MalformedObject(f"ConfigMap {k8s.corefile_configmap} has no data.Corefile")
-        return corefile_forward_servers(analyse(parse_corefile(corefile)))
+        report = analyse(parse_corefile(corefile))
+        self._zones = bounded(corefile_forward_zones(report))
+        return corefile_forward_servers(report)
 
 
 def service_servers(obj: dict[str, Any]) -> tuple[Server, ...]:

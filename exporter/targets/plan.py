@@ -9,7 +9,9 @@ config's names and the round's :class:`~exporter.targets.TargetSet`:
 kind       one probe is
 =========  ==========================================================================
 direct     one name, one type, over one transport, asked of one server of a direct hop
-           (each name on each server of each hop it applies to, over each transport)
+           (each name on each server of each hop it applies to, over each transport);
+           and each conditional forwarder of ``upstream: auto`` asked its zone's SOA
+           (``exporter.targets.zones``)
 lookup     a whole lookup of one name through the ``resolver`` hop's resolv.conf, as
            glibc makes it: the search list's candidates in order, each asked of the
            nameservers in turn
@@ -29,6 +31,7 @@ from exporter.config import Config, Expect, NameSpec, ResolverTarget, Server
 from exporter.hops import THROUGH_CONNTRACK, Hop
 from exporter.resolvconf import ResolvConf, candidates
 from exporter.targets.sources import TargetSet
+from exporter.targets.zones import ZONE_EXPECT, ZONE_QTYPE
 
 RACE_TYPES: tuple[str, str] = ("A", "AAAA")
 """The pair a race probe sends, as glibc does for an unspecified address family."""
@@ -102,7 +105,8 @@ class Plan:
 
 def plan(config: Config, targets: TargetSet) -> Plan:
     """Every probe of one round against ``targets``."""
-    return Plan((*_direct(config, targets), *_lookups(config, targets), *_races(config, targets)))
+    direct = tuple(_direct(config, targets))
+    return Plan((*direct, *_zones(targets, direct), *_lookups(config, targets), *_races(config, targets)))
 
 
 def _direct(config: Config, targets: TargetSet) -> Iterator[PlannedProbe]:
@@ -124,6 +128,26 @@ def _direct(config: Config, targets: TargetSet) -> Iterator[PlannedProbe]:
                         (spec.fqdn,),
                         server=server,
                     )
+
+
+def _zones(targets: TargetSet, direct: tuple[PlannedProbe, ...]) -> Iterator[PlannedProbe]:
+    """Each conditional forwarder asked its zone's SOA (unless a configured name asks the same)."""
+    planned = {probe.key for probe in direct}
+    for target in targets.zones:
+        probe = PlannedProbe(
+            Kind.DIRECT,
+            Hop.UPSTREAM,
+            str(target.server),
+            target.zone,
+            ZONE_QTYPE,
+            target.transport,
+            ZONE_EXPECT,
+            (target.zone,),
+            server=target.server,
+        )
+        if probe.key not in planned:
+            planned.add(probe.key)
+            yield probe
 
 
 def _lookups(config: Config, targets: TargetSet) -> Iterator[PlannedProbe]:

@@ -100,7 +100,11 @@ def _demand_lines(cluster: ClusterReadings) -> list[str]:
         return [f"  demand: not measured: {why}"]
     lines = []
     if traffic.qps is None or traffic.peak_qps is None:
-        why = cluster.errors.get("coredns_metrics", "each pod read once: rates after the next read")
+        why = (
+            cluster.errors.get("coredns_metrics")
+            or "; ".join(f"{pod}: {reason}" for pod, reason in sorted(traffic.unseen.items()))
+            or "each pod read once: rates after the next read"
+        )
         lines.append(f"  demand: not measured: {why}")
     else:
         lines.append(

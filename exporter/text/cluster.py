@@ -14,6 +14,9 @@ def discovery_lines(discovery: DiscoveryReadings) -> list[str]:
         lines.append(f"  {path:<9} {', '.join(servers) or 'none'}")
     if discovery.nodelocal_present is False:
         lines.append("  nodelocal NodeLocal DNSCache DaemonSet not found")
+    lines.extend(
+        f"  zone      {z.zone} -> {z.server} ({z.transport}, conditional forwarder)" for z in discovery.zones
+    )
     lines.extend(f"  error     {path}: {error}" for path, error in sorted(discovery.errors.items()))
     return lines
 
@@ -25,8 +28,9 @@ def cluster_lines(cluster: ClusterReadings) -> list[str]:
     if cluster.pods is not None:
         live = cluster.live_pods
         ready = sum(p.ready for p in live)
+        server = "kube-dns" if cluster.kube_dns_serves else "coredns"
         lines.append(
-            f"  coredns    {ready}/{len(live)} ready on {cluster.replica_nodes} node(s), "
+            f"  {server:<10} {ready}/{len(live)} ready on {cluster.replica_nodes} node(s), "
             f"version {text(cluster.version) or 'unknown'}"
         )
         for pod in cluster.pods:
@@ -51,5 +55,12 @@ def cluster_lines(cluster: ClusterReadings) -> list[str]:
         )
         lines.append(f"  corefile   forward {forwards or 'none'}; {len(corefile.problems)} problem(s)")
         lines.extend(f"             {p.kind}: {p.message}" for p in corefile.problems)
+    kube_dns = cluster.kube_dns
+    if kube_dns is not None and kube_dns.present:
+        stubs = "; ".join(f"{domain} -> {', '.join(servers)}" for domain, servers in kube_dns.stub_domains)
+        lines.append(
+            f"  kube-dns   stubDomains {stubs or 'none'}; "
+            f"upstreamNameservers {', '.join(kube_dns.upstream_nameservers) or 'none (the node resolv.conf)'}"
+        )
     lines.extend(f"  error      {reader}: {error}" for reader, error in sorted(cluster.errors.items()))
     return lines

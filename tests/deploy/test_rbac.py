@@ -77,9 +77,15 @@ def test_cluster_instance_writes_only_its_lease_in_its_own_namespace() -> None:
     }
     configmaps = {g[4] for g in cluster if g[2] == "configmaps"}
     assert configmaps == {
-        "coredns", "coredns-custom", "kube-proxy", "kube-proxy-config", "node-local-dns",
-        "coredns-autoscaler", "kube-dns-autoscaler",
-    }  # fmt: skip
+        "coredns",
+        "coredns-custom",
+        "kube-dns",
+        "kube-proxy",
+        "kube-proxy-config",
+        "node-local-dns",
+        "coredns-autoscaler",
+        "kube-dns-autoscaler",
+    }
     assert {g[0] for g in cluster} == {"cluster", "kube-system", NAMESPACE}
 
 

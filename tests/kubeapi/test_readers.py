@@ -20,12 +20,14 @@ from exporter.kube.api import RateLimiter
 from exporter.kube.rbac import allows, rules
 from exporter.runtime import Runtime
 from exporter.text import render_text
+from exporter.text.cluster import cluster_lines
 from lab.coredns_metrics import CorednsMetrics
 from lab.kubeapi.cluster import POD_NAMES, FakeCluster
 from lab.kubeapi.handlers import parse_path
 from lab.kubeapi.server import KubeAPI, Request
 from lab.kubeapi.workloads import configmap
 from tests.kubeapi.api_requests import described, verb
+from tests.kubeapi.kube_dns import kube_dns_data, kube_dns_pod
 
 MIB = 1048576
 CLUSTER_STEPS = (
@@ -375,3 +377,91 @@ def test_kube_proxy_running_without_a_readable_configmap_says_what_to_set(
         in error
     )
     assert "kubernetes.configmaps.kube_proxy" in error
+
+
+def test_kube_dns_is_no_coredns_every_container_counts_and_its_configmap_is_read(
+    kube_api: KubeAPI, kubeconfig: Path
+) -> None:
+    """GKE-style kube-dns: the kubedns tag 1.26.7 is no CoreDNS version, the dnsmasq container's
+    restarts and the pod's requests count, and stubDomains / upstreamNameservers are read."""
+    load(kube_api)
+    store = kube_api.store
+    store.delete("v1", "configmaps", "kube-system", "coredns")
+    oom = {"exitCode": 137, "reason": "OOMKilled", "startedAt": "2024-05-02T08:14:03Z"}
+    for index, name in enumerate(POD_NAMES):
+        terminated = {
+            "dnsmasq": {**oom, "finishedAt": "2024-05-02T09:00:00Z"},
+            "sidecar": {**oom, "reason": "Error", "finishedAt": "2024-05-02T08:30:00Z"},
+        }
+        store.put(
+            kube_dns_pod(
+                name,
+                node=f"node-{index + 1}",
+                ip=f"127.0.20.{index + 1}",
+                restarts={"dnsmasq": 3, "sidecar": 1},
+                terminated=terminated,
+            )
+        )
+    stubs = {"corp.internal": ["127.0.40.1:5353", "127.0.99.99:5353"], "acme.local": ["127.0.40.2:5353"]}
+    store.put(configmap("kube-dns", kube_dns_data(stubs, ["127.0.40.2:5353"])))
+    rt = runtime(kubeconfig)
+    readings = read(rt)
+    assert failures(rt) == {}  # no coredns ConfigMap is no error where kube-dns serves
+    assert readings.corefile is None
+    first = readings.live_pods[0]
+    assert (first.version, first.image, first.containers) == (
+        None,
+        "registry.k8s.io/dns/k8s-dns-kube-dns:1.26.7",
+        ("kubedns", "dnsmasq", "sidecar"),
+    )
+    assert readings.version is None  # no CoreDNS version rule can fire
+    assert (first.restarts, first.last_terminated_reason) == (4, "OOMKilled")  # dnsmasq's, the latest
+    resources = first.resources
+    assert (resources.cpu_request, resources.memory_request) == (pytest.approx(0.26), 110 * MIB)
+    assert resources.memory_limit is None  # dnsmasq and sidecar have none: the pod has no limit
+    assert readings.kube_dns is not None
+    assert readings.kube_dns.as_dict() == {
+        "present": True,
+        "stub_domains": {"acme.local": ["127.0.40.2:5353"], "corp.internal": stubs["corp.internal"]},
+        "upstream_nameservers": ["127.0.40.2:5353"],
+    }
+    text = cluster_lines(readings)
+    assert text[1].startswith("  kube-dns   2/2 ready on 2 node(s), version unknown")
+    assert (
+        "  kube-dns   stubDomains acme.local -> 127.0.40.2:5353; corp.internal -> 127.0.40.1:5353, "
+        "127.0.99.99:5353; upstreamNameservers 127.0.40.2:5353"
+    ) in text
+    report = rt.report().as_dict()
+    assert report["cluster"]["coredns"]["version"] == "unknown"
+    assert report["cluster"]["kube_dns_config"]["stub_domains"]["corp.internal"] == stubs["corp.internal"]
+    discovery = report["discovery"]
+    assert discovery["targets"]["upstream"] == ["127.0.40.2:5353"]
+    assert discovery["upstream_zones"] == [
+        {"zone": "acme.local.", "server": "127.0.40.2:5353", "transport": "udp"},
+        {"zone": "corp.internal.", "server": "127.0.40.1:5353", "transport": "udp"},
+        {"zone": "corp.internal.", "server": "127.0.99.99:5353", "transport": "udp"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({"stubDomains": "{corp: [1.2.3.4]}"}, "ConfigMap kube-dns stubDomains is not JSON"),
+        ({"stubDomains": '["1.2.3.4"]'}, "ConfigMap kube-dns stubDomains is not a JSON dict"),
+        ({"stubDomains": '{"corp": "1.2.3.4"}'}, "ConfigMap kube-dns stubDomains['corp'] is not a list"),
+        (
+            {"upstreamNameservers": "[1]"},
+            "ConfigMap kube-dns upstreamNameservers is not a list of nameservers",
+        ),
+    ],
+)
+def test_a_bad_kube_dns_configmap_is_a_reader_error(
+    kube_api: KubeAPI, kubeconfig: Path, data: dict[str, str], error: str
+) -> None:
+    load(kube_api)
+    kube_api.store.put(configmap("kube-dns", data))
+    rt = runtime(kubeconfig)
+    readings = read(rt)
+    assert readings.kube_dns is None
+    assert failures(rt)["kube_dns_config"].startswith(f"malformed API object: {error}")
+    assert readings.corefile is not None  # the other readers go on

@@ -20,6 +20,7 @@ from lab.kubeapi.nodes import node, node_metrics, pod_metrics
 from lab.kubeapi.server import KubeAPI
 from lab.kubeapi.workloads import configmap, kube_proxy_configmap, network_policy, service
 from lab.responder import Request
+from lab.topology import DEAD
 from tests.kubeapi.pods import pod
 
 SAMPLE_PODS = 100
@@ -47,7 +48,7 @@ class Scenario:
 
 def expected(name: str) -> list[str]:
     """The causes a scenario must name: the one its name starts with (none for ``healthy``)."""
-    return [] if name == "healthy" else [name.split(" ", 1)[0]]
+    return [] if name.startswith("healthy") else [name.split(" ", 1)[0]]
 
 
 def _corefile(cluster: FakeCluster, text: str) -> None:
@@ -137,8 +138,53 @@ def _crash_loop(cluster: FakeCluster) -> None:
     cluster.api.store.put(cluster.slice(ready=False))
 
 
+def dead_forwarder(upstream: str) -> str:
+    """Where nothing listens, on the lab of ``upstream`` (``127.<net>.40.1:5353``): an on-premises
+    forwarder that is gone."""
+    host, port = upstream.rsplit(":", 1)
+    return f"127.{host.split('.')[1]}.{DEAD}:{port}"
+
+
+def _stub_domain(*, dead: bool) -> Callable[[FakeCluster], None]:
+    """AKS's way to reach an on-premises zone: coredns-custom adds a server block for corp.internal
+    (corp.server), and a forward line inside `.:53` (forward.override; several forward in a block are
+    valid from CoreDNS 1.9.4, the pods run 1.11.1, but imported after `forward .` no query reaches
+    it). The lab's upstreams serve corp.internal."""
+
+    def change(cluster: FakeCluster) -> None:
+        first, second = cluster.upstreams[0], cluster.upstreams[-1]
+        forwarder = dead_forwarder(first) if dead else first
+        corp = f"corp.internal:53 {{\n    errors\n    cache 30\n    forward . {forwarder}\n}}\n"
+        keys = {
+            "log.override": "log\n",
+            "forward.override": f"forward corp.internal {second}\n",
+            "corp.server": corp,
+        }
+        cluster.api.store.put(configmap("coredns-custom", keys))
+
+    return change
+
+
+def _kube_dns_stub(cluster: FakeCluster) -> None:
+    """The cluster also carries kube-dns's ConfigMap, whose stub domain points at a forwarder that is gone."""
+    data = {"stubDomains": f'{{"corp.internal": ["{dead_forwarder(cluster.upstreams[0])}"]}}'}
+    cluster.api.store.put(configmap("kube-dns", data))
+
+
+def _dead_forwarder_evidence(lab: Lab) -> list[str]:
+    dead = dead_forwarder(lab.address("upstream-1"))
+    return [f"upstream {dead}: "]
+
+
 SCENARIOS: dict[str, Scenario] = {
     "healthy": Scenario(),
+    "healthy (stub domains)": Scenario(_stub_domain(dead=False)),
+    "upstream_unreachable (on-premises forwarder)": Scenario(
+        _stub_domain(dead=True), evidence=_dead_forwarder_evidence
+    ),
+    "upstream_unreachable (kube-dns stub domain)": Scenario(
+        _kube_dns_stub, evidence=_dead_forwarder_evidence
+    ),
     "coredns_overloaded (memory near the limit)": Scenario(
         _memory_near_limit,
         [f"pod {POD_NAMES[0]}: memory 158 of 170 MiB limit (93%)"],

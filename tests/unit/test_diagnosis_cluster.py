@@ -248,12 +248,20 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], list[str]]] = [
         ["coredns_load_unbalanced"],
     ),
     (
-        "unknown plugin",
+        "hosts twice in a block",
+        setting(
+            "corefile",
+            CorefileSource(parse_corefile(COREFILE.replace("cache 30", "cache 30\n  hosts\n  hosts /etc/h"))),
+        ),
+        ["coredns_config_error"],
+    ),
+    (
+        "a plugin of the vendor's build (not known here) is no config error",
         setting(
             "corefile",
             CorefileSource(parse_corefile(COREFILE.replace("cache 30", "cache 30\n  healthcheck"))),
         ),
-        ["coredns_config_error"],
+        [],
     ),
     (
         "autopath",

@@ -184,3 +184,58 @@ def test_a_silent_upstream_is_not_a_disagreement() -> None:
     obs = Observations(rounds=(round_of(*results),), names=NAMES, configured_paths=frozenset({"upstream"}))
     assert [f.cause for f in diagnose(obs)] == ["upstream_unreachable"]
     assert upstream_comparisons(obs) == []
+
+
+CORP, STUB1, STUB2 = "corp.internal.", "10.1.0.4:53", "10.20.0.5:53"
+
+
+def with_stub_forwarders(*faults: ProbeResult) -> list[ProbeResult]:
+    """A healthy round, plus two conditional forwarders of corp.internal asked its SOA."""
+    stubs = [
+        result("upstream", s, CORP, qtype="SOA", answers=("ns1.corp.internal. hostmaster. 1",))
+        for s in (STUB1, STUB2)
+    ]
+    replaced = {(f.server, f.name) for f in faults}
+    return healthy_results() + [r for r in stubs if (r.server, r.name) not in replaced] + list(faults)
+
+
+def test_stub_forwarders_that_answer_their_zone_name_nothing() -> None:
+    assert causes(with_stub_forwarders()) == []
+
+
+def test_a_dead_stub_forwarder_is_named_with_its_zone() -> None:
+    dead = result("upstream", STUB1, CORP, qtype="SOA", reason=Reason.TIMEOUT)
+    obs = Observations(
+        rounds=tuple(round_of(*with_stub_forwarders(dead)) for _ in range(3)),
+        names=NAMES,
+        configured_paths=frozenset({"service", "pod", "nodelocal", "upstream"}),
+    )
+    (finding,) = diagnose(obs)
+    assert finding.cause == "upstream_unreachable"
+    assert STUB1 in finding.summary
+    assert STUB2 not in finding.summary
+    assert finding.evidence == (f"upstream {STUB1}: 3/3 probes failed (timeout) (forwarder for {CORP})",)
+
+
+def test_stub_forwarders_that_refuse_their_zone_are_an_upstream_error() -> None:
+    def refused(server: str) -> ProbeResult:
+        return result(
+            "upstream", server, CORP, qtype="SOA", reason=Reason.REFUSED, rcode="REFUSED", answers=()
+        )
+
+    assert causes(with_stub_forwarders(refused(STUB1), refused(STUB2))) == ["upstream_error"]
+    # one of the two: the forwarders of the zone disagree (CoreDNS picks one at random)
+    assert causes(with_stub_forwarders(refused(STUB2))) == ["upstream_mixed_resolvers"]
+
+
+def test_a_stub_forwarder_is_no_evidence_that_external_names_answer_upstream() -> None:
+    """The catch-all upstreams are down: the stub forwarders answering corp.internal do not make it a
+    Corefile problem (external names fail through CoreDNS while the upstreams answer them)."""
+    faults = [fail(Reason.TIMEOUT, path="upstream", server=s) for s in (UP1, UP2)]
+    faults += [
+        fail(Reason.SERVFAIL, "SERVFAIL", path=p, name=EXTERNAL) for p in ("service", "pod", "nodelocal")
+    ]
+    results = with_stub_forwarders()
+    for fault in faults:
+        results = broken(results, fault)
+    assert causes(results) == ["upstream_unreachable"]

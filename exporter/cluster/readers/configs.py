@@ -1,7 +1,8 @@
-"""ConfigMaps: the Corefile (with ``coredns-custom``), NodeLocal DNSCache, and kube-proxy's mode."""
+"""ConfigMaps: the Corefile (with ``coredns-custom``), kube-dns's, NodeLocal DNSCache, kube-proxy's mode."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import yaml
@@ -9,7 +10,7 @@ from kubernetes.client.exceptions import ApiException
 
 from exporter.cluster.autoscaler import Autoscaler
 from exporter.cluster.autoscaler import parse as parse_autoscaler
-from exporter.cluster.model import NO_KUBE_PROXY, CorefileSource, NodeLocal
+from exporter.cluster.model import NO_KUBE_PROXY, CorednsPod, CorefileSource, KubeDnsConfig, NodeLocal
 from exporter.cluster.readers.context import Context, NoData
 from exporter.corefile.lint import analyse
 from exporter.corefile.parse import parse_corefile
@@ -19,10 +20,15 @@ CUSTOM_DIR = "custom/"
 """Where AKS mounts ``coredns-custom`` next to the Corefile; its imports name ``custom/*.override``."""
 
 
-def read_corefile(ctx: Context) -> CorefileSource:
+def read_corefile(ctx: Context) -> CorefileSource | None:
+    """The Corefile; ``None`` where kube-dns serves instead of CoreDNS (it has none)."""
     k8s = ctx.k8s
     data = _configmap(ctx, k8s.corefile_configmap)
     if data is None:
+        pods: tuple[CorednsPod, ...] = ctx.state.get("coredns_pods") or ()
+        live = [p for p in pods if not p.deleting]
+        if live and all(p.kube_dns for p in live):
+            return None
         raise NoData(f"ConfigMap {k8s.namespace}/{k8s.corefile_configmap} not found")
     text = data.get("Corefile")
     if not isinstance(text, str):
@@ -39,6 +45,39 @@ def read_autoscaler(ctx: Context) -> Autoscaler:
         if data is not None:
             return parse_autoscaler(name, data)
     return Autoscaler(None)
+
+
+def read_kube_dns_config(ctx: Context) -> KubeDnsConfig:
+    """kube-dns's ConfigMap; absent (CoreDNS clusters have none, kube-dns runs without it) is no error."""
+    name = ctx.k8s.kube_dns_configmap
+    data = _configmap(ctx, name)
+    if data is None:
+        return KubeDnsConfig(present=False)
+    stubs = _json(data, "stubDomains", name, dict) or {}
+    upstreams = _json(data, "upstreamNameservers", name, list) or []
+    for domain, servers in stubs.items():
+        if not isinstance(servers, list) or not all(isinstance(s, str) for s in servers):
+            raise ValueError(f"ConfigMap {name} stubDomains[{domain!r}] is not a list of nameservers")
+    if not all(isinstance(s, str) for s in upstreams):
+        raise ValueError(f"ConfigMap {name} upstreamNameservers is not a list of nameservers")
+    return KubeDnsConfig(
+        present=True,
+        stub_domains=tuple((str(domain), tuple(servers)) for domain, servers in sorted(stubs.items())),
+        upstream_nameservers=tuple(upstreams),
+    )
+
+
+def _json(data: dict[str, Any], key: str, configmap: str, kind: type) -> Any:
+    text = data.get(key)
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"ConfigMap {configmap} {key} is not JSON: {exc}") from None
+    if not isinstance(value, kind):
+        raise ValueError(f"ConfigMap {configmap} {key} is not a JSON {kind.__name__}")
+    return value
 
 
 def read_nodelocal(ctx: Context) -> NodeLocal:

@@ -10,6 +10,7 @@ count, and the collector reports 0 with the reasons (:class:`Partial`).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import urllib.error
 import urllib.request
@@ -90,12 +91,12 @@ class MetricsReader:
 
     def _read(self, ctx: Context, live: list[CorednsPod], port: int | None) -> tuple[Traffic, dict[str, str]]:
         others = {
-            p.name: f"not CoreDNS (image {p.image}): its metrics are not read"
+            p.name: f"kube-dns (image {p.image}): no CoreDNS counters to read; demand not measured"
             for p in live
             if not _coredns(p)
         }
         targets = {p.name: p for p in live if p.ip and p.name not in others}
-        failed = {p.name: "no pod IP" for p in live if not p.ip} | others
+        failed = {p.name: "no pod IP" for p in live if not p.ip and p.name not in others}
 
         def read(pod: CorednsPod) -> tuple[str, PodCounters | str]:
             where = port or pod.metrics_port or DEFAULT_PORT
@@ -113,12 +114,13 @@ class MetricsReader:
             results = list(pool.map(read, targets.values()))
         reads = [(name, value) for name, value in results if isinstance(value, PodCounters)]
         failed |= {name: value for name, value in results if isinstance(value, str)}
-        return self.tracker.update(self._clock(), reads, failed), failed
+        traffic = self.tracker.update(self._clock(), reads, failed)
+        return dataclasses.replace(traffic, unseen=others), failed
 
 
 def _coredns(pod: CorednsPod) -> bool:
     """kube-dns (GKE) answers behind the same selector; its sidecars speak another exposition."""
-    return "kube-dns" not in pod.image.rsplit("/", 1)[-1]
+    return not pod.kube_dns and "kube-dns" not in pod.image.rsplit("/", 1)[-1]
 
 
 def _reason(exc: BaseException) -> str:
