@@ -204,6 +204,53 @@ NODE_EXPORTER_RULES: list[dict[str, Any]] = [
 ]
 
 
+def coredns_capacity_rules(job: str) -> list[dict[str, Any]]:
+    """Capacity planning from what Prometheus already scrapes of CoreDNS: the figures the cluster
+    instance reads from each pod (``k8s_dns_coredns_queries_per_second`` and the rest), per scraped
+    CoreDNS instance and per cluster."""
+    forward = f'coredns_proxy_request_duration_seconds_{{}}{{{{{job},proxy_name="forward"}}}}'
+    return [
+        {
+            "record": "instance:coredns_dns_requests:rate5m",
+            "expr": f"sum by (cluster, instance) (rate(coredns_dns_requests_total{{{job}}}[5m]))",
+        },
+        {
+            "record": "cluster:coredns_dns_requests:rate5m",
+            "expr": "sum by (cluster) (instance:coredns_dns_requests:rate5m)",
+        },
+        {
+            "record": "cluster:coredns_dns_requests:peak_rate5m_1d",
+            "expr": "max_over_time(cluster:coredns_dns_requests:rate5m[1d])",
+        },
+        {
+            "record": "instance:coredns_cache_hits:ratio_rate5m",
+            "expr": f"sum by (cluster, instance) (rate(coredns_cache_hits_total{{{job}}}[5m]))\n/\n"
+            f"sum by (cluster, instance) (rate(coredns_cache_requests_total{{{job}}}[5m]))",
+        },
+        {
+            "record": "instance:coredns_dns_request_duration_seconds:mean_rate5m",
+            "expr": f"sum by (cluster, instance) (rate(coredns_dns_request_duration_seconds_sum{{{job}}}[5m]))\n/\n"
+            f"sum by (cluster, instance) (rate(coredns_dns_request_duration_seconds_count{{{job}}}[5m]))",
+        },
+        {
+            "record": "cluster_to:coredns_forward_duration_seconds:mean_rate5m",
+            "expr": f"sum by (cluster, to) (rate({forward.format('sum')}[5m]))\n/\n"
+            f"sum by (cluster, to) (rate({forward.format('count')}[5m]))",
+        },
+        {
+            "record": "cluster:coredns_dns_requests:per_core_rate5m",
+            "expr": "cluster:coredns_dns_requests:rate5m\n/\n"
+            'on (cluster) sum by (cluster) (rate(container_cpu_usage_seconds_total{container="coredns"}[5m]))',
+        },
+    ]
+
+
+def recording_groups(settings: Settings) -> dict[str, list[dict[str, Any]]]:
+    """File name: groups of recording rules it holds after its alerts."""
+    rules = coredns_capacity_rules(settings.coredns_job)
+    return {"coredns.rules.yml": [{"name": "k8s-dns.companion.coredns.capacity", "rules": rules}]}
+
+
 def companion_files(settings: Settings) -> dict[str, tuple[str, str, list[dict[str, Any]]]]:
     """File name: (group name, what the file holds, its rules)."""
     return {

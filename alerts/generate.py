@@ -24,6 +24,7 @@ import yaml
 
 from alerts import settings as config
 from alerts.companions import companion_files as companion_rules
+from alerts.companions import recording_groups
 from alerts.settings import Settings
 from alerts.symptoms import rules
 from exporter.causes import CAUSES, Cause
@@ -156,7 +157,8 @@ def companion_files(settings: Settings) -> dict[str, tuple[str, dict[str, Any]]]
             )
             for rule in companions
         ]
-        files[name] = (about, {"groups": [{"name": group, "rules": linked}]})
+        groups = [{"name": group, "rules": linked}, *recording_groups(settings).get(name, [])]
+        files[name] = (about, {"groups": groups})
     return files
 
 

@@ -440,8 +440,74 @@ COREDNS_NETWORK_POLICIES = _spec(
 RECOMMENDED_REPLICAS = _spec(
     "coredns_recommended_replicas",
     "gauge",
-    "CoreDNS replicas the cluster-proportional-autoscaler linear formula gives for this cluster.",
+    "CoreDNS replicas each formula recommends: linear (the cluster-proportional-autoscaler linear rule "
+    "with the exporter's parameters), autoscaler (the running autoscaler's own formula and ConfigMap), "
+    "demand (the measured peak query rate at the target utilisation, with a replica and a zone spare).",
     "formula",
+)
+AUTOSCALER = _spec(
+    "coredns_autoscaler_info",
+    "gauge",
+    "The cluster-proportional-autoscaler ConfigMap that sizes CoreDNS, and its mode (linear, ladder); "
+    'mode "none" when no autoscaler ConfigMap exists.',
+    "configmap",
+    "mode",
+)
+COREDNS_QPS = _spec(
+    "coredns_queries_per_second",
+    "gauge",
+    "Queries a second the CoreDNS pod received between the exporter's last two reads of its metrics "
+    "(coredns_dns_requests_total).",
+    "coredns_pod",
+)
+COREDNS_QPS_PEAK = _spec(
+    "coredns_queries_per_second_peak",
+    "gauge",
+    "Highest total query rate of the CoreDNS pods over the peak window (kept in the exporter's memory).",
+)
+COREDNS_PEAK_WINDOW = _spec(
+    "coredns_peak_window_seconds",
+    "gauge",
+    "Seconds of the peak window measured so far (configured: kubernetes.capacity.peak_window).",
+)
+COREDNS_QPS_PER_CORE = _spec(
+    "coredns_queries_per_core",
+    "gauge",
+    "Queries a second per CPU core in use (metrics.k8s.io) of the CoreDNS pod.",
+    "coredns_pod",
+)
+COREDNS_CACHE_HIT = _spec(
+    "coredns_cache_hit_ratio",
+    "gauge",
+    "Share of the CoreDNS pod's cache lookups answered from its cache between the last two reads.",
+    "coredns_pod",
+)
+COREDNS_LATENCY = _spec(
+    "coredns_request_duration_mean_seconds",
+    "gauge",
+    "Mean time the CoreDNS pod took to answer a query between the last two reads (its own histogram).",
+    "coredns_pod",
+)
+COREDNS_FORWARD_LATENCY = _spec(
+    "coredns_forward_duration_mean_seconds",
+    "gauge",
+    "Mean time of the CoreDNS pod's forwarded queries to each upstream between the last two reads.",
+    "coredns_pod",
+    "to",
+)
+COREDNS_DISRUPTIONS_ALLOWED = _spec(
+    "coredns_disruptions_allowed",
+    "gauge",
+    "Pods a drain may evict now under each PodDisruptionBudget that selects CoreDNS pods (none: no "
+    "budget protects CoreDNS).",
+    "budget",
+)
+COREDNS_PEAK_UTILISATION = _spec(
+    "coredns_peak_utilisation_ratio",
+    "gauge",
+    "The peak query rate over what the replicas carry (QPS per core x cores per replica), with "
+    "nothing lost, or after losing one replica, the node or the zone holding the most replicas.",
+    "lost",
 )
 CLUSTER_NODES = _spec(
     "cluster_nodes", "gauge", "Nodes counted by the linear formula (schedulable by default)."

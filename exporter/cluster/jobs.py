@@ -21,16 +21,18 @@ from typing import Any
 import structlog
 
 from exporter.cluster.readers.configs import (
+    read_autoscaler,
     read_corefile,
     read_kube_dns_config,
     read_kube_proxy_mode,
     read_nodelocal,
 )
-from exporter.cluster.readers.context import Context, NoData
+from exporter.cluster.readers.context import Context, NoData, Partial
 from exporter.cluster.readers.pod_dns import read_pod_dns
 from exporter.cluster.readers.pods import read_coredns_pods, read_kube_dns_service
 from exporter.cluster.readers.usage import read_usage
 from exporter.cluster.readers.workloads import (
+    read_disruption_budgets,
     read_inventory,
     read_network_policies,
     read_services,
@@ -49,10 +51,12 @@ CLUSTER_STEPS: tuple[Step, ...] = (
     ("kube_dns_service", read_kube_dns_service),
     ("coredns_usage", read_usage),
     ("corefile", read_corefile),
+    ("autoscaler", read_autoscaler),
     ("kube_dns_config", read_kube_dns_config),
     ("nodelocal", read_nodelocal),
     ("kube_proxy", read_kube_proxy_mode),
     ("network_policies", read_network_policies),
+    ("disruption_budgets", read_disruption_budgets),
 )
 INVENTORY_STEPS: tuple[Step, ...] = (
     ("inventory", read_inventory),
@@ -116,16 +120,26 @@ class Readers:
                 value = read(self._ctx)
             except NoData as exc:
                 self._failed(name, str(exc), started, quiet=True)
+            except Partial as exc:
+                self._store(name, exc.value, started, error=str(exc))
             except Exception as exc:  # noqa: BLE001 - any reader failure is data, never a crash
                 self._failed(name, describe(exc), started, quiet=False, error_type=type(exc).__name__)
             else:
-                with self._guard:
-                    if not self._leading():
-                        return
-                    self._ctx.state.set(name, value)
-                    self._status.record(name, ok=True, duration=time.perf_counter() - started)
-                if self._errors.pop(name, None) is not None:
-                    log.info("cluster_reader_recovered", collector=name)
+                self._store(name, value, started)
+
+    def _store(self, name: str, value: Any, started: float, error: str | None = None) -> None:
+        """Keep ``value``; with ``error``, a partial read: kept, and the collector reports 0."""
+        with self._guard:
+            if not self._leading():
+                return
+            self._ctx.state.set(name, value, error)
+            self._status.record(name, ok=error is None, duration=time.perf_counter() - started, error=error)
+        if error is not None:
+            if self._errors.get(name) != error:
+                log.warning("cluster_reader_partial", collector=name, error=error)
+            self._errors[name] = error
+        elif self._errors.pop(name, None) is not None:
+            log.info("cluster_reader_recovered", collector=name)
 
     def _failed(self, name: str, error: str, started: float, *, quiet: bool, error_type: str = "") -> None:
         with self._guard:

@@ -47,6 +47,8 @@ class CorednsPod:
     resources: Resources = field(default_factory=Resources)
     """The pod's: requests summed over its containers, limits too when every container has one."""
     deleting: bool = False
+    metrics_port: int | None = None
+    """The container port named ``metrics`` in the pod spec, if any."""
     containers: tuple[str, ...] = ()
     """Its containers' names (``coredns``; ``kubedns``, ``dnsmasq``, ``sidecar`` for kube-dns)."""
 
@@ -237,19 +239,51 @@ class Policy:
         return False
 
     def selects(self, labels: dict[str, str]) -> bool:
-        if any(labels.get(k) != v for k, v in self.match_labels.items()):
+        return selector_matches(self.match_labels, self.match_expressions, labels)
+
+
+def selector_matches(
+    match_labels: dict[str, str],
+    match_expressions: tuple[tuple[str, str, tuple[str, ...]], ...],
+    labels: dict[str, str],
+) -> bool:
+    """Whether a label selector (``matchLabels`` and ``matchExpressions``) selects ``labels``."""
+    if any(labels.get(k) != v for k, v in match_labels.items()):
+        return False
+    for key, operator, values in match_expressions:
+        present = key in labels
+        matched = {
+            "In": present and labels[key] in values,
+            "NotIn": not present or labels[key] not in values,
+            "Exists": present,
+            "DoesNotExist": not present,
+        }.get(operator, False)
+        if not matched:
             return False
-        for key, operator, values in self.match_expressions:
-            present = key in labels
-            matched = {
-                "In": present and labels[key] in values,
-                "NotIn": not present or labels[key] not in values,
-                "Exists": present,
-                "DoesNotExist": not present,
-            }.get(operator, False)
-            if not matched:
-                return False
-        return True
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class DisruptionBudget:
+    """A PodDisruptionBudget in the CoreDNS namespace: what a drain may take at once."""
+
+    name: str
+    match_labels: dict[str, str]
+    match_expressions: tuple[tuple[str, str, tuple[str, ...]], ...]
+    min_available: str | None
+    max_unavailable: str | None
+    disruptions_allowed: int
+
+    def selects(self, labels: dict[str, str]) -> bool:
+        return selector_matches(self.match_labels, self.match_expressions, labels)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "min_available": self.min_available,
+            "max_unavailable": self.max_unavailable,
+            "disruptions_allowed": self.disruptions_allowed,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +296,11 @@ class Inventory:
     """Allocatable CPU of the nodes counted (schedulable ones unless configured otherwise)."""
     counted_nodes: int
     pods: int
+    zones: dict[str, str] = field(default_factory=dict)
+    """Node -> its ``topology.kubernetes.io/zone`` label (nodes without one left out)."""
+    schedulable_cores: int = 0
+    """Whole cores of the schedulable nodes, and of every node: what the autoscaler counts."""
+    all_cores: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from exporter.cluster.jobs import CLUSTER_STEPS, Readers, Step, inventory_steps
 from exporter.cluster.readers.context import Context
+from exporter.cluster.readers.coredns_metrics import MetricsReader
 from exporter.cluster.readings import ClusterReadings, ClusterState
 from exporter.config import Config, Server
 from exporter.corefile.lint import corefile_forward_servers, corefile_forward_zones
@@ -31,6 +32,8 @@ from exporter.status import Status
 from exporter.targets.locate import DnsLocation
 from exporter.targets.zones import ZoneTarget, bounded
 
+ONE_SHOT_SETTLE = 2.0
+"""``doctor`` reads CoreDNS's counters twice this far apart: its rates are over these seconds."""
 CorefileRemoved = Callable[[], tuple[tuple[str, float], ...]]
 
 
@@ -48,7 +51,9 @@ class Cluster:
         self._timeout = min(k8s.timeout, config.interval)
         self.state = ClusterState(k8s.capacity)
         self._inventory = inventory_steps(k8s.sample_pods)
-        self._steps: tuple[Step, ...] = CLUSTER_STEPS + self._inventory
+        self._metrics = MetricsReader(k8s.capacity.peak_window, settle=ONE_SHOT_SETTLE if one_shot else 0.0)
+        self._cluster: tuple[Step, ...] = (*CLUSTER_STEPS, ("coredns_metrics", self._metrics))
+        self._steps: tuple[Step, ...] = self._cluster + self._inventory
         self.removed: CorefileRemoved = lambda: ()
         """CoreDNS endpoints that left the EndpointSlices recently (set from discovery's watch)."""
         self._guard = threading.Lock()
@@ -123,7 +128,7 @@ class Cluster:
         if not self._located:
             self._skipped = True
             return
-        if await self._readers.run(CLUSTER_STEPS):
+        if await self._readers.run(self._cluster):
             self._read_once.set()
 
     async def _read_inventory(self) -> None:
@@ -154,5 +159,6 @@ class Cluster:
             return
         with self._guard:
             self.state.clear()
+            self._metrics.tracker.clear()
             for name, _ in self._steps:
                 self._status.forget(name)

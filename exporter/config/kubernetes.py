@@ -142,6 +142,9 @@ def _capacity(raw: Any, path: str) -> CapacityConfig:
         "min_replicas",
         "max_replicas",
         "include_unschedulable_nodes",
+        "target_utilisation",
+        "peak_window",
+        "autoscaler_configmaps",
     )
     doc = r.mapping(raw, path, keys)
     base = CapacityConfig()
@@ -159,7 +162,20 @@ def _capacity(raw: Any, path: str) -> CapacityConfig:
         include_unschedulable_nodes=r.given(
             doc, path, "include_unschedulable_nodes", r.boolean, base.include_unschedulable_nodes
         ),
+        target_utilisation=r.given(
+            doc, path, "target_utilisation", partial(r.number, low=0.05, high=1), base.target_utilisation
+        ),
+        peak_window=r.given(
+            doc, path, "peak_window", partial(r.duration, low=60, high=7 * 86400), base.peak_window
+        ),
+        autoscaler_configmaps=r.given(doc, path, "autoscaler_configmaps", _names, base.autoscaler_configmaps),
     )
+
+
+def _names(raw: Any, path: str) -> tuple[str, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError(path, "must be a list of ConfigMap names")
+    return tuple(_name(item, f"{path}[{index}]") for index, item in enumerate(raw))
 
 
 def _label(raw: Any, path: str) -> str:

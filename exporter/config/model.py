@@ -153,7 +153,7 @@ class LeaseConfig:
 
 @dataclass(frozen=True, slots=True)
 class CapacityConfig:
-    """Parameters of the cluster-proportional-autoscaler linear formula."""
+    """The linear rule's parameters (the cluster-proportional-autoscaler's linear formula), and demand's."""
 
     cores_per_replica: float = 256.0
     nodes_per_replica: float = 16.0
@@ -161,6 +161,12 @@ class CapacityConfig:
     max_replicas: int = 0
     """0: no upper bound."""
     include_unschedulable_nodes: bool = False
+    target_utilisation: float = 0.7
+    """Demand: the share of each replica's CPU the peak may use."""
+    peak_window: float = 86400.0
+    """Demand: the peak query rate is the highest of this window (kept in memory)."""
+    autoscaler_configmaps: tuple[str, ...] = ("coredns-autoscaler", "kube-dns-autoscaler")
+    """The cluster-proportional-autoscaler's ConfigMap, first found, in the CoreDNS namespace."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,9 @@ from exporter.targets.locate import candidates
 from exporter.targets.nodelocal import DAEMONSETS, daemonset_names
 
 NAMEABLE_VERBS = frozenset({"get", "update", "patch", "delete"})
-CONFIGMAPS_READ = "Corefile, coredns-custom, kube-dns (stub domains), kube-proxy, NodeLocal"
+CONFIGMAPS_READ = (
+    "Corefile, coredns-custom, kube-dns (stub domains), kube-proxy, NodeLocal, the replica autoscaler's"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +120,7 @@ def rules(mode: str, k8s: KubernetesConfig | None = None) -> tuple[Rule, ...]:
             *k8s.kube_proxy_configmaps,
             k8s.nodelocal_configmap,
             *DAEMONSETS,
+            *k8s.capacity.autoscaler_configmaps,
             k8s.kube_dns_configmap,
         )
     )
@@ -144,6 +147,13 @@ def rules(mode: str, k8s: KubernetesConfig | None = None) -> tuple[Rule, ...]:
         ),
         Rule("apps", "statefulsets", ("list",), None, why="serviceName of every StatefulSet"),
         Rule("networking.k8s.io", "networkpolicies", ("list",), None, why="policies selecting CoreDNS"),
+        Rule(
+            "policy",
+            "poddisruptionbudgets",
+            ("list",),
+            None,
+            why="whether a PodDisruptionBudget protects CoreDNS",
+        ),
         Rule("metrics.k8s.io", "pods", ("list",), None, why="CoreDNS CPU and memory usage"),
         Rule("metrics.k8s.io", "nodes", ("get",), None, why="usage of the nodes hosting CoreDNS"),
         Rule(

@@ -7,8 +7,6 @@ from exporter.cluster.readings import ClusterReadings
 from exporter.cluster.version import text
 from exporter.targets.discovery import DiscoveryReadings
 
-MIB = 1024 * 1024
-
 
 def discovery_lines(discovery: DiscoveryReadings) -> list[str]:
     lines = ["Discovered from the Kubernetes API:"]
@@ -69,16 +67,6 @@ def cluster_lines(cluster: ClusterReadings) -> list[str]:
         lines.append(
             f"  kube-dns   stubDomains {stubs or 'none'}; "
             f"upstreamNameservers {', '.join(kube_dns.upstream_nameservers) or 'none (the node resolv.conf)'}"
-        )
-    capacity = cluster.capacity
-    if capacity is not None:
-        memory = capacity.memory_recommended_bytes / MIB
-        limit = capacity.memory_limit_bytes
-        lines.append(
-            f"  capacity   {capacity.replicas} replica(s); the linear formula recommends "
-            f"{capacity.linear_replicas} for {capacity.nodes} nodes and "
-            f"{capacity.cores:g} cores; each needs {memory:.0f} MiB for {capacity.pods} pods and "
-            f"{capacity.services} Services" + (f" (limit {limit / MIB:.0f} MiB)" if limit else "")
         )
     lines.extend(f"  error      {reader}: {error}" for reader, error in sorted(cluster.errors.items()))
     return lines

@@ -18,6 +18,7 @@ RESOURCES: dict[tuple[str, str], tuple[str, bool]] = {
     ("apps/v1", "deployments"): ("Deployment", True),
     ("discovery.k8s.io/v1", "endpointslices"): ("EndpointSlice", True),
     ("networking.k8s.io/v1", "networkpolicies"): ("NetworkPolicy", True),
+    ("policy/v1", "poddisruptionbudgets"): ("PodDisruptionBudget", True),
     ("coordination.k8s.io/v1", "leases"): ("Lease", True),
     ("metrics.k8s.io/v1beta1", "pods"): ("PodMetrics", True),
     ("metrics.k8s.io/v1beta1", "nodes"): ("NodeMetrics", False),

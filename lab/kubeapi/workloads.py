@@ -202,3 +202,27 @@ def network_policy(name: str, *, selector: dict[str, str], dns_port: bool) -> di
         "metadata": meta(name, generation=1),
         "spec": {"podSelector": {"matchLabels": selector}, "ingress": [rule], "policyTypes": ["Ingress"]},
     }  # fmt: skip
+
+
+def disruption_budget(
+    name: str, *, selector: dict[str, str], max_unavailable: int, pods: int = 2
+) -> dict[str, Any]:
+    """A policy/v1 PodDisruptionBudget with the status the disruption controller writes for ``pods``."""
+    allowed = min(max_unavailable, pods)
+    return {
+        "kind": "PodDisruptionBudget",
+        "apiVersion": "policy/v1",
+        "metadata": meta(name, generation=1),
+        "spec": {"selector": {"matchLabels": selector}, "maxUnavailable": max_unavailable},
+        "status": {
+            "observedGeneration": 1,
+            "disruptionsAllowed": allowed,
+            "currentHealthy": pods,
+            "desiredHealthy": pods - max_unavailable,
+            "expectedPods": pods,
+            "conditions": [
+                {"type": "DisruptionAllowed", "status": "True" if allowed else "False", "reason": "SufficientPods",
+                 "message": "", "observedGeneration": 1, "lastTransitionTime": T0}
+            ],
+        },
+    }  # fmt: skip

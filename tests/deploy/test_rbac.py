@@ -91,6 +91,8 @@ def test_cluster_instance_writes_only_its_lease_in_its_own_namespace() -> None:
         "node-local-dns",
         "nodelocaldns",
         "rke2-coredns-rke2-coredns",
+        "coredns-autoscaler",
+        "kube-dns-autoscaler",
     }
     assert {g[0] for g in cluster} == {"cluster", "kube-system", NAMESPACE}
 

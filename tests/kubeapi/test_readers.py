@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from exporter.kube.rbac import allows, rules
 from exporter.runtime import Runtime
 from exporter.text import render_text
 from exporter.text.cluster import cluster_lines
+from lab.coredns_metrics import CorednsMetrics
 from lab.kubeapi.cluster import POD_NAMES, FakeCluster
 from lab.kubeapi.handlers import parse_path
 from lab.kubeapi.server import KubeAPI, Request
@@ -32,6 +34,13 @@ CLUSTER_STEPS = (
     "coredns_pods", "kube_dns_service", "coredns_usage", "corefile", "nodelocal", "kube_proxy",
     "network_policies", "inventory", "services", "statefulsets",
 )  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def coredns_metrics() -> Iterator[None]:
+    """The fake cluster's CoreDNS pods serve their metrics on their IPs, as CoreDNS does."""
+    with CorednsMetrics("127.0.20.1"), CorednsMetrics("127.0.20.2"):
+        yield
 
 
 def runtime(kubeconfig: Path, *, mode: str = "cluster", page_size: int = 2, **extra: Any) -> Runtime:
@@ -138,7 +147,8 @@ def test_capacity_matches_hand_computed_values(kube_api: KubeAPI, kubeconfig: Pa
     assert capacity.memory_recommended_bytes == pytest.approx(56636735.488)
     assert capacity.memory_limit_bytes == 170 * MIB
     metrics = list(rt.registry().collect())
-    assert samples(metrics, "k8s_dns_coredns_recommended_replicas") == {("linear",): 4.0}
+    # Demand: 200 q/s on 6 millicores is far below a replica's 70% of 100m; one replica and one spare.
+    assert samples(metrics, "k8s_dns_coredns_recommended_replicas") == {("linear",): 4.0, ("demand",): 2.0}
     assert samples(metrics, "k8s_dns_cluster_nodes") == {(): 3.0}
     assert samples(metrics, "k8s_dns_cluster_cpu_cores") == {(): pytest.approx(15.74)}
     assert samples(metrics, "k8s_dns_cluster_pods") == {(): 7.0}
@@ -171,7 +181,8 @@ def test_each_reader_fails_alone_and_recovers(kube_api: KubeAPI, kubeconfig: Pat
     rt = runtime(kubeconfig)
     readings = read(rt)
     failed = failures(rt)
-    assert set(failed) == {"coredns_pods", "coredns_usage", "inventory"}
+    assert set(failed) == {"coredns_pods", "coredns_usage", "inventory", "coredns_metrics"}
+    assert failed["coredns_metrics"] == "the CoreDNS pods are not read"  # it reads the pods the API lists
     assert failed["inventory"] is not None
     assert failed["inventory"].startswith('403 Forbidden: nodes is forbidden: User "system:serviceaccount')
     assert failed["coredns_usage"] == "metrics.k8s.io is not served (is metrics-server installed?)"

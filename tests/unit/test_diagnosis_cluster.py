@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from exporter.cluster.autoscaler import Autoscaler
 from exporter.cluster.model import (
     CorednsPod,
     CorefileSource,
@@ -79,6 +80,7 @@ def healthy_pieces() -> dict[str, Any]:
         "statefulsets": (),
         "network_policies": (),
         "inventory": Inventory(nodes=3, schedulable_nodes=3, cores=11.76, counted_nodes=3, pods=40),
+        "autoscaler": Autoscaler(None),  # kubeadm installs none
     }
 
 

@@ -8,6 +8,8 @@ from typing import Any
 import yaml
 from kubernetes.client.exceptions import ApiException
 
+from exporter.cluster.autoscaler import Autoscaler
+from exporter.cluster.autoscaler import parse as parse_autoscaler
 from exporter.cluster.model import NO_KUBE_PROXY, CorednsPod, CorefileSource, KubeDnsConfig, NodeLocal
 from exporter.cluster.readers.context import Context, NoData
 from exporter.corefile.lint import analyse
@@ -34,6 +36,15 @@ def read_corefile(ctx: Context) -> CorefileSource | None:
     custom = _configmap(ctx, k8s.custom_configmap) or {}
     files = {CUSTOM_DIR + key: value for key, value in custom.items() if isinstance(value, str)}
     return CorefileSource(parse_corefile(text, files), tuple(sorted(custom)))
+
+
+def read_autoscaler(ctx: Context) -> Autoscaler:
+    """The first of ``capacity.autoscaler_configmaps`` that exists; none: ``Autoscaler(None)`` (a finding)."""
+    for name in ctx.k8s.capacity.autoscaler_configmaps:
+        data = _configmap(ctx, name)
+        if data is not None:
+            return parse_autoscaler(name, data)
+    return Autoscaler(None)
 
 
 def read_kube_dns_config(ctx: Context) -> KubeDnsConfig:

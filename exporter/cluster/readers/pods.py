@@ -63,6 +63,7 @@ def coredns_pod(pod: Any) -> CorednsPod:
         labels=dict(meta.labels or {}),
         resources=_pod_resources([c.resources for c in spec.containers]),
         deleting=meta.deletion_timestamp is not None,
+        metrics_port=next((p.container_port for p in shown.ports or () if p.name == "metrics"), None),
         containers=tuple(c.name for c in spec.containers),
     )
 
