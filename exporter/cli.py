@@ -77,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
         help="probe rounds to run before diagnosing (default: %(default)s)",
     )
 
+    doctor.add_argument(
+        "--all-pods",
+        action="store_true",
+        help="probe every CoreDNS pod, not this round's share of them (pods_per_round: 0)",
+    )
+
     check = commands.add_parser("check-config", help="validate a config file; exit 2 if invalid")
     check.add_argument("file", metavar="FILE")
     return parser
@@ -152,6 +158,8 @@ def _doctor(config: Config, args: argparse.Namespace) -> int:
     from exporter.compose import build  # noqa: PLC0415 - serve and check-config need none of it
     from exporter.text import render_text  # noqa: PLC0415
 
+    if args.all_pods:
+        config = dataclasses.replace(config, pods_per_round=0)
     runtime = build(config, one_shot=True)
 
     async def rounds() -> None:

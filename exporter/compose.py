@@ -17,6 +17,7 @@ cluster             the pod's own resolv.conf for ``upstream: auto``; discovery;
 
 from __future__ import annotations
 
+import os
 import time
 
 from exporter.config import AUTO, Config, KubernetesConfig
@@ -29,6 +30,9 @@ from exporter.status import Status
 from exporter.targets.discovery import KubernetesDiscovery
 from exporter.targets.endpointslices import REMOVED_KEEP
 
+NODE_ENV = "NODE_NAME"
+"""The node the agent runs on (the downward API's ``spec.nodeName``, set in deploy/base/node-agent.yaml)."""
+
 
 def build(config: Config, *, status: Status | None = None, one_shot: bool = False) -> Runtime:
     """The runtime for ``config``: its parts for the mode, the API and the hops it is set up for."""
@@ -36,7 +40,7 @@ def build(config: Config, *, status: Status | None = None, one_shot: bool = Fals
     parts = kubernetes_parts(config, status, one_shot=one_shot)
     # After the API's parts: upstream: auto lists the Corefile's servers first, then the node's.
     parts.append(node_part(config, status) if config.mode == "node" else host_resolver_part(config))
-    return Runtime(config, parts, status)
+    return Runtime(config, parts, status, node=os.environ.get(NODE_ENV) or None)
 
 
 def credentials(k8s: KubernetesConfig) -> Credentials:

@@ -100,6 +100,18 @@ RESOLVER_QUERIES = _spec(
     "qtype",
 )
 PROBE_TARGETS = _spec("probe_targets", "gauge", "Servers probed on each path in the last round.", "path")
+TARGETS_KNOWN = _spec(
+    "targets_known",
+    "gauge",
+    "Servers known on each path before the round chose its share (CoreDNS pods: pods_per_round of them).",
+    "path",
+)
+PLANNED_QUERIES = _spec(
+    "planned_queries",
+    "gauge",
+    "DNS queries the last round's plan sends at most on each path: this agent's load per round.",
+    "path",
+)
 QUERIES_SENT = _spec(
     "queries_sent_total",
     "counter",

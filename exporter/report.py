@@ -8,7 +8,7 @@ document :meth:`Report.as_dict` returns.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from exporter.cluster.readings import ClusterReadings
@@ -19,6 +19,7 @@ from exporter.probe.result import ProbeResult
 from exporter.snapshot import Snapshot
 from exporter.status import CollectorRun
 from exporter.targets.discovery import DiscoveryReadings
+from exporter.targets.plan import PathPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,10 @@ class Report:
     node: NodeReadings | None = None
     cluster: ClusterReadings | None = None
     discovery: DiscoveryReadings | None = None
+    plan: tuple[PathPlan, ...] = ()
+    """The last round's plan, hop by hop, with why each target is in it."""
+    known: dict[str, int] = field(default_factory=dict)
+    """Hop -> servers known before the round chose its share (where it chose one)."""
 
     @property
     def failed(self) -> tuple[ProbeResult, ...]:
@@ -53,6 +58,16 @@ class Report:
                 "failed": len(self.failed),
                 "paths": sorted({r.path for r in self.results}, key=order),
             },
+            "plan": [
+                {
+                    "path": share.path,
+                    "targets": [{"server": server, "reason": reason} for server, reason in share.targets],
+                    "known": self.known.get(share.path, len(share.targets)),
+                    "probes": share.probes,
+                    "queries": share.queries,
+                }
+                for share in self.plan
+            ],
             "probes": [_result(r) for r in self.results],
             "source_errors": dict(self.source_errors),
             "collectors": {
@@ -77,6 +92,8 @@ def build_report(snapshot: Snapshot) -> Report:
         node=snapshot.node,
         cluster=snapshot.cluster,
         discovery=snapshot.discovery,
+        plan=latest.plan.paths() if latest is not None and latest.plan is not None else (),
+        known=dict(latest.targets.known) if latest is not None and latest.targets is not None else {},
     )
 
 

@@ -31,6 +31,7 @@ from exporter.state import ProbeState
 from exporter.status import Status
 from exporter.targets import TargetSet, TargetSources, compose
 from exporter.targets.plan import Plan, plan
+from exporter.targets.selection import narrow
 
 log = structlog.get_logger(__name__)
 _T = TypeVar("_T")
@@ -46,7 +47,18 @@ def _auto(config: Config) -> frozenset[str]:
 
 
 class Runtime:
-    def __init__(self, config: Config, parts: Sequence[Part] = (), status: Status | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        parts: Sequence[Part] = (),
+        status: Status | None = None,
+        *,
+        node: str | None = None,
+    ) -> None:
+        """``node``: where this agent runs (``$NODE_NAME``): its own CoreDNS pod is probed every round."""
+        self.node = node
+        self._selected = 0
+        """Rounds that selected CoreDNS pods: the rotation's position."""
         self.status = status or Status()
         self.probes = ProbeState()
         self.findings = Findings()
@@ -111,6 +123,15 @@ class Runtime:
             )
         return last[3]
 
+    def _select(self, targets: TargetSet) -> TargetSet:
+        """The round's share of the CoreDNS pods (``pods_per_round``), its own node's pod first."""
+        if not targets.servers.get(Hop.POD):
+            return targets
+        discovery = _latest(self._discovery)
+        placement = {e.server: e.node for e in discovery.endpoints} if discovery is not None else {}
+        self._selected += 1
+        return narrow(targets, placement, self.node, self.config.pods_per_round, self._selected - 1)
+
     def leading(self) -> bool:
         """False on a cluster-mode standby: its rounds probe nothing, so only the leader reports."""
         return all(leading() for leading in self._leading)
@@ -120,7 +141,7 @@ class Runtime:
         started = time.perf_counter()
         for wait in self._before:
             await wait()
-        targets = self.sources.current() if self.leading() else TargetSet(servers={})
+        targets = self._select(self.sources.current() if self.leading() else TargetSet(servers={}))
         for source, error in targets.errors.items():
             log.warning("target_source_failed", source=source, error=error)
         self.status.record(

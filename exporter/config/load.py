@@ -28,6 +28,7 @@ _TOP_KEYS = (
     "timeout",
     "jitter",
     "concurrency",
+    "pods_per_round",
     "transports",
     "edns_payload",
     "cluster_domain",
@@ -100,6 +101,7 @@ def parse_config(raw: Any, *, source: str = "<memory>", base_dir: str | None = N
         timeout=timeout,
         jitter=jitter,
         concurrency=r.given(doc, "", "concurrency", partial(r.integer, low=1, high=1024), base.concurrency),
+        pods_per_round=r.given(doc, "", "pods_per_round", _pods_per_round, base.pods_per_round),
         transports=transports,
         edns_payload=r.given(doc, "", "edns_payload", _edns, base.edns_payload),
         cluster_domain=cluster_domain,
@@ -111,6 +113,13 @@ def parse_config(raw: Any, *, source: str = "<memory>", base_dir: str | None = N
         kubernetes=kubernetes,
         source=source,
     )
+
+
+def _pods_per_round(raw: Any, path: str) -> int:
+    budget = r.integer(raw, path, low=0, high=100_000)
+    if budget == 1:
+        raise ConfigError(path, "1 leaves no slot for the rotation: use 0 (every pod) or at least 2")
+    return budget
 
 
 def _edns(raw: Any, path: str) -> int | None:

@@ -209,6 +209,9 @@ class Config:
     jitter: float = 1.5
     """Unless written, a tenth of ``interval`` in whole milliseconds (the loader computes it)."""
     concurrency: int = 32
+    pods_per_round: int = 3
+    """CoreDNS pods one round probes at most: a pod on the agent's own node, the others in a
+    rotation that visits every pod (``exporter.targets.selection``); 0 probes every pod."""
     transports: tuple[str, ...] = TRANSPORTS
     edns_payload: int | None = None
     """``None`` sends plain DNS like glibc's stub resolver (512-byte UDP limit)."""

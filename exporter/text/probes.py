@@ -60,6 +60,30 @@ def server_lines(results: Sequence[ProbeResult]) -> list[str]:
     return lines
 
 
+LISTED = 6
+"""Targets of one hop the plan lines name; more are counted."""
+
+
+def plan_lines(report: Report) -> list[str]:
+    """The last round's plan: per hop, its targets (how many of those known), probes and queries."""
+    if not report.plan:
+        return []
+    total = sum(share.queries for share in report.plan)
+    lines = [f"Plan of the last round ({total} queries at most):"]
+    for share in report.plan:
+        known = report.known.get(share.path, len(share.targets))
+        of = f" of {known}" if known != len(share.targets) else ""
+        named = ", ".join(f"{server} ({reason})" for server, reason in share.targets[:LISTED])
+        more = f", and {len(share.targets) - LISTED} more" if len(share.targets) > LISTED else ""
+        lines.append(
+            f"  {share.path:<9} {len(share.targets)}{of} target(s), {share.probes} probes, "
+            f"{share.queries} queries: {named}{more}"
+        )
+    if any(report.known.get(s.path, len(s.targets)) > len(s.targets) for s in report.plan):
+        lines.append("  Every CoreDNS pod: doctor --all-pods.")
+    return lines
+
+
 def probe_line(result: ProbeResult) -> str:
     took = f"{_seconds(result.latency) * 1000:.2f} ms" if result.latency is not None else "-"
     outcome = "ok" if result.ok else str(result.reason).upper()
