@@ -3,9 +3,12 @@ whose coverage the README states (every pod within ``rounds_to_cover`` rounds)."
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from exporter.config import ConfigError, Server, parse_config
+from bench.coverage import Fleet, simulate
+from exporter.config import Config, ConfigError, Server, parse_config
 from exporter.targets import TargetSet
 from exporter.targets.selection import Reason, narrow, rounds_to_cover, seed, select
 
@@ -103,3 +106,14 @@ def test_a_bad_budget_is_named(value: object, message: str) -> None:
 
 def test_the_budget_defaults_to_three() -> None:
     assert parse_config(DOC).pods_per_round == 3
+
+
+@pytest.mark.parametrize("pods", [2, 10, 100])
+def test_on_100_nodes_a_failing_pod_is_probed_within_two_rounds_and_every_pair_as_stated(pods: int) -> None:
+    """The simulation behind bench/results/coverage.md, on the shipped budget (it checks itself
+    against ``select`` before counting)."""
+    figures = simulate(Fleet(100, pods, Config().pods_per_round, beside=True), random.Random(pods))
+    assert figures.latency <= 2
+    assert figures.cover == figures.formula
+    assert figures.per_pod[0] >= 1, "every pod is probed every round: its own node's agent probes it"
+    assert figures.probed <= Config().pods_per_round
