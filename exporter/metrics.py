@@ -80,10 +80,10 @@ PROBE_DURATION = _spec(
     "probe_duration_seconds",
     "histogram",
     "Time from sending a query to receiving its reply, for probes that got a reply. For tcp it "
-    "includes the connect; for path resolver it is the whole lookup, search list included.",
+    "includes the connect; for path resolver it is the whole lookup, search list included. Both "
+    "transports in one histogram per server (probe_success and the failure counters keep them apart).",
     "path",
     "server",
-    "transport",
 )
 PROBE_ANSWERS = _spec(
     "probe_answer_records",

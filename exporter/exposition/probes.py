@@ -36,8 +36,8 @@ def render(view: ProbeView, interval: float) -> Iterator[Metric]:
     yield from (success, probes, failures, answers, lookups)
     yield _resolver_conf(view)
     duration = metrics.PROBE_DURATION.histogram()
-    for (path, server, transport), histogram in sorted(view.histograms.items()):
-        duration.add_metric([path, server, transport], histogram.cumulative(), histogram.total)
+    for (path, server), histogram in sorted(view.histograms.items()):
+        duration.add_metric([path, server], histogram.cumulative(), histogram.total)
     yield duration
     per_path = metrics.PROBE_TARGETS.gauge()
     for path, servers in sorted(targets.items()):
