@@ -52,7 +52,7 @@ from exporter.status import Status
 from exporter.targets import TargetSet
 from exporter.targets.discovery import KubernetesDiscovery
 from exporter.targets.plan import plan
-from exporter.targets.selection import narrow
+from exporter.targets.selection import share
 
 NODES = (10, 100, 1_000, 5_000)
 CORE_PATHS = ("service", "pod")
@@ -138,8 +138,8 @@ def one_round(config: Config, case: Case, *, upstreams: int, namespace: str, nod
     counts: dict[str, int] = {}
     pods = servers.get("pod", ())
     placement = {pods[0]: AGENT_NODE} if pods else {}
-    targets = narrow(
-        TargetSet(servers=servers, resolver=resolver), placement, AGENT_NODE, config.pods_per_round, 0
+    targets = share(
+        TargetSet(servers=servers, resolver=resolver), config, 0, placement=placement, node=AGENT_NODE
     )
     for probe in plan(config, targets):
         counts[probe.path] = counts.get(probe.path, 0) + probe.queries(has_records)

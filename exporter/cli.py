@@ -80,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument(
         "--all-pods",
         action="store_true",
-        help="probe every CoreDNS pod, not this round's share of them (pods_per_round: 0)",
+        help="probe every CoreDNS pod and every upstream, not a round's share of them "
+        "(pods_per_round and upstreams_per_round 0)",
     )
 
     check = commands.add_parser("check-config", help="validate a config file; exit 2 if invalid")
@@ -159,7 +160,7 @@ def _doctor(config: Config, args: argparse.Namespace) -> int:
     from exporter.text import render_text  # noqa: PLC0415
 
     if args.all_pods:
-        config = dataclasses.replace(config, pods_per_round=0)
+        config = dataclasses.replace(config, pods_per_round=0, upstreams_per_round=0)
     runtime = build(config, one_shot=True)
 
     async def rounds() -> None:

@@ -31,7 +31,7 @@ from exporter.state import ProbeState
 from exporter.status import Status
 from exporter.targets import TargetSet, TargetSources, compose
 from exporter.targets.plan import Plan, plan
-from exporter.targets.selection import narrow
+from exporter.targets.selection import share
 
 log = structlog.get_logger(__name__)
 _T = TypeVar("_T")
@@ -57,8 +57,8 @@ class Runtime:
     ) -> None:
         """``node``: where this agent runs (``$NODE_NAME``): its own CoreDNS pod is probed every round."""
         self.node = node
-        self._selected = 0
-        """Rounds that selected CoreDNS pods: the rotation's position."""
+        self._round_index = 0
+        """Rounds run: the rotations' position."""
         self.status = status or Status()
         self.probes = ProbeState()
         self.findings = Findings()
@@ -124,13 +124,15 @@ class Runtime:
         return last[3]
 
     def _select(self, targets: TargetSet) -> TargetSet:
-        """The round's share of the CoreDNS pods (``pods_per_round``), its own node's pod first."""
-        if not targets.servers.get(Hop.POD):
-            return targets
-        discovery = _latest(self._discovery)
-        placement = {e.server: e.node for e in discovery.endpoints} if discovery is not None else {}
-        self._selected += 1
-        return narrow(targets, placement, self.node, self.config.pods_per_round, self._selected - 1)
+        """The round's share of the CoreDNS pods (``pods_per_round``, its own node's pod first) and of
+        the upstreams (``upstreams_per_round``)."""
+        index = self._round_index
+        self._round_index += 1
+        placement = {}
+        if targets.servers.get(Hop.POD):
+            discovery = _latest(self._discovery)
+            placement = {e.server: e.node for e in discovery.endpoints} if discovery is not None else {}
+        return share(targets, self.config, index, placement=placement, node=self.node)
 
     def leading(self) -> bool:
         """False on a cluster-mode standby: its rounds probe nothing, so only the leader reports."""
@@ -179,6 +181,7 @@ class Runtime:
             cluster=_latest(self._cluster),
             now=time.time(),
             thresholds=self.config.diagnosis.thresholds,
+            node_name=self.node,
         )
 
     def snapshot(self) -> Snapshot:

@@ -29,6 +29,7 @@ _TOP_KEYS = (
     "jitter",
     "concurrency",
     "pods_per_round",
+    "upstreams_per_round",
     "transports",
     "edns_payload",
     "cluster_domain",
@@ -102,6 +103,9 @@ def parse_config(raw: Any, *, source: str = "<memory>", base_dir: str | None = N
         jitter=jitter,
         concurrency=r.given(doc, "", "concurrency", partial(r.integer, low=1, high=1024), base.concurrency),
         pods_per_round=r.given(doc, "", "pods_per_round", _pods_per_round, base.pods_per_round),
+        upstreams_per_round=r.given(
+            doc, "", "upstreams_per_round", partial(r.integer, low=0, high=1000), base.upstreams_per_round
+        ),
         transports=transports,
         edns_payload=r.given(doc, "", "edns_payload", _edns, base.edns_payload),
         cluster_domain=cluster_domain,

@@ -212,6 +212,10 @@ class Config:
     pods_per_round: int = 3
     """CoreDNS pods one round probes at most: a pod on the agent's own node, the others in a
     rotation that visits every pod (``exporter.targets.selection``); 0 probes every pod."""
+    upstreams_per_round: int = 0
+    """Upstream servers one round probes at most, in rotation (each upstream at least once in
+    ``ceil(U / upstreams_per_round)`` rounds); 0 probes them all every round (one cluster instance
+    can; the shipped node agent, on every node, takes them in turn)."""
     transports: tuple[str, ...] = TRANSPORTS
     edns_payload: int | None = None
     """``None`` sends plain DNS like glibc's stub resolver (512-byte UDP limit)."""

@@ -30,6 +30,8 @@ from exporter.hops import THROUGH_CONNTRACK, Hop, order
 from exporter.resolvconf import ResolvConf, candidates
 from exporter.targets.sources import TargetSet
 
+ROTATION = "rotation"
+"""The reason of a server probed in its turn (``exporter.targets.selection``): it gets no race probe."""
 RACE_TYPES: tuple[str, str] = ("A", "AAAA")
 """The pair a race probe sends, as glibc does for an unspecified address family."""
 
@@ -190,6 +192,8 @@ def _races(config: Config, targets: TargetSet) -> Iterator[PlannedProbe]:
         if hop not in THROUGH_CONNTRACK:
             continue
         for server in servers:
+            if targets.reasons.get((path, server)) == ROTATION:
+                continue  # the node's conntrack is raced on the hops it always probes
             for spec in names.values():
                 if hop in spec.paths:
                     yield PlannedProbe(

@@ -32,20 +32,19 @@ import math
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 
-from exporter.config import Server
+from exporter.config import Config, Server
 from exporter.hops import Hop
+from exporter.targets.plan import ROTATION
 from exporter.targets.sources import TargetSet
-
-POD = str(Hop.POD)
 
 
 class Reason(StrEnum):
     """Why a pod is in this round's plan."""
 
-    EVERY = "every-pod"
-    """No more pods than the budget, or a budget of 0: all of them."""
+    ALL = "all"
+    """No more servers than the budget, or a budget of 0: all of them."""
     OWN_NODE = "own-node"
-    ROTATION = "rotation"
+    ROTATION = ROTATION
 
 
 def seed(node: str | None) -> int:
@@ -66,7 +65,7 @@ def select(
     """
     ordered = sorted(set(pods))
     if budget <= 0 or len(ordered) <= budget:
-        return tuple((pod, Reason.EVERY) for pod in ordered)
+        return tuple((pod, Reason.ALL) for pod in ordered)
     own = [pod for pod in ordered if node and placement.get(pod) == node]
     chosen: list[tuple[Server, Reason]] = []
     if own:
@@ -92,22 +91,40 @@ def rounds_to_cover(pods: int, budget: int, *, own: bool) -> int:
 
 def narrow(
     targets: TargetSet,
-    placement: Mapping[Server, str | None],
-    node: str | None,
+    hop: Hop,
     budget: int,
     round_index: int,
+    *,
+    placement: Mapping[Server, str | None] | None = None,
+    node: str | None = None,
 ) -> TargetSet:
-    """``targets`` with the ``pod`` hop narrowed to this round's selection, each pod with its reason,
-    and how many pods there are in :attr:`TargetSet.known`."""
-    pods = targets.servers.get(POD, ())
-    if not pods:
+    """``targets`` with ``hop`` narrowed to this round's selection (each server with its reason), and
+    how many servers the hop has in :attr:`TargetSet.known`. Only CoreDNS pods have a ``placement``
+    (an upstream is on no node): the others rotate."""
+    path = str(hop)
+    servers = targets.servers.get(path, ())
+    if not servers:
         return targets
-    chosen = select(pods, placement, node, budget, round_index)
-    reasons = {key: why for key, why in targets.reasons.items() if key[0] != POD}
-    reasons.update(((POD, pod), str(why)) for pod, why in chosen)
+    chosen = select(servers, placement or {}, node, budget, round_index)
+    reasons = {key: why for key, why in targets.reasons.items() if key[0] != path}
+    reasons.update(((path, server), str(why)) for server, why in chosen)
     return dataclasses.replace(
         targets,
-        servers={**targets.servers, POD: tuple(pod for pod, _ in chosen)},
+        servers={**targets.servers, path: tuple(server for server, _ in chosen)},
         reasons=reasons,
-        known={**targets.known, POD: len(set(pods))},
+        known={**targets.known, path: len(set(servers))},
     )
+
+
+def share(
+    targets: TargetSet,
+    config: Config,
+    round_index: int,
+    *,
+    placement: Mapping[Server, str | None] | None = None,
+    node: str | None = None,
+) -> TargetSet:
+    """The round's share of the CoreDNS pods (``pods_per_round``, the node's own first) and of the
+    upstreams (``upstreams_per_round``); the other hops as they are."""
+    pods = narrow(targets, Hop.POD, config.pods_per_round, round_index, placement=placement, node=node)
+    return narrow(pods, Hop.UPSTREAM, config.upstreams_per_round, round_index, node=node)

@@ -80,7 +80,7 @@ def plan_lines(report: Report) -> list[str]:
             f"{share.queries} queries: {named}{more}"
         )
     if any(report.known.get(s.path, len(s.targets)) > len(s.targets) for s in report.plan):
-        lines.append("  Every CoreDNS pod: doctor --all-pods.")
+        lines.append("  Every CoreDNS pod and upstream at once: doctor --all-pods.")
     return lines
 
 

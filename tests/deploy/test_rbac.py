@@ -53,7 +53,8 @@ def test_node_agent_may_read_only_what_discovery_of_its_auto_paths_needs() -> No
         ("kube-system", "discovery.k8s.io", "endpointslices", "list", ""),
         ("kube-system", "discovery.k8s.io", "endpointslices", "watch", ""),
         ("kube-system", "apps", "daemonsets", "get", "node-local-dns"),
-    }, "no ConfigMap: the node agent's config has no upstream: auto"
+        ("kube-system", "", "configmaps", "get", "coredns"),
+    }, "one ConfigMap, the Corefile, for upstream: auto"
 
 
 def test_cluster_instance_writes_only_its_lease_in_its_own_namespace() -> None:

@@ -14,14 +14,16 @@ from typing import Any
 import pytest
 
 from exporter.compose import NODE_ENV, build
-from exporter.config import Config, parse_config
+from exporter.config import Config, load_config, parse_config
 from exporter.runtime import Runtime
 from exporter.targets.selection import rounds_to_cover
 from lab import Lab
 from lab.kubeapi.cluster import fake_cluster, host
 from lab.kubeapi.server import KubeAPI
+from lab.shipped import NODE_CONFIG
 from tests.conftest import run_cli, write_config
 from tests.kubeapi.serving import config as lab_config
+from tests.unit.running import CLOSED
 
 pytestmark = pytest.mark.lab
 
@@ -142,7 +144,29 @@ def test_doctor_all_pods_probes_every_pod(
     assert (pods_share["known"], len(pods_share["targets"])) == (PODS, BUDGET)
     assert {"server": lab.address("pod-3"), "reason": "own-node"} in pods_share["targets"]
     assert (pods_all["known"], len(pods_all["targets"])) == (PODS, PODS)
-    assert {t["reason"] for t in pods_all["targets"]} == {"every-pod"}
+    assert {t["reason"] for t in pods_all["targets"]} == {"all"}
     text = run_cli("doctor", "--config", str(path), env=env).stdout
     assert f"  pod       {BUDGET} of {PODS} target(s)" in text
-    assert "Every CoreDNS pod: doctor --all-pods." in text
+    assert "Every CoreDNS pod and upstream at once: doctor --all-pods." in text
+
+
+def test_an_upstream_that_fails_from_one_node_is_named_with_that_node(
+    shared_lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shipped node agent asks the upstreams one a round; one it cannot reach is named with the node."""
+    budget = load_config(NODE_CONFIG).upstreams_per_round
+    answering = shared_lab.address("upstream-1")
+    doc = shared_lab.config()
+    doc["paths"] = {"upstream": [answering, CLOSED]}
+    doc["names"] = [{"name": "example.org.", "type": "A"}]
+    doc["upstreams_per_round"] = budget
+    monkeypatch.setenv(NODE_ENV, "worker-7")
+    runtime = build(parse_config(doc))
+    window = runtime.config.diagnosis.window
+    for _ in range(max(window, 2)):
+        round_ = asyncio.run(runtime.probe_round())
+        assert len({r.server for r in round_.results}) == budget
+    (finding,) = runtime.report().findings
+    assert finding.cause == "upstream_unreachable"
+    assert finding.summary == f"1 upstream server(s) do not answer from node worker-7: {CLOSED}."
+    assert finding.facts["node"] == "worker-7"

@@ -9,8 +9,10 @@ import pytest
 
 from bench.coverage import Fleet, simulate
 from exporter.config import Config, ConfigError, Server, parse_config
+from exporter.hops import Hop
 from exporter.targets import TargetSet
-from exporter.targets.selection import Reason, narrow, rounds_to_cover, seed, select
+from exporter.targets.plan import Kind, plan
+from exporter.targets.selection import Reason, narrow, rounds_to_cover, seed, select, share
 
 DOC = {"names": [{"name": "example.org."}], "paths": {"pod": ["10.128.0.1:5353"]}}
 PODS = [Server(f"10.128.{i // 250}.{i % 250 + 1}", 5353) for i in range(150)]
@@ -62,7 +64,7 @@ def test_several_agents_cover_every_pod_every_round_when_each_pod_has_an_agent_o
 
 def test_few_pods_or_no_budget_probe_every_pod() -> None:
     two = PODS[:2]
-    assert select(two, placement(two), "node-0", 3, 5) == ((two[0], Reason.EVERY), (two[1], Reason.EVERY))
+    assert select(two, placement(two), "node-0", 3, 5) == ((two[0], Reason.ALL), (two[1], Reason.ALL))
     assert len(select(PODS, {}, "node-0", 0, 0)) == len(PODS)
     assert rounds_to_cover(2, 3, own=True) == 1
     assert rounds_to_cover(0, 3, own=False) == 0
@@ -81,13 +83,13 @@ def test_narrow_keeps_the_other_hops_and_says_how_many_pods_there_are() -> None:
         servers={"service": (service,), "pod": servers},
         reasons={("service", service): "discovered", **{("pod", p): "discovered" for p in servers}},
     )
-    narrowed = narrow(targets, placement(list(servers)), "node-3", 3, 0)
+    narrowed = narrow(targets, Hop.POD, 3, 0, placement=placement(list(servers)), node="node-3")
     assert narrowed.servers["service"] == (service,)
     assert len(narrowed.servers["pod"]) == 3
     assert narrowed.known == {"pod": 24}
     assert narrowed.reasons[("pod", servers[3])] == "own-node"
     assert {k for k in narrowed.reasons if k[0] == "pod"} == {("pod", p) for p in narrowed.servers["pod"]}
-    assert narrow(TargetSet(servers={"service": (service,)}), {}, "node-3", 3, 0).known == {}
+    assert narrow(TargetSet(servers={"service": (service,)}), Hop.POD, 3, 0, node="node-3").known == {}
 
 
 @pytest.mark.parametrize(
@@ -117,3 +119,33 @@ def test_on_100_nodes_a_failing_pod_is_probed_within_two_rounds_and_every_pair_a
     assert figures.cover == figures.formula
     assert figures.per_pod[0] >= 1, "every pod is probed every round: its own node's agent probes it"
     assert figures.probed <= Config().pods_per_round
+
+
+def test_a_round_takes_its_share_of_upstreams_and_races_only_what_it_always_probes() -> None:
+    config = parse_config(
+        {
+            "names": [
+                {"name": "kubernetes.default.svc.cluster.local.", "race": True},
+                {"name": "example.org."},
+            ],
+            "paths": {"pod": ["10.128.0.1:5353"], "upstream": ["10.0.0.2:53"]},
+            "upstreams_per_round": 1,
+        }
+    )
+    pods = tuple(PODS[:24])
+    upstreams = tuple(Server(f"10.0.0.{i}", 53) for i in (2, 3, 4))
+    seen: set[Server] = set()
+    for index in range(3):
+        targets = share(
+            TargetSet(servers={"pod": pods, "upstream": upstreams}),
+            config,
+            index,
+            placement=placement(list(pods)),
+            node="node-5",
+        )
+        assert len(targets.servers["upstream"]) == 1
+        assert targets.known == {"pod": 24, "upstream": 3}
+        seen.update(targets.servers["upstream"])
+        raced = {p.label for p in plan(config, targets).of(Kind.RACE)}
+        assert raced == {str(pods[5])}, "the race runs on the node's own pod, not on those in rotation"
+    assert seen == set(upstreams), "every upstream within as many rounds as there are upstreams"
