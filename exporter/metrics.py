@@ -134,13 +134,23 @@ ROUNDS_SKIPPED = _spec(
 INTERVAL = _spec("probe_interval_seconds", "gauge", "Configured time between probe rounds (before jitter).")
 
 # The exporter itself.
+VANTAGE_SPLIT = _spec(
+    "vantage_split",
+    "gauge",
+    "1 for each name that fails from the pod network while the node-vantage agent on this node "
+    "resolves it: DNS fails from pods but works from the node. Absent without a node-vantage agent.",
+    "name",
+    "qtype",
+)
 BUILD_INFO = _spec(
     "exporter_build_info",
     "gauge",
-    "Always 1; labels carry the exporter version, the Python version and the mode.",
+    "Always 1; labels carry the exporter version, the Python version, the mode and the vantage "
+    "(pod: probes leave from the pod network; node: from the node's, hostNetwork).",
     "version",
     "python_version",
     "mode",
+    "vantage",
 )
 COLLECTOR_SUCCESS = _spec(
     "collector_success",

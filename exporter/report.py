@@ -20,6 +20,7 @@ from exporter.snapshot import Snapshot
 from exporter.status import CollectorRun
 from exporter.targets.discovery import DiscoveryReadings
 from exporter.targets.plan import PathPlan
+from exporter.vantage import Split, VantageReadings, splits
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,10 @@ class Report:
     """The last round's plan, hop by hop, with why each target is in it."""
     known: dict[str, int] = field(default_factory=dict)
     """Hop -> servers known before the round chose its share (where it chose one)."""
+    vantage: str = "pod"
+    node_vantage: VantageReadings | None = None
+    splits: tuple[Split, ...] = ()
+    """Names that fail from the pod network while the node resolves them."""
 
     @property
     def failed(self) -> tuple[ProbeResult, ...]:
@@ -45,14 +50,16 @@ class Report:
 
     @property
     def healthy(self) -> bool:
-        return not self.findings and not self.failed and not self.source_errors
+        return not self.findings and not self.failed and not self.source_errors and not self.splits
 
     def as_dict(self) -> dict[str, Any]:
         """One JSON-ready document: causes first, then the raw observations behind them."""
         return {
             "generated_at": self.generated_at,
             "healthy": self.healthy,
+            "vantage": self.vantage,
             "causes": [f.as_dict() for f in self.findings],
+            "fails_from_pods_works_from_node": [s.as_dict() for s in self.splits],
             "summary": {
                 "probes": len(self.results),
                 "failed": len(self.failed),
@@ -76,6 +83,7 @@ class Report:
             "node": self.node.as_dict() if self.node is not None else None,
             "cluster": self.cluster.as_dict() if self.cluster is not None else None,
             "discovery": self.discovery.as_dict() if self.discovery is not None else None,
+            "node_vantage": self.node_vantage.as_dict() if self.node_vantage is not None else None,
         }
 
 
@@ -94,6 +102,9 @@ def build_report(snapshot: Snapshot) -> Report:
         discovery=snapshot.discovery,
         plan=latest.plan.paths() if latest is not None and latest.plan is not None else (),
         known=dict(latest.targets.known) if latest is not None and latest.targets is not None else {},
+        vantage=snapshot.config.vantage,
+        node_vantage=snapshot.node_vantage,
+        splits=splits(rounds, snapshot.node_vantage),
     )
 
 

@@ -78,6 +78,7 @@ class Runtime:
         self._node = [part.node for part in self.parts if part.node is not None]
         self._cluster = [part.cluster for part in self.parts if part.cluster is not None]
         self._discovery = [part.discovery for part in self.parts if part.discovery is not None]
+        self._vantage = [part.vantage for part in self.parts if part.vantage is not None]
         self._failing: dict[tuple[str, str, str, str, str], Reason | None] = {}
         self._planned: tuple[Config, Mapping[str, tuple[Server, ...]], object, Plan] | None = None
         self.config = config
@@ -194,6 +195,7 @@ class Runtime:
             node=_latest(self._node),
             cluster=_latest(self._cluster),
             discovery=_latest(self._discovery),
+            node_vantage=_latest(self._vantage),
         )
 
     def report(self) -> Report:

@@ -23,6 +23,7 @@ from exporter.config.paths import needs_api, parse_paths
 
 _TOP_KEYS = (
     "mode",
+    "vantage",
     "listen",
     "interval",
     "timeout",
@@ -97,6 +98,7 @@ def parse_config(raw: Any, *, source: str = "<memory>", base_dir: str | None = N
     needs_api(mode, paths, kubernetes.enabled)
     return Config(
         mode=mode,  # type: ignore[arg-type]
+        vantage=r.given(doc, "", "vantage", partial(r.string, choices=("pod", "node")), base.vantage),  # type: ignore[arg-type]
         listen=r.given(doc, "", "listen", r.listen_address, base.listen),
         interval=interval,
         timeout=timeout,

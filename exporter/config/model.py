@@ -203,6 +203,9 @@ class KubernetesConfig:
 @dataclass(frozen=True, slots=True)
 class Config:
     mode: Literal["node", "cluster"] = "node"
+    vantage: Literal["pod", "node"] = "pod"
+    """Where the agent's probes leave from: the pod network (what pods see), or the node's own
+    network namespace (``hostNetwork``: the node-vantage DaemonSet, ``exporter.vantage``)."""
     listen: tuple[str, int] = ("0.0.0.0", 9958)  # noqa: S104 - an exporter is scraped from outside
     interval: float = 15.0
     timeout: float = 2.0

@@ -13,6 +13,10 @@ from exporter.report import Report
 def verdict_lines(report: Report) -> list[str]:
     findings = report.findings
     if not findings:
+        if report.splits:
+            return [
+                "No documented cause matches alone, but DNS fails from pods while the node resolves (below)."
+            ]
         if report.failed:
             return [f"No documented cause matches, but {len(report.failed)} probe(s) failed (below)."]
         if report.source_errors:
@@ -62,6 +66,31 @@ def server_lines(results: Sequence[ProbeResult]) -> list[str]:
 
 LISTED = 6
 """Targets of one hop the plan lines name; more are counted."""
+
+
+def split_lines(report: Report) -> list[str]:
+    """DNS fails from pods but works from the node: each name, both sides, and what to check."""
+    active = {f.cause for f in report.findings}
+    lines = [f"DNS fails from pods but works from the node ({len(report.splits)} name(s)):"]
+    for split in report.splits:
+        lines.append(f"  {split.name} {split.qtype}")
+        lines.extend(f"    from pods: {side}" for side in split.pod_side)
+        lines.append(f"    from the node: answered by {', '.join(split.node_side)}")
+    lines.append("  The causes the guide gives for this, to check first:")
+    for cause in report.splits[0].causes:
+        seen = " (active: see above)" if cause in active else ""
+        lines.append(f"    - {cause}: {SPLIT_CAUSES[cause]}{seen}")
+    return lines
+
+
+SPLIT_CAUSES = {
+    "upstream_mixed_resolvers": "upstreams that answer differently; CoreDNS picks one at random, the node "
+    "asks its first",
+    "node_dns_config_stale": "the node's resolver changed and CoreDNS still forwards to the old servers "
+    "(restart CoreDNS)",
+    "dns_port_blocked": "pod traffic to port 53 blocked (NetworkPolicy, NSG, security group) while the "
+    "node's is not",
+}
 
 
 def plan_lines(report: Report) -> list[str]:

@@ -100,7 +100,12 @@ def test_collector_status_renders_every_run_and_a_failure_as_zero() -> None:
     assert (
         get(
             "k8s_dns_exporter_build_info",
-            {"mode": "node", "version": "0.1.0", "python_version": __import__("platform").python_version()},
+            {
+                "mode": "node",
+                "vantage": "pod",
+                "version": "0.1.0",
+                "python_version": __import__("platform").python_version(),
+            },
         )
         == 1
     )
