@@ -117,10 +117,11 @@ def stand_ins(counts: dict[str, int]) -> dict[str, tuple[Server, ...]]:
     }
 
 
-def one_round(config: Config, case: Case, *, upstreams: int, namespace: str, nodes: int) -> dict[str, int]:
-    """Queries one round of ``config`` sends in a cluster of ``case``, by path: the plan of the agent on a
-    node that hosts the first CoreDNS pod (with P = N every node hosts one), after the round's selection
-    of ``pods_per_round`` pods."""
+def round_targets(
+    config: Config, case: Case, *, upstreams: int, namespace: str, nodes: int, round_index: int = 0
+) -> TargetSet:
+    """The targets one round of ``config`` probes in a cluster of ``case``: the round's share, as the agent
+    on a node that hosts the first CoreDNS pod takes it (with P = N every node hosts one)."""
     servers = stand_ins(stand_in_counts(config, case, upstreams, nodes))
     resolver = None
     if config.paths.resolver is not None:
@@ -134,13 +135,22 @@ def one_round(config: Config, case: Case, *, upstreams: int, namespace: str, nod
             "options ndots:5\n"
         )
         resolver = (config.paths.resolver, conf)
-    has_records = answers(config.cluster_domain, KNOWN_NAMESPACES | {namespace})
-    counts: dict[str, int] = {}
     pods = servers.get("pod", ())
     placement = {pods[0]: AGENT_NODE} if pods else {}
-    targets = share(
-        TargetSet(servers=servers, resolver=resolver), config, 0, placement=placement, node=AGENT_NODE
+    return share(
+        TargetSet(servers=servers, resolver=resolver),
+        config,
+        round_index,
+        placement=placement,
+        node=AGENT_NODE,
     )
+
+
+def one_round(config: Config, case: Case, *, upstreams: int, namespace: str, nodes: int) -> dict[str, int]:
+    """Queries one round of ``config`` sends in a cluster of ``case``, by path (see :func:`round_targets`)."""
+    targets = round_targets(config, case, upstreams=upstreams, namespace=namespace, nodes=nodes)
+    has_records = answers(config.cluster_domain, KNOWN_NAMESPACES | {namespace})
+    counts: dict[str, int] = {}
     for probe in plan(config, targets):
         counts[probe.path] = counts.get(probe.path, 0) + probe.queries(has_records)
     return counts
