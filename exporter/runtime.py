@@ -80,7 +80,7 @@ class Runtime:
         self._discovery = [part.discovery for part in self.parts if part.discovery is not None]
         self._vantage = [part.vantage for part in self.parts if part.vantage is not None]
         self._failing: dict[tuple[str, str, str, str, str], Reason | None] = {}
-        self._planned: tuple[Config, Mapping[str, tuple[Server, ...]], object, Plan] | None = None
+        self._planned: tuple[Config, Mapping[str, tuple[Server, ...]], object, object, Plan] | None = None
         self.config = config
         self.apply(config, first=True)
 
@@ -108,21 +108,23 @@ class Runtime:
         self.prober = Prober(config)
 
     def _plan(self, targets: TargetSet) -> Plan:
-        """The round's plan; the same config and targets as last round make the same plan."""
+        """The round's plan; the same config, targets and reasons as last round make the same plan."""
         last = self._planned
         if (
             last is None
             or last[0] is not self.config
             or last[1] != targets.servers
             or last[2] != targets.resolver
+            or last[3] != targets.reasons
         ):
             last = self._planned = (
                 self.config,
                 targets.servers,
                 targets.resolver,
+                targets.reasons,
                 plan(self.config, targets),
             )
-        return last[3]
+        return last[4]
 
     def _select(self, targets: TargetSet) -> TargetSet:
         """The round's share of the CoreDNS pods (``pods_per_round``, its own node's pod first) and of
