@@ -206,7 +206,7 @@ def _time(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:g} s"
     if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
+        return f"{seconds / 60:.3g} min"
     return f"{seconds / 3600:.1f} h"
 
 
