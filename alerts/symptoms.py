@@ -155,6 +155,22 @@ SYMPTOM_ALERTS: list[dict[str, Any]] = [
         },
     },
     {
+        "alert": "K8sDNSFailsFromPodsNotNode",
+        "expr": "max by (cluster, instance, node, name, qtype) (k8s_dns_vantage_split) == 1",
+        "for": "5m",
+        "labels": {"severity": "warning", **_SYMPTOM},
+        "annotations": {
+            "summary": "{{ $labels.name }} fails from pods but resolves from the node on {{ $labels.instance }}",
+            "description": (
+                "{{ $labels.name }} ({{ $labels.qtype }}) fails from the pod network on {{ $labels.instance }} "
+                "while the node-vantage agent there resolves it through the node's own resolver. Check "
+                "upstreams that answer differently (upstream_mixed_resolvers), a node resolver changed since "
+                "CoreDNS read it (node_dns_config_stale) and policies blocking pod traffic to port 53 "
+                "(dns_port_blocked); `doctor` on the node agent shows both sides."
+            ),
+        },
+    },
+    {
         "alert": "K8sDNSProbesStale",
         "expr": "time() - k8s_dns_probe_last_run_timestamp_seconds > 3 * k8s_dns_probe_interval_seconds + 30",
         "for": "5m",
