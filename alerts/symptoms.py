@@ -229,6 +229,22 @@ def rules(settings: Settings) -> tuple[list[dict[str, Any]], list[dict[str, Any]
             },
         },
         {
+            "alert": "K8sDNSFailsFromPodsNotNode",
+            "expr": "max by (cluster, instance, node, name, qtype) (k8s_dns_vantage_split) == 1",
+            "for": "5m",
+            "labels": {"severity": "warning", **symptom},
+            "annotations": {
+                "summary": "{{ $labels.name }} fails from pods but resolves from the node on {{ $labels.instance }}",
+                "description": (
+                    "{{ $labels.name }} ({{ $labels.qtype }}) fails from the pod network on {{ $labels.instance }} "
+                    "while the node-vantage agent there resolves it through the node's own resolver. Check "
+                    "upstreams that answer differently (upstream_mixed_resolvers), a node resolver changed since "
+                    "CoreDNS read it (node_dns_config_stale) and policies blocking pod traffic to port 53 "
+                    "(dns_port_blocked); `doctor` on the node agent shows both sides."
+                ),
+            },
+        },
+        {
             "alert": "K8sDNSLatencyHigh",
             "expr": _latency_expr(),
             "for": "10m",

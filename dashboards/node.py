@@ -42,6 +42,25 @@ def build() -> dashboard.Dashboard:
             )
         )
         .with_panel(
+            listing(
+                "Fails from pods, works from the node",
+                "Names that fail from the pod network while the node-vantage agent on this node resolves "
+                "them (deploy/components/node-vantage): look at mixed upstreams, a node resolver changed "
+                "since CoreDNS read it, and policies blocking pod traffic to port 53. Empty without it.",
+                f"k8s_dns_vantage_split{{{SEL}}} == 1",
+                height=5,
+            )
+        )
+        .with_panel(
+            series(
+                "Planned queries a round by path",
+                "The agent's own load: the queries its plan sends each round (a bounded share of the "
+                "CoreDNS pods and upstreams), by path.",
+                "short",
+                (f"k8s_dns_planned_queries{{{SEL}}}", "{{path}}"),
+            )
+        )
+        .with_panel(
             series(
                 "Success ratio by path",
                 "Share of successful probes per path from this node.",

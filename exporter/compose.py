@@ -29,6 +29,12 @@ from exporter.runtime import Runtime
 from exporter.status import Status
 from exporter.targets.discovery import KubernetesDiscovery
 from exporter.targets.endpointslices import REMOVED_KEEP
+from exporter.vantage import NodeVantage
+
+VANTAGE_ENV = "K8S_DNS_NODE_VANTAGE"
+"""The node-vantage agent's /diagnose on this node (deploy/overlays/node-vantage sets it)."""
+NODE_ENV = "NODE_NAME"
+"""The node the agent runs on (the downward API's ``spec.nodeName``, set in deploy/base/node-agent.yaml)."""
 
 
 def build(config: Config, *, status: Status | None = None, one_shot: bool = False) -> Runtime:
@@ -37,7 +43,11 @@ def build(config: Config, *, status: Status | None = None, one_shot: bool = Fals
     parts = kubernetes_parts(config, status, one_shot=one_shot)
     # After the API's parts: upstream: auto lists the Corefile's servers first, then the node's.
     parts.append(node_part(config, status) if config.mode == "node" else host_resolver_part(config))
-    return Runtime(config, parts, status)
+    peer = os.environ.get(VANTAGE_ENV)
+    if peer and config.vantage == "pod":
+        vantage = NodeVantage(peer, status, timeout=min(config.timeout, config.interval))
+        parts.append(Part(before_round=(vantage.refresh,), vantage=vantage.readings))
+    return Runtime(config, parts, status, node=os.environ.get(NODE_ENV) or None)
 
 
 def credentials(k8s: KubernetesConfig) -> Credentials:

@@ -80,10 +80,10 @@ PROBE_DURATION = _spec(
     "probe_duration_seconds",
     "histogram",
     "Time from sending a query to receiving its reply, for probes that got a reply. For tcp it "
-    "includes the connect; for path resolver it is the whole lookup, search list included.",
+    "includes the connect; for path resolver it is the whole lookup, search list included. Both "
+    "transports in one histogram per server (probe_success and the failure counters keep them apart).",
     "path",
     "server",
-    "transport",
 )
 PROBE_ANSWERS = _spec(
     "probe_answer_records",
@@ -100,6 +100,18 @@ RESOLVER_QUERIES = _spec(
     "qtype",
 )
 PROBE_TARGETS = _spec("probe_targets", "gauge", "Servers probed on each path in the last round.", "path")
+TARGETS_KNOWN = _spec(
+    "targets_known",
+    "gauge",
+    "Servers known on each path before the round chose its share (CoreDNS pods: pods_per_round of them).",
+    "path",
+)
+PLANNED_QUERIES = _spec(
+    "planned_queries",
+    "gauge",
+    "DNS queries the last round's plan sends at most on each path: this agent's load per round.",
+    "path",
+)
 QUERIES_SENT = _spec(
     "queries_sent_total",
     "counter",
@@ -122,13 +134,23 @@ ROUNDS_SKIPPED = _spec(
 INTERVAL = _spec("probe_interval_seconds", "gauge", "Configured time between probe rounds (before jitter).")
 
 # The exporter itself.
+VANTAGE_SPLIT = _spec(
+    "vantage_split",
+    "gauge",
+    "1 for each name that fails from the pod network while the node-vantage agent on this node "
+    "resolves it: DNS fails from pods but works from the node. Absent without a node-vantage agent.",
+    "name",
+    "qtype",
+)
 BUILD_INFO = _spec(
     "exporter_build_info",
     "gauge",
-    "Always 1; labels carry the exporter version, the Python version and the mode.",
+    "Always 1; labels carry the exporter version, the Python version, the mode and the vantage "
+    "(pod: probes leave from the pod network; node: from the node's, hostNetwork).",
     "version",
     "python_version",
     "mode",
+    "vantage",
 )
 COLLECTOR_SUCCESS = _spec(
     "collector_success",

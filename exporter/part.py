@@ -20,6 +20,7 @@ from exporter.probe.engine import Round
 from exporter.targets import Discovery
 from exporter.targets.discovery import DiscoveryReadings
 from exporter.targets.sources import Zones
+from exporter.vantage import VantageReadings
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,3 +56,5 @@ class Part:
     node: Callable[[], NodeReadings | None] | None = None
     cluster: Callable[[], ClusterReadings | None] | None = None
     discovery: Callable[[], DiscoveryReadings | None] | None = None
+    vantage: Callable[[], VantageReadings | None] | None = None
+    """The node-vantage agent's last round, read beside this one (``exporter.vantage``)."""

@@ -31,6 +31,7 @@ from exporter.state import ProbeState
 from exporter.status import Status
 from exporter.targets import TargetSet, TargetSources, compose
 from exporter.targets.plan import Plan, plan
+from exporter.targets.selection import share
 
 log = structlog.get_logger(__name__)
 _T = TypeVar("_T")
@@ -46,7 +47,18 @@ def _auto(config: Config) -> frozenset[str]:
 
 
 class Runtime:
-    def __init__(self, config: Config, parts: Sequence[Part] = (), status: Status | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        parts: Sequence[Part] = (),
+        status: Status | None = None,
+        *,
+        node: str | None = None,
+    ) -> None:
+        """``node``: where this agent runs (``$NODE_NAME``): its own CoreDNS pod is probed every round."""
+        self.node = node
+        self._round_index = 0
+        """Rounds run: the rotations' position."""
         self.status = status or Status()
         self.probes = ProbeState()
         self.findings = Findings()
@@ -67,6 +79,7 @@ class Runtime:
         self._node = [part.node for part in self.parts if part.node is not None]
         self._cluster = [part.cluster for part in self.parts if part.cluster is not None]
         self._discovery = [part.discovery for part in self.parts if part.discovery is not None]
+        self._vantage = [part.vantage for part in self.parts if part.vantage is not None]
         self._failing: dict[tuple[str, str, str, str, str], Reason | None] = {}
         self._planned: tuple[Config, Mapping[str, tuple[Server, ...]], object, object, Plan] | None = None
         self.config = config
@@ -96,23 +109,34 @@ class Runtime:
         self.prober = Prober(config)
 
     def _plan(self, targets: TargetSet) -> Plan:
-        """The round's plan; the same config and targets as last round make the same plan."""
+        """The round's plan; the same config, targets and reasons as last round make the same plan."""
         last = self._planned
         if (
             last is None
             or last[0] is not self.config
             or last[1] != targets.servers
             or last[2] != targets.resolver
-            or last[3] != targets.zones
+            or last[3] != (targets.zones, targets.reasons)
         ):
             last = self._planned = (
                 self.config,
                 targets.servers,
                 targets.resolver,
-                targets.zones,
+                (targets.zones, targets.reasons),
                 plan(self.config, targets),
             )
         return last[4]
+
+    def _select(self, targets: TargetSet) -> TargetSet:
+        """The round's share of the CoreDNS pods (``pods_per_round``, its own node's pod first) and of
+        the upstreams (``upstreams_per_round``)."""
+        index = self._round_index
+        self._round_index += 1
+        placement = {}
+        if targets.servers.get(Hop.POD):
+            discovery = _latest(self._discovery)
+            placement = {e.server: e.node for e in discovery.endpoints} if discovery is not None else {}
+        return share(targets, self.config, index, placement=placement, node=self.node)
 
     def leading(self) -> bool:
         """False on a cluster-mode standby: its rounds probe nothing, so only the leader reports."""
@@ -123,7 +147,7 @@ class Runtime:
         started = time.perf_counter()
         for wait in self._before:
             await wait()
-        targets = self.sources.current() if self.leading() else TargetSet(servers={})
+        targets = self._select(self.sources.current() if self.leading() else TargetSet(servers={}))
         for source, error in targets.errors.items():
             log.warning("target_source_failed", source=source, error=error)
         self.status.record(
@@ -161,6 +185,7 @@ class Runtime:
             cluster=_latest(self._cluster),
             now=time.time(),
             thresholds=self.config.diagnosis.thresholds,
+            node_name=self.node,
         )
 
     def snapshot(self) -> Snapshot:
@@ -173,6 +198,7 @@ class Runtime:
             node=_latest(self._node),
             cluster=_latest(self._cluster),
             discovery=_latest(self._discovery),
+            node_vantage=_latest(self._vantage),
         )
 
     def report(self) -> Report:

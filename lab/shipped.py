@@ -87,22 +87,22 @@ def on_test_api(
     )
     if fast:
         doc.update(interval="1s", timeout="500ms")
+    # upstream: auto also probes the node's (or the pod's) resolv.conf servers: a root whose resolv.conf
+    # lists none, so the upstreams are the Corefile's, the lab's.
+    root = workdir / "root-without-nameservers"
+    (root / "etc").mkdir(parents=True, exist_ok=True)
+    (root / "etc" / "resolv.conf").write_text("# the upstreams come from the Corefile only\n")
+    doc["node"] = {"procfs": str(HEALTHY_NODE / "proc"), "rootfs": str(root)}
     if doc["mode"] == "node":
         assert doc["paths"]["resolver"] == {"file": "/etc/resolv.conf"}
         resolv = resolv_conf_for(lab, workdir / "resolv.conf")
         doc["paths"]["resolver"] = {"file": str(resolv), "port": lab.port}
-        doc["node"] = {"procfs": str(HEALTHY_NODE / "proc"), "rootfs": str(HEALTHY_NODE / "root")}
         return doc
     if fast:
         # Readers every second and a Lease read and renewed every 300 ms ask some 20 requests a
         # second: within the default budget of 5 the renewals queue behind the readers.
         doc["kubernetes"].update(interval="1s", inventory_interval="1s", qps=50)
         doc["kubernetes"]["lease"].update(duration="3s", renew_deadline="2s", retry_period="300ms")
-    # upstream: auto also probes this pod's resolv.conf servers: a root whose resolv.conf lists none.
-    root = workdir / "root-without-nameservers"
-    (root / "etc").mkdir(parents=True, exist_ok=True)
-    (root / "etc" / "resolv.conf").write_text("# the upstreams come from the Corefile only\n")
-    doc["node"] = {"procfs": str(HEALTHY_NODE / "proc"), "rootfs": str(root)}
     return doc
 
 

@@ -8,7 +8,7 @@ from exporter.cluster.model import CorednsPod
 from exporter.cluster.readings import ClusterReadings
 from exporter.diagnosis.draft import Draft
 from exporter.diagnosis.model import Observations
-from exporter.diagnosis.read import cluster_of, server_state
+from exporter.diagnosis.read import cluster_of, pods_counted, server_state
 from exporter.diagnosis.stats import Stats
 
 RECENT_RESTART = 600.0
@@ -53,7 +53,8 @@ def from_probes(obs: Observations, stats: Stats) -> Draft | None:
         return None
     return Draft(
         "coredns_unavailable",
-        f"None of the {len(pods)} CoreDNS pods answers" + (", nor the kube-dns Service." if service else "."),
+        f"None of the {pods_counted(obs, len(pods))} answers"
+        + (", nor the kube-dns Service." if service else "."),
         tuple(server_state(s) for s in pods + service),
         "Look at the CoreDNS pods: `kubectl -n kube-system get pods -l k8s-app=kube-dns -o wide`, "
         "then `describe` and `logs` of one that is not Ready; a Corefile error shows in the logs.",

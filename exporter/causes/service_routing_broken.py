@@ -6,7 +6,7 @@ from __future__ import annotations
 from exporter.causes._unit import AlertEvidence, Cause, Group
 from exporter.diagnosis.draft import Draft
 from exporter.diagnosis.model import Observations
-from exporter.diagnosis.read import server_list, server_state
+from exporter.diagnosis.read import pods_counted, server_list, server_state
 from exporter.diagnosis.stats import Stats
 
 
@@ -17,8 +17,8 @@ def service_routing_broken(obs: Observations, stats: Stats) -> Draft | None:
         return None
     return Draft(
         "service_routing_broken",
-        f"The kube-dns Service ({server_list(service)}) fails from this node while all {len(pods)} "
-        "CoreDNS pods answer directly: the Service VIP does not lead to the pods.",
+        f"The kube-dns Service ({server_list(service)}) fails from this node while all "
+        f"{pods_counted(obs, len(pods))} answer directly: the Service VIP does not lead to the pods.",
         tuple(server_state(s) for s in service + pods),
         "Check kube-proxy on this node (its logs, and that its iptables or IPVS rules list the "
         "current CoreDNS endpoints); restart kube-proxy if its rules are stale.",

@@ -15,13 +15,15 @@ def upstream_unreachable(obs: Observations, stats: Stats) -> Draft | None:
     if not silent:
         return None
     configured = {spec.name for spec in obs.names}
+    where = f" from node {obs.node_name}" if obs.node_name else ""
     return Draft(
         "upstream_unreachable",
-        f"{len(silent)} upstream server(s) do not answer: {server_list(silent)}.",
+        f"{len(silent)} upstream server(s) do not answer{where}: {server_list(silent)}.",
         tuple(server_state(s) + _zones(s, configured) for s in silent),
         "Test the upstream from a CoreDNS pod's network namespace (`dig @<upstream>`); check "
-        "routes, firewalls and security groups to it, and that it still runs.",
-        {"upstreams": [s.server for s in silent]},
+        "routes, firewalls and security groups to it, and that it still runs. When only some nodes "
+        "fail, compare their subnets, route tables and DNS settings with a node that answers.",
+        {"upstreams": [s.server for s in silent], **({"node": obs.node_name} if obs.node_name else {})},
     )
 
 

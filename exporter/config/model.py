@@ -218,12 +218,22 @@ class KubernetesConfig:
 @dataclass(frozen=True, slots=True)
 class Config:
     mode: Literal["node", "cluster"] = "node"
+    vantage: Literal["pod", "node"] = "pod"
+    """Where the agent's probes leave from: the pod network (what pods see), or the node's own
+    network namespace (``hostNetwork``: the node-vantage DaemonSet, ``exporter.vantage``)."""
     listen: tuple[str, int] = ("0.0.0.0", 9958)  # noqa: S104 - an exporter is scraped from outside
     interval: float = 15.0
     timeout: float = 2.0
     jitter: float = 1.5
     """Unless written, a tenth of ``interval`` in whole milliseconds (the loader computes it)."""
     concurrency: int = 32
+    pods_per_round: int = 3
+    """CoreDNS pods one round probes at most: a pod on the agent's own node, the others in a
+    rotation that visits every pod (``exporter.targets.selection``); 0 probes every pod."""
+    upstreams_per_round: int = 0
+    """Upstream servers one round probes at most, in rotation (each upstream at least once in
+    ``ceil(U / upstreams_per_round)`` rounds); 0 probes them all every round (one cluster instance
+    can; the shipped node agent, on every node, takes them in turn)."""
     transports: tuple[str, ...] = TRANSPORTS
     edns_payload: int | None = None
     """``None`` sends plain DNS like glibc's stub resolver (512-byte UDP limit)."""

@@ -26,6 +26,8 @@ class Observations:
     """The cluster readings (cluster mode); a standby's have ``leader`` False."""
     now: float = 0.0
     thresholds: Thresholds = field(default_factory=Thresholds)
+    node_name: str | None = None
+    """The node this agent runs on (``$NODE_NAME``), named in what it finds from there."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,11 @@ class TargetSet:
     """Source name (``paths.<path>``) -> what went wrong reading it this round."""
     zones: tuple[ZoneTarget, ...] = ()
     """Conditional forwarders of ``upstream: auto``, each probed for its zone on the upstream hop."""
+    reasons: Mapping[tuple[str, Server], str] = field(default_factory=dict)
+    """(path, server) -> why the server is probed: ``configured``, ``resolv.conf FILE``, ``discovered``,
+    or for CoreDNS pods the selection's reason (``exporter.targets.selection``)."""
+    known: Mapping[str, int] = field(default_factory=dict)
+    """Path -> servers known before this round's selection, where a selection left some out."""
 
 
 class TargetSources:
@@ -87,6 +92,7 @@ class TargetSources:
     def current(self) -> TargetSet:
         servers: dict[str, tuple[Server, ...]] = {}
         errors: dict[str, str] = {}
+        reasons: dict[tuple[str, Server], str] = {}
         for path, spec in self._specs.items():
             try:
                 servers[path] = self._read(path, spec)
@@ -94,6 +100,8 @@ class TargetSources:
             except Exception as exc:  # noqa: BLE001 - a failing source is data, not a crash
                 errors[f"paths.{path}"] = _describe(exc)
                 servers[path] = self._last.get(path, ())
+            why = _reason(spec)
+            reasons.update(((path, server), why) for server in servers[path])
         resolver = None
         if self._resolver is not None:
             try:
@@ -107,7 +115,9 @@ class TargetSources:
                 self._last_zones = self._zones()
             except Exception as exc:  # noqa: BLE001 - the last good forwarders stay probed
                 errors.setdefault("paths.upstream", _describe(exc))
-        return TargetSet(servers=servers, resolver=resolver, errors=errors, zones=self._last_zones)
+        return TargetSet(
+            servers=servers, resolver=resolver, errors=errors, zones=self._last_zones, reasons=reasons
+        )
 
     def _read(self, path: str, spec: TargetSpec) -> tuple[Server, ...]:
         if isinstance(spec, ResolvConfTargets):
@@ -119,6 +129,12 @@ class TargetSources:
             return self._discovery(path)
         assert isinstance(spec, tuple)
         return spec
+
+
+def _reason(spec: TargetSpec) -> str:
+    if isinstance(spec, ResolvConfTargets):
+        return f"resolv.conf {spec.file}"
+    return "discovered" if spec == AUTO else "configured"
 
 
 def _describe(exc: Exception) -> str:

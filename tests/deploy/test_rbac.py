@@ -70,7 +70,9 @@ def test_node_agent_may_read_only_what_discovery_of_its_auto_paths_needs() -> No
         ("kube-system", "", "pods", "list", ""),
         ("kube-system", "", "configmaps", "get", "node-local-dns"),
         ("kube-system", "", "configmaps", "get", "nodelocaldns"),
-    }, "no Corefile ConfigMap: the node agent's config has no upstream: auto"
+        # upstream: auto: the Corefile of whichever distribution's DNS is located
+        *(("cluster", "", "configmaps", "get", name) for name in ("coredns", "dns-default", services[3])),
+    }, "the located Service, its pods, NodeLocal on this node, and the Corefile for upstream: auto"
 
 
 def test_cluster_instance_writes_only_its_lease_in_its_own_namespace() -> None:
