@@ -37,6 +37,11 @@ class Service:
         self._listen = listen
         self._stop = asyncio.Event()
         self._scheduler: AsyncIOScheduler | None = None
+        self._listen_from_config = listen == config.listen
+        """Whether the config file says where to listen (``--listen`` overrides it for good)."""
+        self._mode = config.mode
+        self._restart_needed: dict[str, object] = {}
+        """Settings a reload changed that take a restart, by warning: the value already warned of."""
         health = Health(lambda: self.runtime.config.interval, self.runtime.probes.last_round_end)
         app = App(self.runtime.registry(), self.runtime.report, health)
         self.http = HttpServer(listen[0], listen[1], app)
@@ -78,7 +83,7 @@ class Service:
         """Run now, then every ``interval`` plus up to ``jitter``; never two runs at once."""
         assert self._scheduler is not None
         self._scheduler.add_job(
-            run,
+            self._until_stop(name, run),
             IntervalTrigger(seconds=interval, jitter=jitter or None, timezone=UTC),
             id=name,
             name=name,
@@ -88,6 +93,19 @@ class Service:
             next_run_time=datetime.now(UTC),
             replace_existing=True,
         )
+
+    def _until_stop(self, name: str, run: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+        """``run``, ended quietly when the service stops under it (a stop is not a failed job)."""
+
+        async def job() -> None:
+            try:
+                await run()
+            except asyncio.CancelledError:
+                if not self._stop.is_set():
+                    raise
+                log.info("job_interrupted", job=name, reason="stopping")
+
+        return job
 
     def reload(self) -> None:
         """Load the config file again; on any error keep the running config and say why."""
@@ -105,21 +123,33 @@ class Service:
                 action="keeping the running config",
             )
             return
-        if config.listen != self.runtime.config.listen:
-            log.warning("config_listen_changed", note="a new listen address takes a restart")
-        if config.mode != self.runtime.config.mode:
-            log.warning("config_mode_changed", note="a new mode takes a restart")
+        if self._listen_from_config:
+            self._warn_once("config_listen_changed", config.listen, self._listen, "listen address")
+        self._warn_once("config_mode_changed", config.mode, self._mode, "mode")
         self.runtime.apply(config)
         self.runtime.status.config_loaded(ok=True)
         self._schedule(config)
         log.info("config_reloaded", config=self._config_path, names=len(config.names))
+
+    def _warn_once(self, event: str, wanted: object, running: object, what: str) -> None:
+        """Say once per new value that a setting takes a restart (``running`` is what the process
+        started with); reloads that keep the value warned of say nothing more."""
+        if wanted == running:
+            self._restart_needed.pop(event, None)
+        elif self._restart_needed.get(event) != wanted:
+            self._restart_needed[event] = wanted
+            log.warning(
+                event, running=_text(running), config=_text(wanted), note=f"a new {what} takes a restart"
+            )
 
     def _on_event(self, event: JobExecutionEvent) -> None:
         if event.code == EVENT_JOB_MAX_INSTANCES:
             if event.job_id == PROBE_JOB:
                 self.runtime.probes.skipped()
             log.warning("job_skipped", job=event.job_id, reason="the previous run is still running")
-        elif event.exception is not None:
+        elif event.exception is not None and not (
+            self._stop.is_set() and isinstance(event.exception, asyncio.CancelledError)
+        ):
             name = "probe" if event.job_id == PROBE_JOB else event.job_id
             self.runtime.status.record(name, ok=False, duration=0.0, error=str(event.exception))
             log.error(
@@ -128,6 +158,13 @@ class Service:
                 error=str(event.exception),
                 error_type=type(event.exception).__name__,
             )
+
+
+def _text(value: object) -> str:
+    """A setting as the config writes it (``host:port`` for a listen address)."""
+    if isinstance(value, tuple):
+        return ":".join(str(part) for part in value)
+    return str(value)
 
 
 async def _cancel_others() -> None:

@@ -16,7 +16,7 @@ import socket
 import struct
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 _SO_TIMESTAMPNS = 35  # SO_TIMESTAMPNS_OLD on x86_64 and the asm-generic ABIs (arm64, riscv)
@@ -196,3 +196,61 @@ async def _read_exactly(loop: asyncio.AbstractEventLoop, sock: socket.socket, si
             raise ExchangeError(f"connection closed after {len(chunks)} of {size} bytes")
         chunks += chunk
     return bytes(chunks)
+
+
+class UdpChannel:
+    """One connected UDP socket kept open across several sends to one server.
+
+    glibc keeps a socket per nameserver for the whole of one query and sends every
+    try of it with the same ID, so a reply that comes after its try gave up still
+    answers a later try. A channel does the same: :meth:`send_and_wait` sends and
+    waits for a datagram ``accept`` takes, reading past the ones it does not (glibc
+    drops a reply with another ID or question and keeps waiting).
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self._sock = socket.socket(_family(host), socket.SOCK_DGRAM)
+        self._sock.setblocking(False)
+        try:
+            self._sock.connect((host, port))
+        except OSError as exc:
+            self._sock.close()
+            raise ExchangeError(describe_os_error(exc)) from None
+
+    async def send_and_wait(self, wire: bytes, accept: Callable[[bytes], bool], timeout: float) -> bytes:
+        """Send ``wire`` and return the first datagram ``accept`` takes within ``timeout``.
+
+        Raises :class:`ExchangeError`: ``timed_out`` when nothing accepted came, else
+        the socket's error (ICMP port unreachable).
+        """
+        loop = asyncio.get_running_loop()
+        received: asyncio.Future[bytes] = loop.create_future()
+        sock = self._sock
+
+        def readable() -> None:
+            while not received.done():
+                try:
+                    data = sock.recv(_MAX_DATAGRAM)
+                except (BlockingIOError, InterruptedError):
+                    return
+                except OSError as exc:
+                    received.set_exception(ExchangeError(describe_os_error(exc)))
+                    return
+                if accept(data):
+                    received.set_result(data)
+
+        fd = sock.fileno()
+        loop.add_reader(fd, readable)
+        try:
+            sock.send(wire)
+            async with asyncio.timeout(timeout):
+                return await received
+        except TimeoutError:
+            raise ExchangeError(f"no reply within {timeout:g}s", timed_out=True) from None
+        except OSError as exc:
+            raise ExchangeError(describe_os_error(exc)) from None
+        finally:
+            loop.remove_reader(fd)
+
+    def close(self) -> None:
+        self._sock.close()

@@ -178,3 +178,38 @@ def test_black_hole_neither_slows_scrapes_nor_piles_up_probes(start_exporter) ->
     assert skipped >= 2, "rounds due while one ran must be skipped, not run in parallel"
     # Completed rounds sent 4 queries each; the round under way has sent at most 4 more.
     assert rounds * 4 <= asked <= rounds * 4 + 4
+
+
+def test_a_listen_change_is_warned_of_once_per_new_address(start_exporter) -> None:
+    with Responder("127.0.79.2", 5302) as server:
+        doc = {
+            "interval": "1s",
+            "timeout": "500ms",
+            "names": [{"name": "example.org.", "type": "A"}],
+            "paths": {"service": [server.address]},
+        }
+        exporter = start_exporter(doc)
+        served = exporter.url.removeprefix("http://")
+
+        def reload_with(listen: str, reloads: int) -> None:
+            write_config(exporter.config, {**doc, "listen": listen})
+            for _ in range(reloads):
+                wanted = exporter.output().count("config_reloaded") + 1
+                exporter.signal(signal.SIGHUP)
+                exporter.wait_for(
+                    lambda wanted=wanted: exporter.output().count("config_reloaded") >= wanted, what="reload"
+                )
+
+        reload_with("127.0.0.1:1", 3)
+        reload_with("127.0.0.1:2", 2)
+        reload_with(served, 2)
+        reload_with("127.0.0.1:2", 1)
+        assert exporter.stop() == 0
+        warnings = [
+            json.loads(line) for line in exporter.output().splitlines() if "config_listen_changed" in line
+        ]
+        assert [(w["running"], w["config"]) for w in warnings] == [
+            (served, "127.0.0.1:1"),
+            (served, "127.0.0.1:2"),
+            (served, "127.0.0.1:2"),  # back to the served address in between: a new change
+        ]

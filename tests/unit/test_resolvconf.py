@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from exporter.probe.resolver import try_timeout
 from exporter.resolvconf import candidates, parse_resolv_conf
 
 AKS_POD = """\
@@ -118,3 +119,21 @@ def test_no_tld_query_skips_single_label_as_is() -> None:
     conf = parse_resolv_conf("search svc.cluster.local\noptions ndots:1 no-tld-query\n")
     assert candidates("web", conf) == ("web.svc.cluster.local.",)
     assert candidates("web.default", conf) == ("web.default.", "web.default.svc.cluster.local.")
+
+
+@pytest.mark.parametrize(
+    ("timeout", "servers", "waits"),
+    [
+        (5, 1, [5]),
+        (5, 2, [5, 5]),
+        (5, 3, [5, 3, 6]),
+        (1, 3, [1, 1, 1]),
+        (2, 3, [2, 1, 2]),
+        (30, 3, [30, 20, 40]),
+    ],
+)
+def test_each_nameserver_waits_what_glibc_send_dg_computes(
+    timeout: int, servers: int, waits: list[int]
+) -> None:
+    # resolv/res_send.c (2.36), send_dg: seconds = retrans << ns; if ns > 0: seconds /= nscount; at least 1.
+    assert [try_timeout(timeout, ns, servers) for ns in range(servers)] == waits
