@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from exporter.config import AUTO, Config, Server
 from exporter.diagnosis.engine import Findings, diagnose, upstream_comparisons
-from exporter.diagnosis.model import Observations
+from exporter.diagnosis.model import DnsPlace, Observations
 from exporter.diagnosis.stats import Stats
 from exporter.exposition import Collector
 from exporter.hops import Hop
@@ -186,7 +186,17 @@ class Runtime:
             now=time.time(),
             thresholds=self.config.diagnosis.thresholds,
             node_name=self.node,
+            dns=self._dns_place(),
         )
+
+    def _dns_place(self) -> DnsPlace:
+        """The located cluster DNS, else the configured one."""
+        k8s = self.config.kubernetes
+        discovery = _latest(self._discovery)
+        location = discovery.location if discovery is not None else None
+        if location is None:
+            return DnsPlace(k8s.namespace, k8s.service, k8s.pod_selector)
+        return DnsPlace(location.namespace, location.service, location.selector or k8s.pod_selector)
 
     def snapshot(self) -> Snapshot:
         return Snapshot(

@@ -9,7 +9,7 @@ import pytest
 from exporter.causes import CAUSES
 from exporter.config import parse_config
 from exporter.diagnosis.engine import diagnose, upstream_comparisons
-from exporter.diagnosis.model import Observations
+from exporter.diagnosis.model import DnsPlace, Observations
 from exporter.probe import ProbeResult, Reason
 from tests.unit.results import (
     EXTERNAL,
@@ -277,3 +277,20 @@ def test_each_upstream_failure_names_its_cause(faults: list[object], expected: l
     for fault in faults:
         results = broken(results, fault)
     assert causes(results) == expected
+
+
+def test_coredns_unavailable_names_where_the_dns_lives() -> None:
+    """On OpenShift the DNS pods are openshift-dns's dns-default: the fix says so, not kube-system."""
+    results = healthy_results()
+    for path in ("pod", "service"):
+        results = broken(results, fail(Reason.TIMEOUT, path=path))
+    obs = Observations(
+        rounds=tuple(round_of(*results) for _ in range(3)),
+        names=NAMES,
+        configured_paths=frozenset({"service", "pod", "nodelocal", "upstream"}),
+        dns=DnsPlace("openshift-dns", "dns-default", "dns.operator.openshift.io/daemonset-dns=default"),
+    )
+    (finding,) = [f for f in diagnose(obs) if f.cause == "coredns_unavailable"]
+    assert "nor the dns-default Service" in finding.summary
+    assert "kubectl -n openshift-dns get pods -l dns.operator.openshift.io/daemonset-dns=default" in finding.fix
+    assert "kube-system" not in finding.fix
