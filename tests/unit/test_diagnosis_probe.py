@@ -292,5 +292,7 @@ def test_coredns_unavailable_names_where_the_dns_lives() -> None:
     )
     (finding,) = [f for f in diagnose(obs) if f.cause == "coredns_unavailable"]
     assert "nor the dns-default Service" in finding.summary
-    assert "kubectl -n openshift-dns get pods -l dns.operator.openshift.io/daemonset-dns=default" in finding.fix
+    assert (
+        "kubectl -n openshift-dns get pods -l dns.operator.openshift.io/daemonset-dns=default" in finding.fix
+    )
     assert "kube-system" not in finding.fix
