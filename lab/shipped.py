@@ -127,8 +127,8 @@ def on_shape(config: Path, kubeconfig: Path, workdir: Path, *, resolver: str, po
             "options ndots:5 timeout:1 attempts:2\n"
         )
         doc["paths"]["resolver"] = {"file": str(resolv), "port": port}
-        doc["node"] = {"procfs": str(HEALTHY_NODE / "proc"), "rootfs": str(HEALTHY_NODE / "root")}
-        return doc
+    # upstream: auto also probes the node's resolv.conf servers: a host root whose resolv.conf lists
+    # none, so the upstreams probed are the Corefile's (the lab's), for both workloads.
     root = workdir / "root-without-nameservers"
     (root / "etc").mkdir(parents=True, exist_ok=True)
     (root / "etc" / "resolv.conf").write_text("# the upstreams come from the Corefile only\n")

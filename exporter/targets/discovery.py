@@ -109,6 +109,7 @@ class KubernetesDiscovery:
         self.slices: EndpointSliceWatch | None = None
         """The watch of the located Service's EndpointSlices (None until located)."""
         self.location: DnsLocation | None = None
+        self._no_corefile = False
         self._relocated = asyncio.Event()
         self._on_location = on_location
         self._found: dict[str, tuple[Server, ...]] = {}
@@ -318,7 +319,19 @@ class KubernetesDiscovery:
     async def _corefile(self) -> tuple[Server, ...]:
         assert self.location is not None
         namespace, name = self.location.namespace, self.location.corefile_configmap
-        obj = await self._client.get(f"/api/v1/namespaces/{namespace}/configmaps/{name}")
+        try:
+            obj = await self._client.get(f"/api/v1/namespaces/{namespace}/configmaps/{name}")
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            # No Corefile: kube-dns (GKE) forwards to the node's resolv.conf unless told otherwise,
+            # and those servers are probed anyway; nothing to add, and nothing failed.
+            if not self._no_corefile:
+                log.info("no_corefile", configmap=f"{namespace}/{name}", upstreams="the node's resolv.conf")
+            self._no_corefile = True
+            self._zones = ()
+            return ()
+        self._no_corefile = False
         corefile = (obj.get("data") or {}).get("Corefile")
         if not isinstance(corefile, str):
             raise MalformedObject(f"ConfigMap {namespace}/{name} has no data.Corefile")

@@ -69,7 +69,12 @@ def test_the_node_agent_finds_the_dns_of_each_distribution_and_names_nothing(
     assert targets.get("nodelocal", []) == ([loaded.nodelocal] if loaded.nodelocal else [])
     assert discovery["errors"] == {}
     assert causes(report) == []
-    assert report["healthy"] is True
+    # Without a Corefile (kube-dns), upstream: auto is the node's resolv.conf servers, which are asked
+    # on port 53, where the lab cannot answer: the fake host root lists none, and says so.
+    no_corefile = {"paths.upstream": "the node's /etc/resolv.conf lists no nameserver"}
+    expected_errors = no_corefile if shape == "gke-kube-dns" else {}
+    assert report["source_errors"] == expected_errors
+    assert not [p for p in report["probes"] if p["result"] != "success"]
 
 
 @pytest.mark.parametrize("shape", HEALTHY)
