@@ -207,3 +207,35 @@ def test_doctor_reports_an_unreachable_api_as_data(
     # The static path still probes, and so does the NodeLocal address written in the config.
     assert {p["path"] for p in report["probes"]} == {"service", "nodelocal"}
     assert all(p["result"] == "success" for p in report["probes"])
+
+
+@pytest.mark.parametrize("mode", ["node", "cluster"])
+def test_the_endpointslice_collector_recovers_after_an_api_restart_on_a_quiet_cluster(
+    lab: Lab, kube_api: KubeAPI, kubeconfig: Path, start_exporter: Any, mode: str
+) -> None:
+    """The API server stopped for a few seconds and started again (a control-plane upgrade), no
+    EndpointSlice changing and no bookmark sent: the re-established watch alone says the collector works."""
+    kube_api.bookmark_every = 3600.0  # nothing but the new watch's answer may count as the sign
+    fake_cluster(kube_api, lab)
+    extra = FAST_CLUSTER if mode == "cluster" else {}
+    exporter = start_exporter(config(lab, kubeconfig, mode=mode, **extra))
+
+    def endpointslices() -> float | None:
+        found = samples(exporter.metrics(), "k8s_dns_collector_success", collector="endpointslices")
+        return found[0][1] if found else None
+
+    exporter.wait_for(lambda: endpointslices() == 1, what="the first list and watch")
+    changes = [e for e in kube_api.store.events if e.resource == "endpointslices"]
+    watches = len(kube_api.watches("endpointslices"))
+    kube_api.stop()
+    exporter.wait_for(lambda: endpointslices() == 0, what="the outage to be seen")
+    time.sleep(3)
+    kube_api.start()
+    restarted = time.monotonic()
+    exporter.wait_for(lambda: endpointslices() == 1, timeout=30, what="success once the watch is back")
+    took = time.monotonic() - restarted
+    assert len(kube_api.watches("endpointslices")) > watches, "recovered by a new watch"
+    assert took < 20, f"{took:.1f}s after the API came back"
+    text = exporter.metrics()
+    assert pod_servers(text) == {lab.address("pod-1"), lab.address("pod-2")}
+    assert [e for e in kube_api.store.events if e.resource == "endpointslices"] == changes
