@@ -150,11 +150,16 @@ def read_resolv_conf(path: str) -> ResolvConf:
 LINK_LOCAL = ipaddress.ip_network("169.254.0.0/16")
 """Where node-local DNS caches listen: NodeLocal DNSCache (169.254.20.10, kubespray's 169.254.25.10),
 AKS LocalDNS (169.254.10.10 and .11). An address there is a cache on the node, not a bypass."""
+CLOUD_RESOLVERS = ipaddress.ip_network("169.254.169.0/24")
+"""Link-local, yet off the cluster: the clouds' instance resolvers and metadata servers (AWS's
+169.254.169.253, GCE's and OCI's 169.254.169.254). A pod pointed there cannot resolve Services."""
 
 
 def node_local_address(host: str) -> bool:
-    """Whether ``host`` is a link-local address, where node-local DNS caches listen."""
+    """Whether ``host`` is a link-local address where node-local DNS caches listen (not a cloud's
+    instance resolver)."""
     try:
-        return ipaddress.ip_address(host) in LINK_LOCAL
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    return address in LINK_LOCAL and address not in CLOUD_RESOLVERS

@@ -36,22 +36,29 @@ def test_sampled_pods_name_a_bypassed_nodelocal_and_pods_that_skip_cluster_dns(
     put(pod("own-dns", policy="None", servers=["192.0.2.99"]))
     # AKS LocalDNS's address for pods, written by hand: a cache on the node, not a bypass.
     put(pod("localdns", policy="None", servers=["169.254.10.11"]))
+    # A CoreDNS pod's own address is cluster DNS too; a cloud's instance resolver (AWS's 169.254.169.253)
+    # is link-local but off the cluster: a bypass.
+    put(pod("direct", policy="None", servers=[host(lab.address("pod-1"))]))
+    put(pod("vpc-dns", policy="None", servers=["169.254.169.253"]))
     put(pod("host-agent", host_network=True))
     put(pod("system-agent", namespace="kube-system"))
     put(pod("finished", phase="Succeeded"))
     report = doctor(lab, kubeconfig, tmp_path, sample_pods=100)
     sample = report["cluster"]["pod_dns"]
-    assert (
-        sample["sampled"] == 8
-    )  # 5 web, cached-1, own-dns, localdns; not host-network, kube-system, finished
+    # 5 web, cached-1, own-dns, localdns, direct, vpc-dns; not host-network, kube-system, finished
+    assert sample["sampled"] == 10
     assert (sample["cluster_first"], sample["nodelocal"], sample["bypassing_total"]) == (6, 1, 5)
-    assert sample["elsewhere"] == [{"pod": "default/own-dns", "nameservers": ["192.0.2.99"]}]
+    assert sample["elsewhere"] == [
+        {"pod": "default/own-dns", "nameservers": ["192.0.2.99"]},
+        {"pod": "default/vpc-dns", "nameservers": ["169.254.169.253"]},
+    ]
     causes = {c["cause"]: c for c in report["causes"]}
     bypassed = causes["nodelocal_bypassed"]
-    assert bypassed["summary"].startswith("NodeLocal DNSCache runs, but 5 of 8 sampled pods")
+    assert bypassed["summary"].startswith("NodeLocal DNSCache runs, but 5 of 10 sampled pods")
     assert "NodeLocal DNSCache DaemonSet present; kube-proxy mode ipvs" in bypassed["evidence"]
     assert causes["pod_resolv_conf_wrong"]["evidence"] == [
-        "default/own-dns: dnsPolicy None, nameservers 192.0.2.99"
+        "default/own-dns: dnsPolicy None, nameservers 192.0.2.99",
+        "default/vpc-dns: dnsPolicy None, nameservers 169.254.169.253",
     ]
     assert report["collectors"]["pod_dns"] == {"success": True, "error": None}
     assert cluster.pods  # the CoreDNS pods themselves are never sampled (their namespace is left out)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from exporter.probe.resolver import try_timeout
-from exporter.resolvconf import candidates, parse_resolv_conf
+from exporter.resolvconf import candidates, node_local_address, parse_resolv_conf
 
 AKS_POD = """\
 search default.svc.cluster.local svc.cluster.local cluster.local 00idcnmrrm4edot5s2or1onxsc.bx.internal.cloudapp.net
@@ -137,3 +137,19 @@ def test_each_nameserver_waits_what_glibc_send_dg_computes(
 ) -> None:
     # resolv/res_send.c (2.36), send_dg: seconds = retrans << ns; if ns > 0: seconds /= nscount; at least 1.
     assert [try_timeout(timeout, ns, servers) for ns in range(servers)] == waits
+
+
+@pytest.mark.parametrize(
+    ("host", "node_cache"),
+    [
+        ("169.254.20.10", True),  # NodeLocal DNSCache
+        ("169.254.25.10", True),  # kubespray's nodelocaldns
+        ("169.254.10.11", True),  # AKS LocalDNS, the pods' address
+        ("169.254.169.253", False),  # AWS's instance resolver: link-local, off the cluster
+        ("169.254.169.254", False),  # GCE's metadata server, which answers DNS too
+        ("10.96.0.10", False),
+        ("not-an-address", False),
+    ],
+)
+def test_node_cache_addresses_leave_out_the_clouds_instance_resolvers(host: str, node_cache: bool) -> None:
+    assert node_local_address(host) is node_cache

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from exporter.cluster.model import KubeDnsService, PodDnsSample
+from exporter.cluster.model import CorednsPod, KubeDnsService, PodDnsSample
 from exporter.cluster.readers.context import Context, NoData
 from exporter.resolvconf import node_local_address
 from exporter.targets.nodelocal import DEFAULT_ADDRESS
@@ -26,7 +26,11 @@ def read_pod_dns(ctx: Context) -> PodDnsSample:
         api.core.list_pod_for_all_namespaces, limit=k8s.sample_pods, field_selector="status.phase=Running"
     )
     service: KubeDnsService | None = ctx.state.get("kube_dns_service")
+    dns_pods: tuple[CorednsPod, ...] = ctx.state.get("coredns_pods") or ()
+    # Cluster DNS is every address it answers on: the Service's ClusterIPs (both families) and the DNS
+    # pods themselves (a pod may name one directly); a node cache's link-local address is added below.
     cluster_dns = set(service.cluster_ips) if service is not None else set()
+    cluster_dns.update(p.ip for p in dns_pods if p.ip)
     nodelocal = k8s.nodelocal_address.host if k8s.nodelocal_address is not None else DEFAULT_ADDRESS
     sampled = cluster_first = with_nodelocal = bypassing_total = elsewhere_total = 0
     bypassing: list[str] = []
