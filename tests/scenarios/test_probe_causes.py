@@ -19,7 +19,7 @@ from exporter.diagnosis.model import Finding
 from exporter.runtime import Runtime
 from lab import Lab
 from lab.topology import DEAD, Upstream
-from lab.zones import PUBLIC
+from lab.zones import CHAINED, PRIVATE, PUBLIC
 from tests.integration.probing import run_round
 
 pytestmark = pytest.mark.lab
@@ -148,6 +148,36 @@ SCENARIOS = {
             f"upstream {lab.address('upstream-1')}: example.com. A -> REFUSED",
             f"upstream {lab.address('upstream-3')}: ",
         ],
+    ),
+    # BIND 9 forwarding to a server that is gone answers SERVFAIL beside a good unbound: that server
+    # is broken, and pods (through CoreDNS, which tries the other) still resolve.
+    "upstream_error (BIND 9 SERVFAILs beside unbound)": Scenario(
+        lab={"upstreams": (Upstream(software="bind", servfail=True), Upstream())},
+        names=[NAMES[1]],
+        expected=["upstream_error"],
+        evidence=lambda lab: [f"upstream {lab.address('upstream-1')}: example.org. A -> SERVFAIL"],
+    ),
+    # BIND 9 refusing everything (allow-query none), dnsmasq beside it, and unbound gone.
+    "upstream_error (BIND 9 refuses, dnsmasq answers, unbound is gone)": Scenario(
+        lab={
+            "upstreams": (
+                Upstream(software="bind", refuse=(".",)),
+                Upstream(software="dnsmasq"),
+                Upstream(),
+            )
+        },
+        kill=("upstream-3",),
+        names=[NAMES[1]],
+        expected=["upstream_error", "upstream_unreachable"],
+        evidence=lambda lab: [
+            f"upstream {lab.address('upstream-1')}: example.org. A -> REFUSED",
+            f"upstream {lab.address('upstream-3')}: ",
+        ],
+    ),
+    # A CDN's resolver gives www through a CNAME, the other the address itself: the same answer.
+    "healthy (BIND 9 answers through a CNAME)": Scenario(
+        lab={"upstreams": (Upstream(software="bind", zones=(*CHAINED, PRIVATE)), Upstream())},
+        names=[*NAMES, {"name": "www.example.org.", "type": "A", "expect": {"answers": ["192.0.2.11"]}}],
     ),
     # A private-zone style resolver that serves UDP only.
     "upstream_tcp_unsupported": Scenario(
