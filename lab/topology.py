@@ -8,6 +8,7 @@ pod-1, pod-2   127.0.20.{1,2}:5353 dnsmasq serving cluster.local, forwarding the
 nodelocal      127.0.30.1:5353     unbound caching forwarder (NodeLocal DNSCache)
 upstream-1, 2  127.0.40.{1,2}:5353 unbound serving example.org, example.com, corp.internal
                (or BIND 9 or dnsmasq, serving, refusing, failing or giving other data)
+cluster-gone   127.0.50.1:5353     BIND 9 answering SERVFAIL for the cluster zone pods lost (optional)
 =============  ==================  ============================================================
 
 ``net`` moves the whole lab to ``127.<net>.x.y`` so tests can run several labs at once.
@@ -108,7 +109,11 @@ class Lab:
         upstreams: Sequence[Upstream] = (Upstream(), Upstream()),
         pod_forward: Sequence[str] | None = None,
         pods_serve_cluster: bool = True,
+        lost_cluster: str = "silent",
     ) -> None:
+        """``lost_cluster``: how pods that do not serve the cluster zone fail it: ``silent`` (no
+        answer, like a CoreDNS stuck on the API), or ``servfail`` (like CoreDNS's kubernetes plugin
+        before it has synced: a BIND 9 that forwards to nowhere answers for them)."""
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="k8s-dns-lab-")
         self.workdir = Path(workdir) if workdir else Path(self._tmp.name)  # type: ignore[union-attr]
         self.net = net
@@ -116,6 +121,13 @@ class Lab:
         self.servers: dict[str, Server] = {}
         upstream_addresses = []
         dead = f"{self.host(DEAD)}:{port}"
+        cluster_gone = dead
+        if not pods_serve_cluster and lost_cluster == "servfail":
+            gone = Upstream(software="bind", servfail=True)
+            self._add(gone.server("cluster-gone", self.host("50.1"), port, self.workdir, dead))
+            cluster_gone = self.address("cluster-gone")
+        elif lost_cluster != "silent":
+            raise ValueError(f"lost_cluster {lost_cluster!r} is not silent or servfail")
         for index, spec in enumerate(upstreams, start=1):
             host = self.host(f"40.{index}")
             self._add(spec.server(f"upstream-{index}", host, port, self.workdir, dead))
@@ -133,7 +145,7 @@ class Lab:
                     self.workdir,
                     zone=CLUSTER if pods_serve_cluster else None,
                     forward=forward,
-                    forward_zones={} if pods_serve_cluster else {"cluster.local": dead},
+                    forward_zones={} if pods_serve_cluster else {"cluster.local": cluster_gone},
                     all_servers=True,
                     probe_name="kubernetes.default.svc.cluster.local."
                     if pods_serve_cluster
