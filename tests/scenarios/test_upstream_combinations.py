@@ -22,6 +22,7 @@ import pytest
 
 from exporter.diagnosis.model import Finding
 from exporter.runtime import Runtime
+from lab.responder import BAD_REPLIES, Responder
 from lab.servers import Server, Unbound
 from lab.topology import Upstream
 from lab.zones import CHAINED, ELSEWHERE, PUBLIC
@@ -219,3 +220,25 @@ def test_healthy_upstreams_differing_only_in_cname_detail_name_nothing(
             )
             == 1.0
         )
+
+
+@pytest.mark.parametrize(
+    ("bad", "expected"),
+    [
+        # bytes no client takes: nothing to compare, the server is broken
+        ("pointer loop", {"upstream_error": {"bad"}}),
+        ("pointer forward", {"upstream_error": {"bad"}}),
+        # a record for an unrelated name is no answer (NOERROR, no records) where the others give records
+        ("unrelated owner", {"upstream_mixed_resolvers": {"bad", "good"}}),
+    ],
+)
+def test_an_upstream_sending_replies_a_client_rejects_is_named(
+    pool: None, bad: str, expected: dict[str, set[str]]
+) -> None:
+    """The scripted responder plays what no real server sends, beside a good unbound."""
+    port = 5480 + list(BAD_REPLIES).index(bad)
+    with Responder(f"{NET}.230", port, BAD_REPLIES[bad]) as responder:
+        servers = {"good": address("good", 0), "bad": responder.address}
+        _, findings = diagnose(list(servers.values()), [EXAMPLE])
+    role = {a: r for r, a in servers.items()}
+    assert {f.cause: {role[s] for s in named(f)} for f in findings} == expected
