@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 WHEELHOUSE := $(VENV)/wheelhouse
 # Debian packages the lab, the tests and the benchmarks use (installed only when missing).
-APT_PACKAGES := dnsmasq-base unbound prometheus prometheus-alertmanager dnsutils iproute2 iptables openssl time gcc libc6-dev util-linux mount
+APT_PACKAGES := dnsmasq-base unbound bind9 prometheus prometheus-alertmanager dnsutils iproute2 iptables openssl time gcc libc6-dev util-linux mount
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Root can make a network namespace directly; anyone else needs a user namespace too.
 UNSHARE := $(shell [ "$$(id -u)" = 0 ] && echo "unshare -n" || echo "unshare -rn")

@@ -80,6 +80,52 @@ def healthy(request: Request) -> Action:
     return answer(request, {"A": ["192.0.2.53"]})
 
 
+def unrelated_owner(request: Request) -> Action:
+    """An A record for a name no CNAME chain from the question leads to: a reply with no answer
+    (an off-path spoof, a broken middlebox); clients drop the record."""
+    reply = answer(request)
+    reply.answer.append(dns.rrset.from_text("unrelated.example.net.", 30, "IN", "A", "192.0.2.66"))
+    return reply
+
+
+def _pointer(target: int) -> bytes:
+    return (0xC000 | target).to_bytes(2, "big")
+
+
+def _bad_owner(request: Request, owner: Callable[[int, int], bytes]) -> bytes:
+    """A healthy reply whose answer's owner name (a pointer to the question) is replaced by
+    ``owner(offset of the owner, size of the message)``."""
+    assert request.message is not None
+    wire = healthy(request).to_wire()  # type: ignore[union-attr]
+    at = 12 + len(request.message.question[0].name.to_wire() or b"") + 4
+    assert wire[at : at + 2] == _pointer(12), "dnspython compresses the owner to the question"
+    return wire[:at] + owner(at, len(wire)) + wire[at + 2 :]
+
+
+def pointer_loop(request: Request) -> Action:
+    """The answer's owner is a label and a pointer back to that label: a name without end."""
+    return _bad_owner(request, lambda at, _size: b"\x01a" + _pointer(at))
+
+
+def pointer_forward(request: Request) -> Action:
+    """The answer's owner points forward, into the record's own type and class."""
+    return _bad_owner(request, lambda at, _size: _pointer(at + 2))
+
+
+def pointer_past_end(request: Request) -> Action:
+    """The answer's owner points past the end of the message."""
+    return _bad_owner(request, lambda _at, size: _pointer(size + 100))
+
+
+BAD_REPLIES: dict[str, Handler] = {
+    "unrelated owner": unrelated_owner,
+    "pointer loop": pointer_loop,
+    "pointer forward": pointer_forward,
+    "pointer past end": pointer_past_end,
+}
+"""Replies a client must reject that no real server sends, by name."""
+
+
 class DropSecondFromOnePort:
     """A server behind a conntrack insert race: of two queries that arrive from one source port
     within ``window`` seconds, the second is dropped; queries from separate ports all get answers.

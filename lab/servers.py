@@ -1,4 +1,4 @@
-"""Real DNS servers from Debian, started on loopback for the lab: dnsmasq and unbound.
+"""Real DNS servers from Debian, started on loopback for the lab: dnsmasq, unbound and BIND 9.
 
 Each server runs in the foreground as a child process, logs to a file in the
 lab's directory, and dies with its parent (``PR_SET_PDEATHSIG``), so a crashed
@@ -68,7 +68,10 @@ class Server(abc.ABC):
 
     @abc.abstractmethod
     def probe_name(self) -> str:
-        """A name this server answers with NOERROR once it is up."""
+        """A name this server answers once it is up (with :attr:`ready_rcode`)."""
+
+    ready_rcode = dns.rcode.NOERROR
+    """The rcode it answers :meth:`probe_name` with once up (a refusing server: REFUSED)."""
 
     def start(self, timeout: float = 10.0) -> None:
         with self.log.open("ab") as log:
@@ -89,7 +92,7 @@ class Server(abc.ABC):
                 raise LabError(f"{self.role} exited with {self._process.returncode}: {self._log_tail()}")
             try:
                 reply = dns.query.udp(query, self.host, port=self.port, timeout=0.2)
-                if reply.rcode() == dns.rcode.NOERROR:
+                if reply.rcode() == self.ready_rcode:
                     return
             except (OSError, dns.exception.DNSException):
                 pass
@@ -133,16 +136,18 @@ class Dnsmasq(Server):
         workdir: Path,
         *,
         zone: Zone | None = None,
+        zones: Sequence[Zone] = (),
         forward: Sequence[str] = (),
         forward_zones: dict[str, str] | None = None,
         all_servers: bool = False,
         probe_name: str = "kubernetes.default.svc.cluster.local.",
         also: Sequence[str] = (),
     ) -> None:
-        """``also``: more loopback addresses it answers on (a fleet's CoreDNS pods from one process)."""
+        """``also``: more loopback addresses it answers on (a fleet's CoreDNS pods from one process);
+        ``zones``: more zones it serves beside ``zone``."""
         super().__init__(role, host, port, workdir)
         self.also = list(also)
-        self.zone = zone
+        self.zones = [*([zone] if zone is not None else []), *zones]
         self.forward = list(forward)
         self.forward_zones = dict(forward_zones or {})
         """Zone -> the one server its names are sent to (``--server=/zone/host#port``)."""
@@ -170,16 +175,18 @@ class Dnsmasq(Server):
             "--no-negcache",
             "--log-facility=-",
         ]
-        if self.zone is not None:
+        if self.zones:
             hosts = self.workdir / f"{self.role}.hosts"
             lines = [
                 f"{value} {owner.rstrip('.')}"
-                for owner, records in self.zone.records.items()
+                for zone in self.zones
+                for owner, records in zone.records.items()
                 for rtype, value in records
                 if rtype in ("A", "AAAA")
             ]
             hosts.write_text("\n".join(lines) + "\n")
-            cmd += [f"--addn-hosts={hosts}", f"--local=/{self.zone.name.rstrip('.')}/"]
+            cmd.append(f"--addn-hosts={hosts}")
+            cmd.extend(f"--local=/{zone.name.rstrip('.')}/" for zone in self.zones)
         for target in self.forward:
             host, port = target.rsplit(":", 1)
             cmd.append(f"--server={host}#{port}")
@@ -268,6 +275,124 @@ class Unbound(Server):
                 lines.insert(lines.index("server:") + 1, f'  local-zone: "{zone_name}" nodefault')
         lines += ["remote-control:", "  control-enable: no"]
         return "\n".join(lines) + "\n"
+
+
+class Bind(Server):
+    """BIND 9 (``named``): authoritative for its zones, or a forwarder (``forward only``).
+
+    ``refuse`` lists zones it answers REFUSED for (``allow-query { none; }`` on the zone; ``.``
+    refuses everything, ``allow-query`` and ``allow-recursion`` both none). A forwarder whose
+    forwarders do not answer answers SERVFAIL, as a resolver whose own upstream is gone does.
+
+    named listens only on addresses of an interface, so the lab's loopback address is added
+    to ``lo`` first when missing (tests run in a private network namespace, where they may).
+    """
+
+    def __init__(
+        self,
+        role: str,
+        host: str,
+        port: int,
+        workdir: Path,
+        *,
+        zones: Sequence[Zone] = (),
+        forward: Sequence[str] = (),
+        refuse: Sequence[str] = (),
+        probe_name: str = "example.org.",
+        ready_rcode: dns.rcode.Rcode = dns.rcode.NOERROR,
+    ) -> None:
+        super().__init__(role, host, port, workdir)
+        self.zones = list(zones)
+        self.forward = list(forward)
+        self.refuse = list(refuse)
+        self._probe_name = probe_name
+        self.ready_rcode = ready_rcode
+        self.home = workdir / role
+
+    def probe_name(self) -> str:
+        return self._probe_name
+
+    def start(self, timeout: float = 10.0) -> None:
+        self._address_on_lo()
+        super().start(timeout)
+
+    def _address_on_lo(self) -> None:
+        shown = subprocess.run(
+            [require("ip"), "-o", "-4", "addr", "show", "dev", "lo"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        if f"inet {self.host}/" in shown:
+            return
+        added = subprocess.run(
+            [require("ip"), "addr", "add", f"{self.host}/32", "dev", "lo"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if added.returncode != 0:
+            raise LabError(
+                f"named listens only on interface addresses and {self.host} could not be added to lo "
+                f"(run the lab in its own network namespace: unshare -n): {added.stderr.strip()}"
+            )
+
+    def command(self) -> Sequence[str]:
+        self.home.mkdir(parents=True, exist_ok=True)
+        conf = self.home / "named.conf"
+        conf.write_text(self.config_text())
+        # -g: foreground, logging to stderr; -n 1: one worker, it starts in a fraction of a second.
+        return [require("named"), "-g", "-4", "-n", "1", "-c", str(conf)]
+
+    def config_text(self) -> str:
+        everything_refused = "." in self.refuse
+        lines = [
+            "options {",
+            f'  directory "{self.home}";',
+            "  pid-file none;",
+            "  session-keyfile none;",
+            f"  listen-on port {self.port} {{ {self.host}; }};",
+            "  listen-on-v6 { none; };",
+            "  automatic-interface-scan no;",
+            "  dnssec-validation no;",
+            "  notify no;",
+            "  max-cache-ttl 5;",
+            "  max-ncache-ttl 1;",
+            f"  allow-query {{ {'none' if everything_refused else 'any'}; }};",
+        ]
+        if self.forward:
+            forwarders = " ".join(f"{h} port {p};" for h, p in (t.rsplit(":", 1) for t in self.forward))
+            lines += [
+                "  recursion yes;",
+                f"  allow-recursion {{ {'none' if everything_refused else 'any'}; }};",
+                "  forward only;",
+                f"  forwarders {{ {forwarders} }};",
+            ]
+        else:
+            lines.append("  recursion no;")
+        lines += ["};", "controls { };"]
+        served = {zone.name for zone in self.zones}
+        # A zone it refuses and does not serve is declared empty, so allow-query can refuse it.
+        empty = [Zone(name) for name in self.refuse if name != "." and name not in served]
+        for zone in (*self.zones, *empty):
+            zone_file = self.home / f"{zone.name}zone"
+            zone_file.write_text(zone_text(zone))
+            refused = " allow-query { none; };" if zone.name in self.refuse else ""
+            lines.append(f'zone "{zone.name}" {{ type primary; file "{zone_file}";{refused} }};')
+        return "\n".join(lines) + "\n"
+
+
+def zone_text(zone: Zone) -> str:
+    """A zone file for ``zone``: its SOA and NS, then its records."""
+    lines = [
+        "$TTL 300",
+        f"{zone.name} IN SOA ns.{zone.name} hostmaster.{zone.name} 1 3600 600 86400 1",
+        f"{zone.name} IN NS ns.{zone.name}",
+        f"ns.{zone.name} IN A 192.0.2.53",
+    ]
+    for owner, records in zone.records.items():
+        lines.extend(f"{owner} IN {rtype} {value}" for rtype, value in records)
+    return "\n".join(lines) + "\n"
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -7,6 +7,8 @@ service        127.0.10.10:5353    dnsmasq forwarding to the pods (the kube-dns 
 pod-1, pod-2   127.0.20.{1,2}:5353 dnsmasq serving cluster.local, forwarding the rest to all upstreams
 nodelocal      127.0.30.1:5353     unbound caching forwarder (NodeLocal DNSCache)
 upstream-1, 2  127.0.40.{1,2}:5353 unbound serving example.org, example.com, corp.internal
+               (or BIND 9 or dnsmasq, serving, refusing, failing or giving other data)
+cluster-gone   127.0.50.1:5353     BIND 9 answering SERVFAIL for the cluster zone pods lost (optional)
 =============  ==================  ============================================================
 
 ``net`` moves the whole lab to ``127.<net>.x.y`` so tests can run several labs at once.
@@ -23,7 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lab.servers import Dnsmasq, Server, Unbound
+import dns.rcode
+
+from lab.servers import Bind, Dnsmasq, Server, Unbound
 from lab.zones import CLUSTER, PRIVATE, PUBLIC, Zone
 
 DEFAULT_PORT = 5353
@@ -34,12 +38,64 @@ DEAD = "99.99"
 """Host suffix where nothing listens: a forward target that is gone."""
 
 
+SOFTWARE = ("unbound", "bind", "dnsmasq")
+
+
 @dataclass(frozen=True)
 class Upstream:
     zones: tuple[Zone, ...] = (*PUBLIC, PRIVATE)
     tcp: bool = True
     refuse: tuple[str, ...] = ()
-    """Zones it answers REFUSED for (a resolver that will not serve them)."""
+    """Zones it answers REFUSED for (a resolver that will not serve them); ``.``: every name."""
+    software: str = "unbound"
+    """The server that plays it: ``unbound``, ``bind`` (BIND 9) or ``dnsmasq``."""
+    servfail: bool = False
+    """It forwards every name to a server that is gone (``forward only``), so it answers SERVFAIL
+    (BIND 9 only: unbound and dnsmasq wait seconds before giving up on a dead forwarder)."""
+
+    def __post_init__(self) -> None:
+        if self.software not in SOFTWARE:
+            raise ValueError(f"upstream software {self.software!r} is not one of {', '.join(SOFTWARE)}")
+        if self.servfail and self.software != "bind":
+            raise ValueError("only BIND 9 plays an upstream that answers SERVFAIL")
+        if not self.tcp and self.software != "unbound":
+            raise ValueError("only unbound plays an upstream without TCP")
+
+    def server(self, role: str, host: str, port: int, workdir: Path, dead: str) -> Server:
+        """The server playing this upstream on ``host:port``; ``dead``: an address where nothing listens."""
+        server: Server
+        if self.software == "bind":
+            server = Bind(
+                role,
+                host,
+                port,
+                workdir,
+                zones=() if self.servfail else self.zones,
+                forward=(dead,) if self.servfail else (),
+                refuse=self.refuse,
+            )
+        elif self.software == "dnsmasq":
+            # dnsmasq with no server to forward to answers REFUSED for what it does not serve.
+            served = [z for z in self.zones if "." not in self.refuse and z.name not in self.refuse]
+            server = Dnsmasq(role, host, port, workdir, zones=served, probe_name=PROBE)
+        else:
+            server = Unbound(role, host, port, workdir, zones=self.zones, tcp=self.tcp, refuse=self.refuse)
+        server.ready_rcode = self.ready_rcode()
+        return server
+
+    def ready_rcode(self) -> dns.rcode.Rcode:
+        """What it answers for :data:`PROBE` once up."""
+        if self.servfail:
+            return dns.rcode.SERVFAIL
+        if "." in self.refuse or PROBE in self.refuse:
+            return dns.rcode.REFUSED
+        if not any(zone.name == PROBE for zone in self.zones):
+            return dns.rcode.REFUSED if self.software == "dnsmasq" else dns.rcode.NXDOMAIN
+        return dns.rcode.NOERROR
+
+
+PROBE = "example.org."
+"""The name an upstream is asked until it answers, when the lab starts."""
 
 
 class Lab:
@@ -53,29 +109,30 @@ class Lab:
         upstreams: Sequence[Upstream] = (Upstream(), Upstream()),
         pod_forward: Sequence[str] | None = None,
         pods_serve_cluster: bool = True,
+        lost_cluster: str = "silent",
     ) -> None:
+        """``lost_cluster``: how pods that do not serve the cluster zone fail it: ``silent`` (no
+        answer, like a CoreDNS stuck on the API), or ``servfail`` (like CoreDNS's kubernetes plugin
+        before it has synced: a BIND 9 that forwards to nowhere answers for them)."""
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="k8s-dns-lab-")
         self.workdir = Path(workdir) if workdir else Path(self._tmp.name)  # type: ignore[union-attr]
         self.net = net
         self.port = port
         self.servers: dict[str, Server] = {}
         upstream_addresses = []
+        dead = f"{self.host(DEAD)}:{port}"
+        cluster_gone = dead
+        if not pods_serve_cluster and lost_cluster == "servfail":
+            gone = Upstream(software="bind", servfail=True)
+            self._add(gone.server("cluster-gone", self.host("50.1"), port, self.workdir, dead))
+            cluster_gone = self.address("cluster-gone")
+        elif lost_cluster != "silent":
+            raise ValueError(f"lost_cluster {lost_cluster!r} is not silent or servfail")
         for index, spec in enumerate(upstreams, start=1):
             host = self.host(f"40.{index}")
-            self._add(
-                Unbound(
-                    f"upstream-{index}",
-                    host,
-                    port,
-                    self.workdir,
-                    zones=spec.zones,
-                    tcp=spec.tcp,
-                    refuse=spec.refuse,
-                )
-            )
+            self._add(spec.server(f"upstream-{index}", host, port, self.workdir, dead))
             upstream_addresses.append(f"{host}:{port}")
         forward = list(pod_forward) if pod_forward is not None else upstream_addresses
-        dead = f"{self.host(DEAD)}:{port}"
         pod_addresses = []
         for index in range(1, pods + 1):
             host = self.host(f"20.{index}")
@@ -88,7 +145,7 @@ class Lab:
                     self.workdir,
                     zone=CLUSTER if pods_serve_cluster else None,
                     forward=forward,
-                    forward_zones={} if pods_serve_cluster else {"cluster.local": dead},
+                    forward_zones={} if pods_serve_cluster else {"cluster.local": cluster_gone},
                     all_servers=True,
                     probe_name="kubernetes.default.svc.cluster.local."
                     if pods_serve_cluster

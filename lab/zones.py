@@ -50,3 +50,29 @@ PRIVATE = Zone(
     {"db.corp.internal.": (("A", "10.20.0.5"),)},
 )
 """A private zone that custom DNS servers serve and a cloud's default resolver does not."""
+
+ELSEWHERE = (
+    Zone(
+        "example.org.",
+        {
+            "example.org.": (("A", "192.0.2.99"), ("AAAA", "2001:db8::99")),
+            "www.example.org.": (("A", "192.0.2.99"),),
+        },
+    ),
+    PUBLIC[1],
+)
+"""The public zones as a server with other data gives them (a stale copy, a hijacking resolver)."""
+
+CHAINED = (
+    Zone(
+        "example.org.",
+        {
+            "example.org.": PUBLIC[0].records["example.org."],
+            "www.example.org.": (("CNAME", "edge.example.org."),),
+            "edge.example.org.": PUBLIC[0].records["www.example.org."],
+        },
+    ),
+    PUBLIC[1],
+)
+"""The public zones with the same final answers, www.example.org. reached through a CNAME (as a CDN's
+resolver gives it): a difference in detail, not in the answer."""

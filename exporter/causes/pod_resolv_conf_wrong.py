@@ -1,6 +1,8 @@
 """The pod resolv.conf bypasses cluster DNS or makes each external lookup cost many queries: read from
 the exporter's own resolver path, and from sampled pods with dnsPolicy None
-(kubernetes.sample_pods)."""
+(kubernetes.sample_pods). A lookup's cost is the names its search list tries; retries after
+failures (SERVFAIL from a CoreDNS that cannot serve cluster names) add queries that are the failure's,
+not the resolv.conf's."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from exporter.diagnosis.draft import Draft
 from exporter.diagnosis.model import Observations
 from exporter.diagnosis.read import cluster_of
 from exporter.diagnosis.stats import Stats
-from exporter.resolvconf import node_local_address
+from exporter.resolvconf import candidates, node_local_address
 
 
 def from_resolver(obs: Observations, stats: Stats) -> Draft | None:
@@ -34,15 +36,18 @@ def from_resolver(obs: Observations, stats: Stats) -> Draft | None:
             f"NodeLocal DNSCache ({', '.join(sorted(cluster_dns))})"
         )
     limit = obs.thresholds.lookup_queries
+    # What the resolv.conf costs is one query per name the search tries; queries past that are
+    # retries after failures (SERVFAIL, timeouts), which the causes of those failures name.
     costly = sorted(
-        (result.name, result.queries)
-        for round_ in obs.rounds[-1:]
-        for result in round_.results
-        if result.path == "resolver" and kinds.get(result.name) == "external" and result.queries > limit
+        (result.name, result.queries, min(result.queries, len(candidates(result.name, conf))))
+        for result in last
+        if result.path == "resolver" and kinds.get(result.name) == "external"
     )
     evidence.extend(
         f"looking up {name} took {queries} queries (search {' '.join(conf.search)}, ndots:{conf.ndots})"
-        for name, queries in costly
+        + (f", {queries - names} of them retries after failures" if queries > names else "")
+        for name, queries, names in costly
+        if names > limit
     )
     if not evidence:
         return None

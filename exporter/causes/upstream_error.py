@@ -1,12 +1,13 @@
-"""An upstream DNS server answers external names with SERVFAIL, REFUSED or NXDOMAIN (names the
-upstreams disagree on are upstream_mixed_resolvers instead), or with replies a client must reject
-(malformed) or that are not the answer (wrong_answer); or a conditional forwarder answers so for the
-zone it is forwarded (a stub domain it does not serve)."""
+"""An upstream DNS server answers external names with SERVFAIL, REFUSED or NXDOMAIN, or with replies a
+client must reject (malformed) or that are not the answer (wrong_answer); or a conditional forwarder
+answers so for the zone it is forwarded (a stub domain it does not serve). An answer other upstreams
+contradict (NXDOMAIN or other data where they give records) is upstream_mixed_resolvers instead; a
+server that fails beside them is this cause all the same."""
 
 from __future__ import annotations
 
 from exporter.causes._unit import AlertEvidence, Cause, Group
-from exporter.diagnosis.agreement import compare_upstreams
+from exporter.diagnosis.agreement import ANSWERS, compare_upstreams
 from exporter.diagnosis.draft import Draft
 from exporter.diagnosis.model import Observations
 from exporter.diagnosis.stats import Stats
@@ -23,8 +24,10 @@ def upstream_error(obs: Observations, stats: Stats) -> Draft | None:
     cases = []
     for upstream in stats.path("upstream"):
         for (name, qtype, _transport), result in sorted(upstream.latest.items()):
-            if kinds.get(name, ZONE_KIND) not in ("external", ZONE_KIND) or (name, qtype) in split:
+            if kinds.get(name, ZONE_KIND) not in ("external", ZONE_KIND):
                 continue
+            if (name, qtype) in split and result.rcode in ANSWERS:
+                continue  # an answer the others contradict: upstream_mixed_resolvers names it
             if result.rcode in _ERROR_RCODES and result.reason is not None:
                 cases.append((upstream.server, name, qtype, result.rcode))
             elif result.reason in _BAD_REPLIES:

@@ -33,7 +33,8 @@ class Comparison:
     name: str
     qtype: str
     outcomes: dict[str, str]
-    """Upstream server -> what it answered (``NOERROR 192.0.2.1``, ``NXDOMAIN``) or why it did not."""
+    """Upstream server -> what it answered (``NOERROR 192.0.2.1``, ``NXDOMAIN``), for the servers that
+    answered (those that failed are named by the causes of failing servers)."""
     keys: dict[str, tuple[str, ...]]
     """Upstream server -> what is compared: (rcode, "records"|"no records") or the records themselves."""
 
@@ -60,14 +61,10 @@ def _compare(stats: Stats, names: Sequence[NameSpec]) -> list[Comparison]:
         for (name, qtype, transport), result in upstream.latest.items():
             if transport != "udp":
                 continue
-            shown = (
-                f"no reply ({result.reason})"
-                if result.rcode is None
-                else " ".join([result.rcode, *result.answers])
-            )
-            outcomes.setdefault((name, qtype), {})[upstream.server] = shown
             if result.rcode not in ANSWERS:
                 continue  # silence and failure rcodes are another server problem, not a disagreement
+            shown = " ".join([result.rcode, *result.answers])
+            outcomes.setdefault((name, qtype), {})[upstream.server] = shown
             if (name, qtype) in pinned:
                 key: tuple[str, ...] = (result.rcode, *result.answers)
             else:

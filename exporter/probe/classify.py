@@ -23,10 +23,9 @@ def classify(reply: Reply, expect: Expect, transport: str) -> tuple[Reason | Non
     if expect.rcode != "NOERROR":
         return None, ""
     if len(reply.answers) < expect.min_answers:
-        return (
-            Reason.WRONG_ANSWER,
-            f"{len(reply.answers)} records of the asked type, expected at least {expect.min_answers}",
-        )
+        # records of the asked type but for another name are said so
+        why = f"{len(reply.answers)} records of the asked type, expected at least {expect.min_answers}"
+        return Reason.WRONG_ANSWER, f"no answer: {reply.stray}" if reply.stray else why
     if expect.answers is not None and frozenset(reply.answers) != expect.answers:
         got = ", ".join(reply.answers) or "none"
         want = ", ".join(sorted(expect.answers)) or "none"

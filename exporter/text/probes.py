@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 
+from exporter.diagnosis.stats import Tally
 from exporter.hops import Hop, order
 from exporter.probe.result import ProbeResult
 from exporter.report import Report
@@ -34,18 +35,25 @@ def verdict_lines(report: Report) -> list[str]:
 
 
 def server_lines(results: Sequence[ProbeResult]) -> list[str]:
-    """One line per (hop, server): probes answered, median latency, how the others failed."""
+    """One line per (hop, server): probes answered, median latency, how the others failed.
+
+    FAILING is what diagnosis calls failing (more than half of the probes failed), so a server
+    with one lost reply reads ``ok`` with the failure noted, as diagnosis names nothing for it.
+    """
     groups: dict[tuple[str, str], list[ProbeResult]] = {}
     for result in results:
         groups.setdefault((result.path, result.server), []).append(result)
     if not groups:
         return ["No probe ran."]
     width = max(len(server) for _, server in groups)
-    lines = ["Paths from this node (probes answered, median latency):"]
+    lines = ["Paths from this node (probes answered, median latency; FAILING: more than half failed):"]
     for (path, server), group in sorted(groups.items(), key=lambda item: (order(item[0][0]), item[0][1])):
         ok = [r for r in group if r.ok]
+        tally = Tally()
+        for r in group:
+            tally.add(r)
         latencies = [_seconds(r.latency) for r in group if r.latency is not None]
-        median = f"{statistics.median(latencies) * 1000:.1f} ms" if latencies else "-"
+        median = duration(statistics.median(latencies)) if latencies else "-"
         notes = []
         reasons: dict[str, int] = {}
         for r in group:
@@ -56,7 +64,7 @@ def server_lines(results: Sequence[ProbeResult]) -> list[str]:
         if path == Hop.RESOLVER:
             most = max(group, key=lambda r: r.queries)
             notes.append(f"{most.name} costs {_queries(most.queries)}")
-        verdict = "ok" if len(ok) == len(group) else "FAILING"
+        verdict = "FAILING" if tally.failing else "ok"
         lines.append(
             f"  {path:<9} {server:<{width}}  {len(ok):>3}/{len(group):<3} {verdict:<7} {median:>9}"
             + (f"   {'; '.join(notes)}" if notes else "")
@@ -114,7 +122,7 @@ def plan_lines(report: Report) -> list[str]:
 
 
 def probe_line(result: ProbeResult) -> str:
-    took = f"{_seconds(result.latency) * 1000:.2f} ms" if result.latency is not None else "-"
+    took = duration(_seconds(result.latency)) if result.latency is not None else "-"
     outcome = "ok" if result.ok else str(result.reason).upper()
     extra = f"  {result.detail}" if result.detail and not result.ok else ""
     if result.path == Hop.RESOLVER and not extra:
@@ -123,6 +131,13 @@ def probe_line(result: ProbeResult) -> str:
         f"  {outcome:<13} {result.path:<9} {result.server:<22} {result.transport:<3} "
         f"{result.qtype:<5} {result.name:<40} {took:>10}{extra}"
     )
+
+
+def duration(seconds: float) -> str:
+    """A latency for people: microseconds below a millisecond (``412 µs``), else ``1.3 ms``."""
+    if seconds < 0.001:
+        return f"{seconds * 1e6:.0f} µs"
+    return f"{seconds * 1000:.1f} ms"
 
 
 def _seconds(latency: float) -> float:

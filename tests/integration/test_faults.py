@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import struct
+import subprocess
 
+import dns.exception
 import dns.message
+import dns.query
 import dns.rcode
 import pytest
 
@@ -14,7 +17,8 @@ from exporter.compose import build
 from exporter.config import parse_config
 from exporter.probe import Reason
 from lab import Responder
-from lab.responder import Action, Delayed, Flood, Request, answer, healthy
+from lab.responder import BAD_REPLIES, Action, Delayed, Flood, Request, answer, healthy
+from lab.servers import require
 from tests.integration.probing import run_round
 
 HOST = "127.0.77.1"
@@ -171,3 +175,50 @@ def test_a_flood_of_oversized_replies_is_malformed_and_costs_nothing_after() -> 
     assert after <= before
     assert runtime.probes.view().last_round_duration is not None
     assert runtime.probes.view().last_round_duration < 0.5  # the first datagram ends the wait
+
+
+REJECTED = {
+    "unrelated owner": (Reason.WRONG_ANSWER, "no answer: A records for unrelated.example.net."),
+    "pointer loop": (Reason.MALFORMED, "loops back into the name"),
+    "pointer forward": (Reason.MALFORMED, "points forward"),
+    "pointer past end": (Reason.MALFORMED, "points past the end"),
+}
+
+
+@pytest.mark.parametrize("case", list(REJECTED))
+def test_replies_a_client_rejects_fail_the_probe_as_dnspython_and_dig_reject_them(case: str) -> None:
+    reason, detail = REJECTED[case]
+    port = 5470 + list(REJECTED).index(case)
+    with Responder(HOST, port, BAD_REPLIES[case]) as server:
+        _, round_ = run_round(config(server.port))
+        query = dns.message.make_query("probe.example.org.", "A")
+        try:
+            chained = dns.query.udp(query, HOST, port=port, timeout=1).resolve_chaining()
+            theirs = "no answer" if chained.answer is None else "answer"
+        except dns.exception.FormError as exc:
+            theirs = type(exc).__name__
+        dig = subprocess.run(
+            [
+                require("dig"),
+                "+tries=1",
+                "+time=1",
+                "+noedns",
+                f"@{HOST}",
+                "-p",
+                str(port),
+                "probe.example.org.",
+                "A",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+    assert {r.transport: r.reason for r in round_.results} == {"udp": reason, "tcp": reason}
+    assert all(detail in r.detail for r in round_.results), [r.detail for r in round_.results]
+    if reason is Reason.WRONG_ANSWER:
+        # dnspython finds no answer to the question; dig, a debugging tool, prints the record as sent
+        assert theirs == "no answer"
+        assert "unrelated.example.net." in dig
+    else:
+        assert theirs == "BadPointer"
+        assert "bad compression pointer" in dig

@@ -47,7 +47,7 @@ VOLATILE_KEYS = frozenset(
 )
 """/diagnose keys whose value depends on when and how fast the run went."""
 _VERSION_LABELS = re.compile(r'\b(python_version|version)="[^"]*"')
-_MILLISECONDS = re.compile(r" *\b\d+\.\d+ ms\b")
+_MILLISECONDS = re.compile(r" *\b\d+(?:\.\d+)? (?:ms|µs)(?!\w)")
 _UTC = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC")
 
 
@@ -166,6 +166,7 @@ def test_the_normalizers_keep_every_value_that_does_not_depend_on_time(tmp_path:
         "a": {"timestamp": "<value>", "modified": None, "n": 3},
         "f": "<tmp>/x",
     }
-    assert normalize_text("  service  1/1 ok      0.3 ms; modified 2026-12-04 14:06:02 UTC\n", tmp_path) == (
+    assert normalize_text("  service  1/1 ok      1.3 ms; modified 2026-12-04 14:06:02 UTC\n", tmp_path) == (
         "  service  1/1 ok <value>; modified <value>\n"
     )
+    assert normalize_text("  pod  4/4 ok      412 µs\n", tmp_path) == "  pod  4/4 ok <value>\n"

@@ -19,7 +19,7 @@ from exporter.diagnosis.model import Finding
 from exporter.runtime import Runtime
 from lab import Lab
 from lab.topology import DEAD, Upstream
-from lab.zones import PUBLIC
+from lab.zones import CHAINED, PRIVATE, PUBLIC
 from tests.integration.probing import run_round
 
 pytestmark = pytest.mark.lab
@@ -109,6 +109,27 @@ SCENARIOS = {
         expected=["coredns_api_unreachable"],
         evidence=lambda lab: [f"pod {lab.address('pod-1')}: internal 6/6 failed"],
     ),
+    # CoreDNS answers SERVFAIL for the cluster zone (its kubernetes plugin has not synced): glibc
+    # asks each search-list name twice (attempts:2), so an external lookup takes 7 queries. That
+    # is the failure's cost, not the resolv.conf's (3 search domains and the name: 4 names).
+    "coredns_api_unreachable (SERVFAIL, lookups amplified)": Scenario(
+        lab={"pods_serve_cluster": False, "lost_cluster": "servfail"},
+        names=[*NAMES, {"name": "example.org", "kind": "external"}],
+        resolv_conf=lambda lab, tmp: lab.write_resolv_conf(tmp / "resolv.conf"),
+        expected=["coredns_api_unreachable"],
+        evidence=lambda lab: [f"pod {lab.address('pod-1')}: internal 6/6 failed (servfail)"],
+    ),
+    # The same failure under a long search list: the list's own cost (7 names) is still named.
+    "coredns_api_unreachable and pod_resolv_conf_wrong (search list, amplified)": Scenario(
+        lab={"pods_serve_cluster": False, "lost_cluster": "servfail"},
+        names=[*NAMES, {"name": "example.org", "kind": "external"}],
+        resolv_conf=_long_search,
+        expected=["coredns_api_unreachable", "pod_resolv_conf_wrong"],
+        evidence=lambda lab: [
+            "looking up example.org took 10 queries (search default.svc.cluster.local svc.cluster.local "
+            "cluster.local corp.internal example.net example.com, ndots:5), 3 of them retries after failures"
+        ],
+    ),
     # The Azure case: two custom DNS servers serve the private zone, Azure DNS beside them does not.
     "upstream_mixed_resolvers": Scenario(
         lab={"upstreams": (Upstream(), Upstream(), Upstream(zones=PUBLIC))},
@@ -148,6 +169,36 @@ SCENARIOS = {
             f"upstream {lab.address('upstream-1')}: example.com. A -> REFUSED",
             f"upstream {lab.address('upstream-3')}: ",
         ],
+    ),
+    # BIND 9 forwarding to a server that is gone answers SERVFAIL beside a good unbound: that server
+    # is broken, and pods (through CoreDNS, which tries the other) still resolve.
+    "upstream_error (BIND 9 SERVFAILs beside unbound)": Scenario(
+        lab={"upstreams": (Upstream(software="bind", servfail=True), Upstream())},
+        names=[NAMES[1]],
+        expected=["upstream_error"],
+        evidence=lambda lab: [f"upstream {lab.address('upstream-1')}: example.org. A -> SERVFAIL"],
+    ),
+    # BIND 9 refusing everything (allow-query none), dnsmasq beside it, and unbound gone.
+    "upstream_error (BIND 9 refuses, dnsmasq answers, unbound is gone)": Scenario(
+        lab={
+            "upstreams": (
+                Upstream(software="bind", refuse=(".",)),
+                Upstream(software="dnsmasq"),
+                Upstream(),
+            )
+        },
+        kill=("upstream-3",),
+        names=[NAMES[1]],
+        expected=["upstream_error", "upstream_unreachable"],
+        evidence=lambda lab: [
+            f"upstream {lab.address('upstream-1')}: example.org. A -> REFUSED",
+            f"upstream {lab.address('upstream-3')}: ",
+        ],
+    ),
+    # A CDN's resolver gives www through a CNAME, the other the address itself: the same answer.
+    "healthy (BIND 9 answers through a CNAME)": Scenario(
+        lab={"upstreams": (Upstream(software="bind", zones=(*CHAINED, PRIVATE)), Upstream())},
+        names=[*NAMES, {"name": "www.example.org.", "type": "A", "expect": {"answers": ["192.0.2.11"]}}],
     ),
     # A private-zone style resolver that serves UDP only.
     "upstream_tcp_unsupported": Scenario(
@@ -222,6 +273,17 @@ def test_the_azure_case_is_graphed_per_name(tmp_path: Path) -> None:
         registry.get_sample_value("k8s_dns_upstream_disagreement", {"name": "example.org.", "qtype": "A"})
         == 0
     )
+
+
+def test_lookups_amplified_by_failures_cost_what_glibc_pays(tmp_path: Path) -> None:
+    """The amplified scenario does amplify: 7 queries for a lookup whose search list costs 4."""
+    name = "coredns_api_unreachable (SERVFAIL, lookups amplified)"
+    _, runtime, _ = findings_for(SCENARIOS[name], 152, tmp_path)
+    queries = runtime.registry().get_sample_value(
+        "k8s_dns_resolver_lookup_queries",
+        {"server": str(tmp_path / "resolv.conf"), "name": "example.org", "qtype": "A"},
+    )
+    assert queries == 7
 
 
 def test_the_resolver_conf_is_exported(tmp_path: Path) -> None:
