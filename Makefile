@@ -74,6 +74,8 @@ bench: bench-deps
 	$(call BENCH_RUN,bench.scale)
 	$(call BENCH_RUN,bench.growth)
 	$(call BENCH_RUN,bench.cost_model)
+	$(call BENCH_RUN,bench.coverage)
+	$(call BENCH_RUN,bench.fleet_cost)
 	$(call BENCH_RUN,bench.memory)
 	$(call BENCH_RUN,bench.footprint)
 

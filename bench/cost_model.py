@@ -52,21 +52,28 @@ from exporter.status import Status
 from exporter.targets import TargetSet
 from exporter.targets.discovery import KubernetesDiscovery
 from exporter.targets.plan import plan
+from exporter.targets.selection import share
 
 NODES = (10, 100, 1_000, 5_000)
 CORE_PATHS = ("service", "pod")
 """Paths whose queries CoreDNS answers itself (the resolver path joins them without NodeLocal)."""
 KNOWN_NAMESPACES = frozenset({"default", "kube-system"})
+AGENT_NODE = "node-1"
 
 
 @dataclasses.dataclass(frozen=True)
 class Case:
-    pods: int
+    pods: int | None
+    """CoreDNS pods; ``None``: one on every node (OpenShift's dns-default DaemonSet), P = N."""
     nodelocal: bool
 
     @property
     def label(self) -> str:
-        return f"P={self.pods}, {'with' if self.nodelocal else 'without'} NodeLocal DNSCache"
+        pods = "N" if self.pods is None else self.pods
+        return f"P={pods}, {'with' if self.nodelocal else 'without'} NodeLocal DNSCache"
+
+    def count(self, nodes: int) -> int:
+        return nodes if self.pods is None else self.pods
 
 
 def exists(qname: str, cluster_domain: str, namespaces: frozenset[str]) -> bool:
@@ -88,9 +95,9 @@ def answers(cluster_domain: str, namespaces: frozenset[str]) -> Callable[[str, s
     return has_records
 
 
-def stand_in_counts(config: Config, case: Case, upstreams: int) -> dict[str, int]:
-    """How many servers each direct path probes in a cluster of ``case``."""
-    auto = {"service": 1, "pod": case.pods, "nodelocal": int(case.nodelocal), "upstream": upstreams}
+def stand_in_counts(config: Config, case: Case, upstreams: int, nodes: int) -> dict[str, int]:
+    """How many servers each direct path knows in a cluster of ``case`` with ``nodes`` nodes."""
+    auto = {"service": 1, "pod": case.count(nodes), "nodelocal": int(case.nodelocal), "upstream": upstreams}
     counts: dict[str, int] = {}
     for path, spec in config.paths.direct().items():
         if spec == AUTO:
@@ -110,9 +117,12 @@ def stand_ins(counts: dict[str, int]) -> dict[str, tuple[Server, ...]]:
     }
 
 
-def one_round(config: Config, case: Case, *, upstreams: int, namespace: str) -> dict[str, int]:
-    """Queries one round of ``config`` sends in a cluster of ``case``, by path."""
-    servers = stand_ins(stand_in_counts(config, case, upstreams))
+def round_targets(
+    config: Config, case: Case, *, upstreams: int, namespace: str, nodes: int, round_index: int = 0
+) -> TargetSet:
+    """The targets one round of ``config`` probes in a cluster of ``case``: the round's share, as the agent
+    on a node that hosts the first CoreDNS pod takes it (with P = N every node hosts one)."""
+    servers = stand_ins(stand_in_counts(config, case, upstreams, nodes))
     resolver = None
     if config.paths.resolver is not None:
         # The pod's nameserver: the kube-dns ClusterIP, else (ClusterFirst with NodeLocal) the cache.
@@ -125,9 +135,23 @@ def one_round(config: Config, case: Case, *, upstreams: int, namespace: str) -> 
             "options ndots:5\n"
         )
         resolver = (config.paths.resolver, conf)
+    pods = servers.get("pod", ())
+    placement = {pods[0]: AGENT_NODE} if pods else {}
+    return share(
+        TargetSet(servers=servers, resolver=resolver),
+        config,
+        round_index,
+        placement=placement,
+        node=AGENT_NODE,
+    )
+
+
+def one_round(config: Config, case: Case, *, upstreams: int, namespace: str, nodes: int) -> dict[str, int]:
+    """Queries one round of ``config`` sends in a cluster of ``case``, by path (see :func:`round_targets`)."""
+    targets = round_targets(config, case, upstreams=upstreams, namespace=namespace, nodes=nodes)
     has_records = answers(config.cluster_domain, KNOWN_NAMESPACES | {namespace})
     counts: dict[str, int] = {}
-    for probe in plan(config, TargetSet(servers=servers, resolver=resolver)):
+    for probe in plan(config, targets):
         counts[probe.path] = counts.get(probe.path, 0) + probe.queries(has_records)
     return counts
 
@@ -203,7 +227,13 @@ def cluster_instance(args: argparse.Namespace, namespace: str) -> ClusterInstanc
             f"`{_rel(args.cluster_config)}` does not load ({exc.field}: {exc.reason}); its share is left out"
         )
         return ClusterInstance(replicas, {}, 0.0, 0, 0.0, about)
-    queries = one_round(config, Case(args.pods[0], False), upstreams=args.upstreams, namespace=namespace)
+    queries = one_round(
+        config,
+        Case(args.pods[0], False),
+        upstreams=args.upstreams,
+        namespace=namespace,
+        nodes=max(args.nodes),
+    )
     about = (
         f"`{_rel(args.cluster_config)}` (interval {config.interval:g} s, paths: {_paths(config)}): "
         f"one leader of {replicas} replicas probes, {sum(queries.values())} queries a round "
@@ -218,8 +248,12 @@ def cluster_instance(args: argparse.Namespace, namespace: str) -> ClusterInstanc
 def model(args: argparse.Namespace) -> str:
     node = load_config(args.node_config)
     namespace = deployed("DaemonSet", "metadata.namespace", "default")
-    cases = [Case(p, nl) for p in args.pods for nl in (False, True)]
-    rounds = {c: one_round(node, c, upstreams=args.upstreams, namespace=namespace) for c in cases}
+    cases = [Case(p, nl) for p in (*args.pods, None) for nl in (False, True)]
+    rounds = {
+        (c, n): one_round(node, c, upstreams=args.upstreams, namespace=namespace, nodes=n)
+        for c in cases
+        for n in args.nodes
+    }
     cluster = cluster_instance(args, namespace)
     domain = node.cluster_domain
     lines = [
@@ -234,22 +268,28 @@ def model(args: argparse.Namespace) -> str:
         f"{args.upstreams} upstream servers. Cluster instance: "
         f"{cluster.about}.",
         "",
-        *_per_round(rounds),
+        *_per_round(rounds, node.pods_per_round),
         *_load(rounds, node, cluster, args.nodes),
         *_api(node, cluster, args.nodes),
     ]
     return "\n".join(lines)
 
 
-def _per_round(rounds: dict[Case, dict[str, int]]) -> list[str]:
+def _per_round(rounds: dict[tuple[Case, int], dict[str, int]], budget: int) -> list[str]:
     paths = [p for p in HOPS if any(p in r for r in rounds.values())]
+    largest = max(n for _, n in rounds)
     lines = [
         "## Queries per node agent and round, by path",
+        "",
+        f"Each round probes at most {budget} CoreDNS pods (pods_per_round), the node's own first; "
+        f"P=N is counted at N = {largest:,}.",
         "",
         "| case | " + " | ".join(paths) + " | total | on CoreDNS |",
         "|---|" + "---|" * (len(paths) + 2),
     ]
-    for case, by_path in rounds.items():
+    for (case, nodes), by_path in rounds.items():
+        if nodes != largest:
+            continue
         cells = " | ".join(str(by_path.get(p, 0)) for p in paths)
         total = sum(by_path.values())
         lines.append(f"| {case.label} | {cells} | {total} | {on_coredns(by_path, case.nodelocal)} |")
@@ -257,9 +297,9 @@ def _per_round(rounds: dict[Case, dict[str, int]]) -> list[str]:
 
 
 def _load(
-    rounds: dict[Case, dict[str, int]], node: Config, cluster: ClusterInstance, nodes: list[int]
+    rounds: dict[tuple[Case, int], dict[str, int]], node: Config, cluster: ClusterInstance, nodes: list[int]
 ) -> list[str]:
-    cases = list(rounds)
+    cases = list(dict.fromkeys(case for case, _ in rounds))
     lines = [
         "",
         "## Probe load on CoreDNS (queries per second: every node agent plus the cluster instance)",
@@ -269,7 +309,8 @@ def _load(
     ]
     for count in nodes:
         qps = [
-            count * on_coredns(rounds[c], c.nodelocal) / node.interval + cluster.coredns_qps for c in cases
+            count * on_coredns(rounds[c, count], c.nodelocal) / node.interval + cluster.coredns_qps
+            for c in cases
         ]
         lines.append(f"| {count:,} | " + " | ".join(f"{q:,.1f}" for q in qps) + " |")
     lines += [

@@ -24,11 +24,40 @@ def build() -> dashboard.Dashboard:
         board.with_row(dashboard.Row("Paths from this node"))
         .with_panel(
             listing(
+                "Causes on this node",
+                "Documented causes this node's exporter reports now; each row links its runbook. A cause "
+                "named by the cluster instance shows on the node it runs on.",
+                f"max by (cause, severity) (k8s_dns_cause_active{{{SEL}}} == 1)",
+                height=5,
+                runbooks=True,
+            )
+        )
+        .with_panel(
+            listing(
                 "Last result of every probe",
                 "1 = the last probe got the expected answer. Compare the paths: the Service failing while "
                 "every pod answers is routing; one upstream failing alone is that upstream.",
                 f"k8s_dns_probe_success{{{SEL}}}",
                 height=9,
+            )
+        )
+        .with_panel(
+            listing(
+                "Fails from pods, works from the node",
+                "Names that fail from the pod network while the node-vantage agent on this node resolves "
+                "them (deploy/components/node-vantage): look at mixed upstreams, a node resolver changed "
+                "since CoreDNS read it, and policies blocking pod traffic to port 53. Empty without it.",
+                f"k8s_dns_vantage_split{{{SEL}}} == 1",
+                height=5,
+            )
+        )
+        .with_panel(
+            series(
+                "Planned queries a round by path",
+                "The agent's own load: the queries its plan sends each round (a bounded share of the "
+                "CoreDNS pods and upstreams), by path.",
+                "short",
+                (f"k8s_dns_planned_queries{{{SEL}}}", "{{path}}"),
             )
         )
         .with_panel(
@@ -74,9 +103,10 @@ def build() -> dashboard.Dashboard:
         .with_panel(
             single(
                 "conntrack fill",
-                "Entries over the table's limit, host network namespace.",
+                "Entries over the table's limit, host network namespace: orange from 75%, red from 90%.",
                 "percentunit",
                 f"max(k8s_dns_node_conntrack_entries{{{SEL}}} / k8s_dns_node_conntrack_entries_limit{{{SEL}}})",
+                steps=((None, "green"), (0.75, "orange"), (0.9, "red")),
             )
         )
         .with_panel(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard
 
-from dashboards.panels import CLUSTER, listing, series, single, variables
+from alerts.symptoms import OBJECTIVE
+from dashboards.panels import CLUSTER, distribution, listing, series, single, variables
 
 RATE = "$__rate_interval"
 
@@ -25,18 +26,21 @@ def build() -> dashboard.Dashboard:
             listing(
                 "Active causes",
                 "Documented causes active now, with how many exporter instances report each. "
-                "Each has a runbook in docs/runbooks/<cause>.md.",
+                "Each row links its cause's runbook.",
                 f"cluster:k8s_dns_cause_active:instances{{{CLUSTER}}}",
                 width=12,
                 height=7,
+                runbooks=True,
             )
         )
         .with_panel(
             single(
                 "Probe success, last 5m (worst path)",
-                "Lowest share of successful probes over all paths, cluster-wide.",
+                f"Lowest share of successful probes over all paths, cluster-wide; red below the {OBJECTIVE:.1%} "
+                "objective.",
                 "percentunit",
                 f"1 - max(cluster_path:k8s_dns_probe_failures:ratio_rate5m{{{CLUSTER}}})",
+                steps=((None, "red"), (OBJECTIVE, "green")),
             )
         )
         .with_panel(
@@ -52,9 +56,14 @@ def build() -> dashboard.Dashboard:
             series(
                 "Probe success ratio by path",
                 "Share of probes that got the expected answer, per path (service, pod, nodelocal, upstream, "
-                "resolver). A path that drops while the others hold is where the fault is.",
+                "resolver). A path that drops while the others hold is where the fault is. The dashed line is "
+                f"the {OBJECTIVE:.1%} objective.",
                 "percentunit",
-                (f"1 - cluster_path:k8s_dns_probe_failures:ratio_rate5m{{{CLUSTER}}}", "{{path}}"),
+                (
+                    f"1 - cluster_path:k8s_dns_probe_failures:ratio_rate5m{{{CLUSTER}}}",
+                    "{{cluster}} {{path}}",
+                ),
+                steps=((None, "red"), (OBJECTIVE, "green")),
             )
         )
         .with_panel(
@@ -86,6 +95,39 @@ def build() -> dashboard.Dashboard:
                 (
                     f"count by (path) (instance_path:k8s_dns_probe_success:ratio_rate5m{{{CLUSTER}}} < 0.5)",
                     "{{path}}",
+                ),
+            )
+        )
+        .with_panel(
+            distribution(
+                "Latency distribution, every path",
+                "How answer times spread, from the probes' histogram: a second band far above the first is "
+                "retries or a slow server behind a fast one.",
+                f"sum by (le) (rate(k8s_dns_probe_duration_seconds_bucket{{{CLUSTER}}}[{RATE}]))",
+            )
+        )
+        .with_row(dashboard.Row("Upstreams"))
+        .with_panel(
+            series(
+                "Upstream success by server and transport",
+                "Share of the last probes each upstream answered, over UDP and over TCP: one that answers UDP "
+                "but not TCP fails the large answers clients retry over TCP.",
+                "percentunit",
+                (
+                    f'avg by (server, transport) (k8s_dns_probe_success{{path="upstream", {CLUSTER}}})',
+                    "{{server}} {{transport}}",
+                ),
+            )
+        )
+        .with_panel(
+            series(
+                "Names the upstreams disagree on",
+                "1 while the upstreams answer a name differently: CoreDNS then answers it one way or the "
+                "other, depending on which upstream it picks.",
+                "short",
+                (
+                    f"max by (name, qtype) (k8s_dns_upstream_disagreement{{{CLUSTER}}})",
+                    "{{name}} {{qtype}}",
                 ),
             )
         )

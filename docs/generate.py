@@ -2,9 +2,9 @@
 
     python -m docs.generate
 
-- docs/causes.md: the tables of causes, one section per group, between the
-  ``BEGIN generated`` and ``END generated`` markers; the prose around them is
-  written by hand and kept as it is.
+- docs/causes.md: the severity model and the tables of causes, one section per
+  group, each between its ``BEGIN generated`` and ``END generated`` markers; the
+  prose around them is written by hand and kept as it is.
 - docs/runbooks/README.md: the runbook index, every cause by group with its
   severity and title.
 
@@ -18,13 +18,17 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from exporter.causes import CAUSES, Cause, Group
+from exporter.causes import CAUSES, SEVERITIES, Cause, Group
 
 HERE = Path(__file__).resolve().parent
 CATALOG = HERE / "causes.md"
 INDEX = HERE / "runbooks" / "README.md"
 BEGIN = "<!-- BEGIN generated: causes by group (`python -m docs.generate` from exporter/causes/) -->"
 END = "<!-- END generated: causes by group -->"
+SEVERITY_BEGIN = (
+    "<!-- BEGIN generated: severities (`python -m docs.generate` from exporter/causes/_unit.py) -->"
+)
+SEVERITY_END = "<!-- END generated: severities -->"
 
 
 def by_group() -> dict[Group, list[Cause]]:
@@ -57,13 +61,24 @@ def cause_tables() -> str:
     return "\n\n".join(sections)
 
 
+def severity_model() -> str:
+    """The severity model as a Markdown list, from the one definition the alert rules use."""
+    return "\n".join(f"- **{name}**: {meaning}" for name, meaning in SEVERITIES.items())
+
+
+def splice(current: str, begin: str, end: str, body: str, name: str) -> str:
+    """``current`` with the text between the markers ``begin`` and ``end`` rewritten, the rest kept."""
+    head, found_begin, rest = current.partition(begin)
+    _, found_end, tail = rest.partition(end)
+    if not found_begin or not found_end:
+        raise ValueError(f"{name}: the lines {begin!r} and {end!r} must both be present")
+    return f"{head}{begin}\n\n{body}\n\n{end}{tail}"
+
+
 def catalog(current: str) -> str:
     """docs/causes.md with the text between the markers rewritten and the rest kept."""
-    head, begin, rest = current.partition(BEGIN)
-    _, end, tail = rest.partition(END)
-    if not begin or not end:
-        raise ValueError(f"{CATALOG.name}: the lines {BEGIN!r} and {END!r} must both be present")
-    return f"{head}{BEGIN}\n\n{cause_tables()}\n\n{END}{tail}"
+    current = splice(current, SEVERITY_BEGIN, SEVERITY_END, severity_model(), CATALOG.name)
+    return splice(current, BEGIN, END, cause_tables(), CATALOG.name)
 
 
 def runbook_index() -> str:

@@ -77,6 +77,13 @@ def _parser() -> argparse.ArgumentParser:
         help="probe rounds to run before diagnosing (default: %(default)s)",
     )
 
+    doctor.add_argument(
+        "--all-pods",
+        action="store_true",
+        help="probe every CoreDNS pod and every upstream, not a round's share of them "
+        "(pods_per_round and upstreams_per_round 0)",
+    )
+
     check = commands.add_parser("check-config", help="validate a config file; exit 2 if invalid")
     check.add_argument("file", metavar="FILE")
     return parser
@@ -152,6 +159,8 @@ def _doctor(config: Config, args: argparse.Namespace) -> int:
     from exporter.compose import build  # noqa: PLC0415 - serve and check-config need none of it
     from exporter.text import render_text  # noqa: PLC0415
 
+    if args.all_pods:
+        config = dataclasses.replace(config, pods_per_round=0, upstreams_per_round=0)
     runtime = build(config, one_shot=True)
 
     async def rounds() -> None:

@@ -17,6 +17,7 @@ cluster             the pod's own resolv.conf for ``upstream: auto``; discovery;
 
 from __future__ import annotations
 
+import os
 import time
 
 from exporter.config import AUTO, Config, KubernetesConfig
@@ -28,6 +29,12 @@ from exporter.runtime import Runtime
 from exporter.status import Status
 from exporter.targets.discovery import KubernetesDiscovery
 from exporter.targets.endpointslices import REMOVED_KEEP
+from exporter.vantage import NodeVantage
+
+VANTAGE_ENV = "K8S_DNS_NODE_VANTAGE"
+"""The node-vantage agent's /diagnose on this node (deploy/overlays/node-vantage sets it)."""
+NODE_ENV = "NODE_NAME"
+"""The node the agent runs on (the downward API's ``spec.nodeName``, set in deploy/base/node-agent.yaml)."""
 
 
 def build(config: Config, *, status: Status | None = None, one_shot: bool = False) -> Runtime:
@@ -36,7 +43,11 @@ def build(config: Config, *, status: Status | None = None, one_shot: bool = Fals
     parts = kubernetes_parts(config, status, one_shot=one_shot)
     # After the API's parts: upstream: auto lists the Corefile's servers first, then the node's.
     parts.append(node_part(config, status) if config.mode == "node" else host_resolver_part(config))
-    return Runtime(config, parts, status)
+    peer = os.environ.get(VANTAGE_ENV)
+    if peer and config.vantage == "pod":
+        vantage = NodeVantage(peer, status, timeout=min(config.timeout, config.interval))
+        parts.append(Part(before_round=(vantage.refresh,), vantage=vantage.readings))
+    return Runtime(config, parts, status, node=os.environ.get(NODE_ENV) or None)
 
 
 def credentials(k8s: KubernetesConfig) -> Credentials:
@@ -54,21 +65,27 @@ def kubernetes_parts(config: Config, status: Status, *, one_shot: bool) -> list[
     if not k8s.enabled or not (auto or cluster_mode):
         return []
     client = LiteClient(lambda: credentials(k8s), timeout=k8s.timeout)
+    node = os.environ.get("NODE_NAME") or None  # set from spec.nodeName in the shipped manifests
     if not cluster_mode:
-        discovery = KubernetesDiscovery(config, client, status, watch_slices=False)
+        discovery = KubernetesDiscovery(config, client, status, watch_slices=False, node=node)
         return [discovery_part(discovery, config, one_shot)]
     # Imported here: it loads the kubernetes package (about 23 MiB), which node mode must not pay for.
     from exporter.cluster.part import Cluster  # noqa: PLC0415
 
-    cluster = Cluster(config, status, one_shot=one_shot)
+    cluster = Cluster(config, status, one_shot=one_shot, located=False)
     discovery = KubernetesDiscovery(
-        config, client, status, watch_slices=True, upstream=cluster.forward_servers
+        config,
+        client,
+        status,
+        watch_slices=True,
+        upstream=cluster.forward_servers,
+        node=node,
+        on_location=cluster.relocate,
+        zones=cluster.forward_zones,
     )
-    slices = discovery.slices
-    if slices is not None:
-        cluster.removed = lambda: tuple(
-            (str(server), at) for server, at in slices.removed_since(time.time() - REMOVED_KEEP)
-        )
+    cluster.removed = lambda: tuple(
+        (str(server), at) for server, at in discovery.removed_since(time.time() - REMOVED_KEEP)
+    )
     return [discovery_part(discovery, config, one_shot), cluster.part()]
 
 
@@ -80,8 +97,9 @@ def discovery_part(discovery: KubernetesDiscovery, config: Config, one_shot: boo
 
     return Part(
         jobs=(Job("discovery", k8s.refresh, discovery.refresh),),
-        tasks=(discovery.watch,) if discovery.slices is not None and not one_shot else (),
+        tasks=(discovery.watch,) if discovery.watches and not one_shot else (),
         before_round=(wait_ready,),
         discover=discovery,
+        zones=discovery.zones if "upstream" in discovery.auto else None,
         discovery=discovery.readings,
     )

@@ -80,10 +80,10 @@ PROBE_DURATION = _spec(
     "probe_duration_seconds",
     "histogram",
     "Time from sending a query to receiving its reply, for probes that got a reply. For tcp it "
-    "includes the connect; for path resolver it is the whole lookup, search list included.",
+    "includes the connect; for path resolver it is the whole lookup, search list included. Both "
+    "transports in one histogram per server (probe_success and the failure counters keep them apart).",
     "path",
     "server",
-    "transport",
 )
 PROBE_ANSWERS = _spec(
     "probe_answer_records",
@@ -100,6 +100,18 @@ RESOLVER_QUERIES = _spec(
     "qtype",
 )
 PROBE_TARGETS = _spec("probe_targets", "gauge", "Servers probed on each path in the last round.", "path")
+TARGETS_KNOWN = _spec(
+    "targets_known",
+    "gauge",
+    "Servers known on each path before the round chose its share (CoreDNS pods: pods_per_round of them).",
+    "path",
+)
+PLANNED_QUERIES = _spec(
+    "planned_queries",
+    "gauge",
+    "DNS queries the last round's plan sends at most on each path: this agent's load per round.",
+    "path",
+)
 QUERIES_SENT = _spec(
     "queries_sent_total",
     "counter",
@@ -122,13 +134,23 @@ ROUNDS_SKIPPED = _spec(
 INTERVAL = _spec("probe_interval_seconds", "gauge", "Configured time between probe rounds (before jitter).")
 
 # The exporter itself.
+VANTAGE_SPLIT = _spec(
+    "vantage_split",
+    "gauge",
+    "1 for each name that fails from the pod network while the node-vantage agent on this node "
+    "resolves it: DNS fails from pods but works from the node. Absent without a node-vantage agent.",
+    "name",
+    "qtype",
+)
 BUILD_INFO = _spec(
     "exporter_build_info",
     "gauge",
-    "Always 1; labels carry the exporter version, the Python version and the mode.",
+    "Always 1; labels carry the exporter version, the Python version, the mode and the vantage "
+    "(pod: probes leave from the pod network; node: from the node's, hostNetwork).",
     "version",
     "python_version",
     "mode",
+    "vantage",
 )
 COLLECTOR_SUCCESS = _spec(
     "collector_success",
@@ -353,65 +375,85 @@ LEADER = _spec(
 COREDNS_POD_INFO = _spec(
     "coredns_pod_info",
     "gauge",
-    "Always 1 for each CoreDNS pod: its node, IP and CoreDNS version.",
-    "pod",
-    "node",
+    "Always 1 for each cluster DNS pod: its node, IP and CoreDNS version (unknown if not CoreDNS).",
+    "coredns_pod",
+    "coredns_node",
     "ip",
     "version",
 )
 COREDNS_POD_READY = _spec(
-    "coredns_pod_ready", "gauge", "1 if the CoreDNS pod's Ready condition is True.", "pod"
+    "coredns_pod_ready", "gauge", "1 if the CoreDNS pod's Ready condition is True.", "coredns_pod"
 )
 COREDNS_POD_RESTARTS = _spec(
-    "coredns_pod_restarts_total", "counter", "Restarts of the CoreDNS container in the pod.", "pod"
+    "coredns_pod_restarts_total",
+    "counter",
+    "Restarts of the cluster DNS pod's containers, all of them summed.",
+    "coredns_pod",
 )
 COREDNS_POD_WAITING = _spec(
     "coredns_pod_waiting",
     "gauge",
-    "1 while the CoreDNS container waits, with the reason (CrashLoopBackOff, ImagePullBackOff...).",
-    "pod",
+    "1 while a container of the DNS pod waits, with the reason (CrashLoopBackOff, ImagePullBackOff...).",
+    "coredns_pod",
     "reason",
 )
 COREDNS_POD_LAST_TERMINATED = _spec(
     "coredns_pod_last_terminated",
     "gauge",
-    "1 for the reason the CoreDNS container last terminated (OOMKilled, Error, Completed...).",
-    "pod",
+    "1 for the reason a container of the DNS pod last terminated (OOMKilled, Error, Completed...).",
+    "coredns_pod",
     "reason",
 )
 COREDNS_POD_START_TIME = _spec(
-    "coredns_pod_start_time_seconds", "gauge", "When the kubelet started the CoreDNS pod (Unix time).", "pod"
+    "coredns_pod_start_time_seconds",
+    "gauge",
+    "When the kubelet started the CoreDNS pod (Unix time).",
+    "coredns_pod",
 )
 COREDNS_REPLICAS = _spec("coredns_replicas", "gauge", "CoreDNS pods that exist and are not terminating.")
 COREDNS_REPLICAS_READY = _spec("coredns_replicas_ready", "gauge", "CoreDNS pods that are Ready.")
 COREDNS_REPLICA_NODES = _spec("coredns_replica_nodes", "gauge", "Distinct nodes the CoreDNS pods run on.")
 COREDNS_CPU_USAGE = _spec(
-    "coredns_cpu_usage_cores", "gauge", "CPU the CoreDNS pod uses (metrics.k8s.io).", "pod"
+    "coredns_cpu_usage_cores", "gauge", "CPU the CoreDNS pod uses (metrics.k8s.io).", "coredns_pod"
 )
 COREDNS_CPU_REQUEST = _spec(
-    "coredns_cpu_request_cores", "gauge", "CPU request of the CoreDNS container.", "pod"
+    "coredns_cpu_request_cores", "gauge", "CPU request of the DNS pod (its containers' sum).", "coredns_pod"
 )
-COREDNS_CPU_LIMIT = _spec("coredns_cpu_limit_cores", "gauge", "CPU limit of the CoreDNS container.", "pod")
+COREDNS_CPU_LIMIT = _spec(
+    "coredns_cpu_limit_cores",
+    "gauge",
+    "CPU limit of the DNS pod (its containers' sum; none if one has none).",
+    "coredns_pod",
+)
 COREDNS_MEMORY_USAGE = _spec(
     "coredns_memory_usage_bytes",
     "gauge",
     "Memory (working set) the CoreDNS pod uses (metrics.k8s.io).",
-    "pod",
+    "coredns_pod",
 )
 COREDNS_MEMORY_REQUEST = _spec(
-    "coredns_memory_request_bytes", "gauge", "Memory request of the CoreDNS container.", "pod"
+    "coredns_memory_request_bytes",
+    "gauge",
+    "Memory request of the DNS pod (its containers' sum).",
+    "coredns_pod",
 )
 COREDNS_MEMORY_LIMIT = _spec(
-    "coredns_memory_limit_bytes", "gauge", "Memory limit of the CoreDNS container.", "pod"
+    "coredns_memory_limit_bytes",
+    "gauge",
+    "Memory limit of the DNS pod (its containers' sum; none if one has none).",
+    "coredns_pod",
 )
 COREDNS_NODE_CPU = _spec(
-    "coredns_node_cpu_usage_ratio", "gauge", "CPU in use over allocatable on a node hosting CoreDNS.", "node"
+    "coredns_node_cpu_usage_ratio",
+    "gauge",
+    "CPU in use over allocatable on a node hosting CoreDNS.",
+    "coredns_node",
 )
 COREDNS_NODE_MEMORY = _spec(
     "coredns_node_memory_usage_ratio",
     "gauge",
     "Memory in use over allocatable on a node hosting CoreDNS.",
-    "node",
+    "coredns_node",
 )
 SESSION_AFFINITY = _spec(
     "kube_dns_service_session_affinity", "gauge", "1 if the kube-dns Service has sessionAffinity ClientIP."
@@ -459,8 +501,74 @@ COREDNS_NETWORK_POLICIES = _spec(
 RECOMMENDED_REPLICAS = _spec(
     "coredns_recommended_replicas",
     "gauge",
-    "CoreDNS replicas the cluster-proportional-autoscaler linear formula gives for this cluster.",
+    "CoreDNS replicas each formula recommends: linear (the cluster-proportional-autoscaler linear rule "
+    "with the exporter's parameters), autoscaler (the running autoscaler's own formula and ConfigMap), "
+    "demand (the measured peak query rate at the target utilisation, with a replica and a zone spare).",
     "formula",
+)
+AUTOSCALER = _spec(
+    "coredns_autoscaler_info",
+    "gauge",
+    "The cluster-proportional-autoscaler ConfigMap that sizes CoreDNS, and its mode (linear, ladder); "
+    'mode "none" when no autoscaler ConfigMap exists.',
+    "configmap",
+    "mode",
+)
+COREDNS_QPS = _spec(
+    "coredns_queries_per_second",
+    "gauge",
+    "Queries a second the CoreDNS pod received between the exporter's last two reads of its metrics "
+    "(coredns_dns_requests_total).",
+    "coredns_pod",
+)
+COREDNS_QPS_PEAK = _spec(
+    "coredns_queries_per_second_peak",
+    "gauge",
+    "Highest total query rate of the CoreDNS pods over the peak window (kept in the exporter's memory).",
+)
+COREDNS_PEAK_WINDOW = _spec(
+    "coredns_peak_window_seconds",
+    "gauge",
+    "Seconds of the peak window measured so far (configured: kubernetes.capacity.peak_window).",
+)
+COREDNS_QPS_PER_CORE = _spec(
+    "coredns_queries_per_core",
+    "gauge",
+    "Queries a second per CPU core in use (metrics.k8s.io) of the CoreDNS pod.",
+    "coredns_pod",
+)
+COREDNS_CACHE_HIT = _spec(
+    "coredns_cache_hit_ratio",
+    "gauge",
+    "Share of the CoreDNS pod's cache lookups answered from its cache between the last two reads.",
+    "coredns_pod",
+)
+COREDNS_LATENCY = _spec(
+    "coredns_request_duration_mean_seconds",
+    "gauge",
+    "Mean time the CoreDNS pod took to answer a query between the last two reads (its own histogram).",
+    "coredns_pod",
+)
+COREDNS_FORWARD_LATENCY = _spec(
+    "coredns_forward_duration_mean_seconds",
+    "gauge",
+    "Mean time of the CoreDNS pod's forwarded queries to each upstream between the last two reads.",
+    "coredns_pod",
+    "to",
+)
+COREDNS_DISRUPTIONS_ALLOWED = _spec(
+    "coredns_disruptions_allowed",
+    "gauge",
+    "Pods a drain may evict now under each PodDisruptionBudget that selects CoreDNS pods (none: no "
+    "budget protects CoreDNS).",
+    "budget",
+)
+COREDNS_PEAK_UTILISATION = _spec(
+    "coredns_peak_utilisation_ratio",
+    "gauge",
+    "The peak query rate over what the replicas carry (QPS per core x cores per replica), with "
+    "nothing lost, or after losing one replica, the node or the zone holding the most replicas.",
+    "lost",
 )
 CLUSTER_NODES = _spec(
     "cluster_nodes", "gauge", "Nodes counted by the linear formula (schedulable by default)."

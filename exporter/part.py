@@ -19,6 +19,8 @@ from exporter.node.readings import NodeReadings
 from exporter.probe.engine import Round
 from exporter.targets import Discovery
 from exporter.targets.discovery import DiscoveryReadings
+from exporter.targets.sources import Zones
+from exporter.vantage import VantageReadings
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,8 @@ class Part:
     """Called with each round before it is diagnosed."""
     discover: Discovery | None = None
     """Servers of ``auto`` hops this part finds (joined with the other parts')."""
+    zones: Zones | None = None
+    """Conditional forwarders for ``upstream: auto``, each probed for its zone (the first part's)."""
     leading: Callable[[], bool] | None = None
     """False on a cluster-mode standby: its rounds probe nothing, so only the leader reports."""
     apply: Callable[[Config], None] | None = None
@@ -52,3 +56,5 @@ class Part:
     node: Callable[[], NodeReadings | None] | None = None
     cluster: Callable[[], ClusterReadings | None] | None = None
     discovery: Callable[[], DiscoveryReadings | None] | None = None
+    vantage: Callable[[], VantageReadings | None] | None = None
+    """The node-vantage agent's last round, read beside this one (``exporter.vantage``)."""

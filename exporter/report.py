@@ -8,7 +8,7 @@ document :meth:`Report.as_dict` returns.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from exporter.cluster.readings import ClusterReadings
@@ -19,6 +19,8 @@ from exporter.probe.result import ProbeResult
 from exporter.snapshot import Snapshot
 from exporter.status import CollectorRun
 from exporter.targets.discovery import DiscoveryReadings
+from exporter.targets.plan import PathPlan
+from exporter.vantage import Split, VantageReadings, splits
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,14 @@ class Report:
     node: NodeReadings | None = None
     cluster: ClusterReadings | None = None
     discovery: DiscoveryReadings | None = None
+    plan: tuple[PathPlan, ...] = ()
+    """The last round's plan, hop by hop, with why each target is in it."""
+    known: dict[str, int] = field(default_factory=dict)
+    """Hop -> servers known before the round chose its share (where it chose one)."""
+    vantage: str = "pod"
+    node_vantage: VantageReadings | None = None
+    splits: tuple[Split, ...] = ()
+    """Names that fail from the pod network while the node resolves them."""
 
     @property
     def failed(self) -> tuple[ProbeResult, ...]:
@@ -40,19 +50,31 @@ class Report:
 
     @property
     def healthy(self) -> bool:
-        return not self.findings and not self.failed and not self.source_errors
+        return not self.findings and not self.failed and not self.source_errors and not self.splits
 
     def as_dict(self) -> dict[str, Any]:
         """One JSON-ready document: causes first, then the raw observations behind them."""
         return {
             "generated_at": self.generated_at,
             "healthy": self.healthy,
+            "vantage": self.vantage,
             "causes": [f.as_dict() for f in self.findings],
+            "fails_from_pods_works_from_node": [s.as_dict() for s in self.splits],
             "summary": {
                 "probes": len(self.results),
                 "failed": len(self.failed),
                 "paths": sorted({r.path for r in self.results}, key=order),
             },
+            "plan": [
+                {
+                    "path": share.path,
+                    "targets": [{"server": server, "reason": reason} for server, reason in share.targets],
+                    "known": self.known.get(share.path, len(share.targets)),
+                    "probes": share.probes,
+                    "queries": share.queries,
+                }
+                for share in self.plan
+            ],
             "probes": [_result(r) for r in self.results],
             "source_errors": dict(self.source_errors),
             "collectors": {
@@ -61,6 +83,7 @@ class Report:
             "node": self.node.as_dict() if self.node is not None else None,
             "cluster": self.cluster.as_dict() if self.cluster is not None else None,
             "discovery": self.discovery.as_dict() if self.discovery is not None else None,
+            "node_vantage": self.node_vantage.as_dict() if self.node_vantage is not None else None,
         }
 
 
@@ -77,6 +100,11 @@ def build_report(snapshot: Snapshot) -> Report:
         node=snapshot.node,
         cluster=snapshot.cluster,
         discovery=snapshot.discovery,
+        plan=latest.plan.paths() if latest is not None and latest.plan is not None else (),
+        known=dict(latest.targets.known) if latest is not None and latest.targets is not None else {},
+        vantage=snapshot.config.vantage,
+        node_vantage=snapshot.node_vantage,
+        splits=splits(rounds, snapshot.node_vantage),
     )
 
 

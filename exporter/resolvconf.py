@@ -145,3 +145,16 @@ def read_resolv_conf(path: str) -> ResolvConf:
     """Read and parse a file. Raises ``OSError`` when it cannot be read."""
     with open(path, encoding="utf-8", errors="replace") as handle:
         return parse_resolv_conf(handle.read(1 << 20))
+
+
+LINK_LOCAL = ipaddress.ip_network("169.254.0.0/16")
+"""Where node-local DNS caches listen: NodeLocal DNSCache (169.254.20.10, kubespray's 169.254.25.10),
+AKS LocalDNS (169.254.10.10 and .11). An address there is a cache on the node, not a bypass."""
+
+
+def node_local_address(host: str) -> bool:
+    """Whether ``host`` is a link-local address, where node-local DNS caches listen."""
+    try:
+        return ipaddress.ip_address(host) in LINK_LOCAL
+    except ValueError:
+        return False

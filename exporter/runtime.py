@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from exporter.config import AUTO, Config, Server
 from exporter.diagnosis.engine import Findings, diagnose, upstream_comparisons
-from exporter.diagnosis.model import Observations
+from exporter.diagnosis.model import DnsPlace, Observations
 from exporter.diagnosis.stats import Stats
 from exporter.exposition import Collector
 from exporter.hops import Hop
@@ -31,6 +31,7 @@ from exporter.state import ProbeState
 from exporter.status import Status
 from exporter.targets import TargetSet, TargetSources, compose
 from exporter.targets.plan import Plan, plan
+from exporter.targets.selection import share
 
 log = structlog.get_logger(__name__)
 _T = TypeVar("_T")
@@ -46,7 +47,18 @@ def _auto(config: Config) -> frozenset[str]:
 
 
 class Runtime:
-    def __init__(self, config: Config, parts: Sequence[Part] = (), status: Status | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        parts: Sequence[Part] = (),
+        status: Status | None = None,
+        *,
+        node: str | None = None,
+    ) -> None:
+        """``node``: where this agent runs (``$NODE_NAME``): its own CoreDNS pod is probed every round."""
+        self.node = node
+        self._round_index = 0
+        """Rounds run: the rotations' position."""
         self.status = status or Status()
         self.probes = ProbeState()
         self.findings = Findings()
@@ -63,11 +75,13 @@ class Runtime:
         self._after = tuple(hook for part in self.parts for hook in part.after_round)
         self._leading = tuple(part.leading for part in self.parts if part.leading is not None)
         self._discover = compose(*(part.discover for part in self.parts if part.discover is not None))
+        self._zones = next((part.zones for part in self.parts if part.zones is not None), None)
         self._node = [part.node for part in self.parts if part.node is not None]
         self._cluster = [part.cluster for part in self.parts if part.cluster is not None]
         self._discovery = [part.discovery for part in self.parts if part.discovery is not None]
+        self._vantage = [part.vantage for part in self.parts if part.vantage is not None]
         self._failing: dict[tuple[str, str, str, str, str], Reason | None] = {}
-        self._planned: tuple[Config, Mapping[str, tuple[Server, ...]], object, Plan] | None = None
+        self._planned: tuple[Config, Mapping[str, tuple[Server, ...]], object, object, Plan] | None = None
         self.config = config
         self.apply(config, first=True)
 
@@ -91,25 +105,38 @@ class Runtime:
         for part in self.parts:
             if part.apply is not None:
                 part.apply(config)
-        self.sources = TargetSources(config, discovery=self._discover)
+        self.sources = TargetSources(config, discovery=self._discover, zones=self._zones)
         self.prober = Prober(config)
 
     def _plan(self, targets: TargetSet) -> Plan:
-        """The round's plan; the same config and targets as last round make the same plan."""
+        """The round's plan; the same config, targets and reasons as last round make the same plan."""
         last = self._planned
         if (
             last is None
             or last[0] is not self.config
             or last[1] != targets.servers
             or last[2] != targets.resolver
+            or last[3] != (targets.zones, targets.reasons)
         ):
             last = self._planned = (
                 self.config,
                 targets.servers,
                 targets.resolver,
+                (targets.zones, targets.reasons),
                 plan(self.config, targets),
             )
-        return last[3]
+        return last[4]
+
+    def _select(self, targets: TargetSet) -> TargetSet:
+        """The round's share of the CoreDNS pods (``pods_per_round``, its own node's pod first) and of
+        the upstreams (``upstreams_per_round``)."""
+        index = self._round_index
+        self._round_index += 1
+        placement = {}
+        if targets.servers.get(Hop.POD):
+            discovery = _latest(self._discovery)
+            placement = {e.server: e.node for e in discovery.endpoints} if discovery is not None else {}
+        return share(targets, self.config, index, placement=placement, node=self.node)
 
     def leading(self) -> bool:
         """False on a cluster-mode standby: its rounds probe nothing, so only the leader reports."""
@@ -120,7 +147,7 @@ class Runtime:
         started = time.perf_counter()
         for wait in self._before:
             await wait()
-        targets = self.sources.current() if self.leading() else TargetSet(servers={})
+        targets = self._select(self.sources.current() if self.leading() else TargetSet(servers={}))
         for source, error in targets.errors.items():
             log.warning("target_source_failed", source=source, error=error)
         self.status.record(
@@ -158,7 +185,18 @@ class Runtime:
             cluster=_latest(self._cluster),
             now=time.time(),
             thresholds=self.config.diagnosis.thresholds,
+            node_name=self.node,
+            dns=self._dns_place(),
         )
+
+    def _dns_place(self) -> DnsPlace:
+        """The located cluster DNS, else the configured one."""
+        k8s = self.config.kubernetes
+        discovery = _latest(self._discovery)
+        location = discovery.location if discovery is not None else None
+        if location is None:
+            return DnsPlace(k8s.namespace, k8s.service, k8s.pod_selector)
+        return DnsPlace(location.namespace, location.service, location.selector or k8s.pod_selector)
 
     def snapshot(self) -> Snapshot:
         return Snapshot(
@@ -170,6 +208,7 @@ class Runtime:
             node=_latest(self._node),
             cluster=_latest(self._cluster),
             discovery=_latest(self._discovery),
+            node_vantage=_latest(self._vantage),
         )
 
     def report(self) -> Report:

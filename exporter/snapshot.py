@@ -19,6 +19,7 @@ from exporter.node.readings import NodeReadings
 from exporter.state import ProbeView
 from exporter.status import StatusView
 from exporter.targets.discovery import DiscoveryReadings
+from exporter.vantage import VantageReadings
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,3 +36,5 @@ class Snapshot:
     """The cluster part's readings (cluster mode); ``leader`` False on a standby."""
     discovery: DiscoveryReadings | None = None
     """What discovery found, where the Kubernetes API is read."""
+    node_vantage: VantageReadings | None = None
+    """The node-vantage agent's last round, where one runs beside this agent."""

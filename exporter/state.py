@@ -38,8 +38,8 @@ LATENCY_BUCKETS: tuple[float, ...] = (
 
 ProbeKey = tuple[str, str, str, str, str]
 """path, server, name, qtype, transport."""
-HistogramKey = tuple[str, str, str]
-"""path, server, transport."""
+HistogramKey = tuple[str, str]
+"""path, server: both transports together, so a server costs one histogram (the series bound)."""
 RaceKey = tuple[str, str, str]
 """path, server, name."""
 RACE_QUERIES = 2 * len(RACE_TYPES)
@@ -138,7 +138,7 @@ class ProbeState:
                 series.last = result
                 if result.reason is not None:
                     series.failures[result.reason] = series.failures.get(result.reason, 0) + 1
-                hkey = (result.path, result.server, result.transport)
+                hkey = (result.path, result.server)
                 live_histograms.add(hkey)
                 if result.latency is not None:
                     histogram = self._histograms.get(hkey)

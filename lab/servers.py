@@ -137,8 +137,11 @@ class Dnsmasq(Server):
         forward_zones: dict[str, str] | None = None,
         all_servers: bool = False,
         probe_name: str = "kubernetes.default.svc.cluster.local.",
+        also: Sequence[str] = (),
     ) -> None:
+        """``also``: more loopback addresses it answers on (a fleet's CoreDNS pods from one process)."""
         super().__init__(role, host, port, workdir)
+        self.also = list(also)
         self.zone = zone
         self.forward = list(forward)
         self.forward_zones = dict(forward_zones or {})
@@ -155,7 +158,7 @@ class Dnsmasq(Server):
             "--keep-in-foreground",
             "--no-daemon",
             "--conf-file=/dev/null",
-            f"--listen-address={self.host}",
+            f"--listen-address={','.join([self.host, *self.also])}",
             f"--port={self.port}",
             "--bind-interfaces",
             "--no-resolv",

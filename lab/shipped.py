@@ -87,18 +87,48 @@ def on_test_api(
     )
     if fast:
         doc.update(interval="1s", timeout="500ms")
+    # upstream: auto also probes the node's (or the pod's) resolv.conf servers: a root whose resolv.conf
+    # lists none, so the upstreams are the Corefile's, the lab's.
+    root = workdir / "root-without-nameservers"
+    (root / "etc").mkdir(parents=True, exist_ok=True)
+    (root / "etc" / "resolv.conf").write_text("# the upstreams come from the Corefile only\n")
+    doc["node"] = {"procfs": str(HEALTHY_NODE / "proc"), "rootfs": str(root)}
     if doc["mode"] == "node":
         assert doc["paths"]["resolver"] == {"file": "/etc/resolv.conf"}
         resolv = resolv_conf_for(lab, workdir / "resolv.conf")
         doc["paths"]["resolver"] = {"file": str(resolv), "port": lab.port}
-        doc["node"] = {"procfs": str(HEALTHY_NODE / "proc"), "rootfs": str(HEALTHY_NODE / "root")}
         return doc
     if fast:
         # Readers every second and a Lease read and renewed every 300 ms ask some 20 requests a
         # second: within the default budget of 5 the renewals queue behind the readers.
         doc["kubernetes"].update(interval="1s", inventory_interval="1s", qps=50)
         doc["kubernetes"]["lease"].update(duration="3s", renew_deadline="2s", retry_period="300ms")
-    # upstream: auto also probes this pod's resolv.conf servers: a root whose resolv.conf lists none.
+    return doc
+
+
+def on_shape(config: Path, kubeconfig: Path, workdir: Path, *, resolver: str, port: int) -> dict[str, Any]:
+    """The shipped ``config`` on a distribution's cluster shape (lab/kubeapi/distributions/).
+
+    Unlike :func:`on_test_api`, nothing of where DNS lives is given: no NodeLocal address, and
+    the pod's resolv.conf names what that distribution's kubelet sets (``resolver``, a lab host),
+    so what is found is what discovery found. The API endpoint, the host files and the schedule
+    change, as on a cluster; the rest stays as shipped.
+    """
+    doc: dict[str, Any] = yaml.safe_load(config.read_text())
+    assert doc["kubernetes"]["config"] == "in-cluster"
+    doc["kubernetes"].update(config="kubeconfig", kubeconfig=str(kubeconfig), timeout="2s")
+    doc.update(interval="1s", timeout="500ms")
+    if doc["mode"] == "node":
+        assert doc["paths"]["resolver"] == {"file": "/etc/resolv.conf"}
+        resolv = workdir / "resolv.conf"
+        resolv.write_text(
+            f"nameserver {resolver}\n"
+            f"search {NAMESPACE}.svc.cluster.local svc.cluster.local cluster.local\n"
+            "options ndots:5 timeout:1 attempts:2\n"
+        )
+        doc["paths"]["resolver"] = {"file": str(resolv), "port": port}
+    # upstream: auto also probes the node's resolv.conf servers: a host root whose resolv.conf lists
+    # none, so the upstreams probed are the Corefile's (the lab's), for both workloads.
     root = workdir / "root-without-nameservers"
     (root / "etc").mkdir(parents=True, exist_ok=True)
     (root / "etc" / "resolv.conf").write_text("# the upstreams come from the Corefile only\n")

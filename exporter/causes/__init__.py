@@ -12,15 +12,25 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from exporter.causes._unit import SEVERITY_ORDER, AlertEvidence, Cause, Group, Severity
+from exporter.causes._unit import SEVERITIES, SEVERITY_ORDER, AlertEvidence, Cause, Group, Scope, Severity
 
-__all__ = ["CAUSES", "SEVERITY_ORDER", "AlertEvidence", "Cause", "Group", "Severity", "discover"]
+__all__ = [
+    "CAUSES",
+    "SEVERITIES",
+    "SEVERITY_ORDER",
+    "AlertEvidence",
+    "Cause",
+    "Group",
+    "Scope",
+    "Severity",
+    "discover",
+]
 
 
 def discover() -> dict[str, Cause]:
     """Every module of this package not starting with ``_``, as its ``CAUSE``, by id.
 
-    Ordered by docs section, then critical before warning, then id.
+    Ordered by docs section, then severity (critical, warning, info), then id.
     """
     names = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
     causes = sorted((_load(name) for name in names), key=lambda cause: cause.order)

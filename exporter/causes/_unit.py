@@ -8,8 +8,24 @@ from typing import Literal
 
 from exporter.diagnosis.draft import Rule
 
-Severity = Literal["critical", "warning"]
-SEVERITY_ORDER: dict[str, int] = {"critical": 0, "warning": 1}
+Severity = Literal["critical", "warning", "info"]
+
+SEVERITIES: dict[str, str] = {
+    "critical": (
+        "Live probe evidence that lookups pods make fail now, widely: on a share of the nodes, through the "
+        "Service, or on every CoreDNS pod; not one node or one replica. Only `critical` pages."
+    ),
+    "warning": "A degradation or a partial failure (one node, one replica, one upstream): a ticket.",
+    "info": (
+        "A standing risk found in configuration (Corefile, versions, manifests), not a failure seen now: "
+        "a ticket that can wait."
+    ),
+}
+"""The severity model, written once: the alert rules, /diagnose, doctor and the docs say the same."""
+
+SEVERITY_ORDER: dict[str, int] = {name: rank for rank, name in enumerate(SEVERITIES)}
+
+Scope = Literal["cluster", "node"]
 
 
 class Group(StrEnum):
@@ -66,8 +82,23 @@ class Cause:
     """Explains every ``probed`` cause as well (the node's network itself is at fault)."""
     standing: bool = False
     """Read from configuration or API objects: it does not flap, so its alert waits longer."""
+    scope: Scope = "cluster"
+    """``node``: a fault of the node that reports it (its conntrack, its NodeLocal, its network); its
+    alert is one per node and carries ``node`` and ``instance``. ``cluster``: one alert per cluster."""
+    path: str | None = None
+    """The probe path whose failures this cause explains in every node's view (``upstream`` for an
+    upstream's fault): while its alert fires, the path's ticket-level symptom alerts are inhibited."""
+
+    def __post_init__(self) -> None:
+        # Every rule of a cause today can fire on one node's probes or one replica's state: none is
+        # `critical` by itself; the symptom alerts page and list the active causes. A cause graded
+        # critical must at least be told from live probes.
+        if self.severity == "critical" and not self.probed:
+            raise ValueError(f"{self.id}: critical needs live probe evidence (probed=True)")
+        if self.severity == "info" and not self.standing:
+            raise ValueError(f"{self.id}: info is for standing risks read from configuration (standing=True)")
 
     @property
     def order(self) -> tuple[int, int, str]:
-        """By docs section, then critical before warning, then id."""
+        """By docs section, then severity (critical, warning, info), then id."""
         return (list(Group).index(self.group), SEVERITY_ORDER[self.severity], self.id)

@@ -88,8 +88,9 @@ CAUSE = Cause(
         "`k8s_dns_node_tcp_retransmitted_segments_total`, `k8s_dns_node_cpu_pressure_seconds_total`"
     ),
     alert=AlertEvidence(
-        text="UDP receive errors per second, worst node: {v}.",
+        text="UDP receive errors per second on this node: {v}.",
         query="max(rate(k8s_dns_node_udp_in_errors_total[5m]))",
     ),
     rules=(client_overloaded,),
+    scope="node",
 )

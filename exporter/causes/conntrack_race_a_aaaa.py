@@ -71,8 +71,9 @@ CAUSE = Cause(
         "node: `k8s_dns_node_conntrack_insert_failed_total`, `k8s_dns_node_conntrack_clash_resolve_total`"
     ),
     alert=AlertEvidence(
-        text="conntrack insert failures per second, worst node: {v}.",
+        text="conntrack insert failures per second on this node: {v}.",
         query="max(rate(k8s_dns_node_conntrack_insert_failed_total[5m]))",
     ),
     rules=(conntrack_race_a_aaaa,),
+    scope="node",
 )

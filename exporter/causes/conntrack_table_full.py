@@ -49,7 +49,7 @@ def conntrack_table_full(obs: Observations, stats: Stats) -> Draft | None:
 
 CAUSE = Cause(
     id="conntrack_table_full",
-    severity="critical",
+    severity="warning",
     title="The node's conntrack table is full",
     group=Group.NETWORK,
     meaning="The node's conntrack table is full; new flows, DNS queries first, are dropped at peak times.",
@@ -59,7 +59,7 @@ CAUSE = Cause(
         "`k8s_dns_node_conntrack_drop_total`, `k8s_dns_node_conntrack_early_drop_total`"
     ),
     alert=AlertEvidence(
-        text="Fullest conntrack table: {v}.",
+        text="conntrack table on this node: {v} full.",
         query="max(k8s_dns_node_conntrack_entries / k8s_dns_node_conntrack_entries_limit)",
         format="humanizePercentage",
     ),
@@ -68,4 +68,5 @@ CAUSE = Cause(
     # broken, and the race probe loses answers. The table is the cause to name.
     explains=frozenset({"pod_network_broken", "conntrack_race_a_aaaa"}),
     explains_probed=True,
+    scope="node",
 )

@@ -47,7 +47,7 @@ def coredns_api_unreachable(obs: Observations, stats: Stats) -> Draft | None:
 
 CAUSE = Cause(
     id="coredns_api_unreachable",
-    severity="critical",
+    severity="warning",
     title="CoreDNS cannot reach the Kubernetes API",
     group=Group.COREDNS,
     meaning=(
@@ -57,9 +57,10 @@ CAUSE = Cause(
     probe="internal names fail on a `pod`, external names answer",
     signals="api: `k8s_dns_coredns_pod_ready` at 0 for running pods",
     alert=AlertEvidence(
-        text="Probes to CoreDNS pods failing: {v}.",
-        query='count(k8s_dns_probe_success{path="pod"} == 0)',
+        text="CoreDNS pods failing probes: {v}.",
+        query='count(count by (server) (k8s_dns_probe_success{path="pod"} == 0))',
     ),
     rules=(coredns_api_unreachable,),
     probed=True,
+    path="pod",
 )

@@ -32,7 +32,7 @@ def coredns_autopath_defect(obs: Observations, stats: Stats) -> Draft | None:
 
 CAUSE = Cause(
     id="coredns_autopath_defect",
-    severity="warning",
+    severity="info",
     title="The autopath plugin is enabled",
     group=Group.COREDNS,
     meaning=(

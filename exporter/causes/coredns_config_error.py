@@ -56,7 +56,7 @@ def from_api(obs: Observations, stats: Stats) -> Draft | None:
 
 CAUSE = Cause(
     id="coredns_config_error",
-    severity="critical",
+    severity="warning",
     title="The Corefile breaks resolution of external names",
     group=Group.COREDNS,
     meaning=(

@@ -27,7 +27,7 @@ def coredns_headless_stale(obs: Observations, stats: Stats) -> Draft | None:
 
 CAUSE = Cause(
     id="coredns_headless_stale",
-    severity="warning",
+    severity="info",
     title="CoreDNS before 1.7.0 can serve stale headless records",
     group=Group.COREDNS,
     meaning=(

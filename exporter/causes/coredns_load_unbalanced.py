@@ -16,9 +16,13 @@ def coredns_load_unbalanced(obs: Observations, stats: Stats) -> Draft | None:
         return None
     evidence = []
     pods = cluster.live_pods
-    if cluster.pods is not None and 0 < len(pods) < 2:
-        evidence.append(f"only {len(pods)} CoreDNS replica")
-    if cluster.pods is not None and len(pods) >= 2 and cluster.replica_nodes < len(pods):
+    # Replicas can spread over no more nodes than can take them: one replica on the only
+    # schedulable node (a single-node k3s) is as balanced as that cluster allows.
+    nodes = cluster.inventory.schedulable_nodes if cluster.inventory is not None else None
+    spread = min(len(pods), nodes) if nodes is not None else 0
+    if cluster.pods is not None and len(pods) == 1 and spread < (nodes or 0):
+        evidence.append(f"only {len(pods)} CoreDNS replica for {nodes} schedulable nodes")
+    if cluster.pods is not None and len(pods) >= 2 and cluster.replica_nodes < spread:
         per_node: dict[str, list[str]] = {}
         for pod in pods:
             per_node.setdefault(pod.node or "unscheduled", []).append(pod.name)
@@ -41,7 +45,7 @@ def coredns_load_unbalanced(obs: Observations, stats: Stats) -> Draft | None:
 
 CAUSE = Cause(
     id="coredns_load_unbalanced",
-    severity="warning",
+    severity="info",
     title="DNS load is unbalanced across CoreDNS replicas",
     group=Group.COREDNS,
     meaning=(
@@ -58,4 +62,5 @@ CAUSE = Cause(
         query="max(k8s_dns_coredns_replica_nodes)",
     ),
     rules=(coredns_load_unbalanced,),
+    standing=True,
 )

@@ -8,7 +8,7 @@ from exporter.cluster.model import CorednsPod
 from exporter.cluster.readings import ClusterReadings
 from exporter.diagnosis.draft import Draft
 from exporter.diagnosis.model import Observations
-from exporter.diagnosis.read import cluster_of, server_state
+from exporter.diagnosis.read import cluster_of, pods_counted, server_state
 from exporter.diagnosis.stats import Stats
 
 RECENT_RESTART = 600.0
@@ -51,11 +51,13 @@ def from_probes(obs: Observations, stats: Stats) -> Draft | None:
     service = stats.path("service")
     if service and not all(s.down for s in service):
         return None
+    dns = obs.dns
     return Draft(
         "coredns_unavailable",
-        f"None of the {len(pods)} CoreDNS pods answers" + (", nor the kube-dns Service." if service else "."),
+        f"None of the {pods_counted(obs, len(pods))} answers"
+        + (f", nor the {dns.service} Service." if service else "."),
         tuple(server_state(s) for s in pods + service),
-        "Look at the CoreDNS pods: `kubectl -n kube-system get pods -l k8s-app=kube-dns -o wide`, "
+        f"Look at the CoreDNS pods: `kubectl -n {dns.namespace} get pods -l {dns.selector} -o wide`, "
         "then `describe` and `logs` of one that is not Ready; a Corefile error shows in the logs.",
         {"pods": [p.server for p in pods]},
     )
@@ -73,14 +75,16 @@ def from_api(obs: Observations, stats: Stats) -> Draft | None:
         f"pod {name} on {_node(cluster, name)}: {'; '.join(t)}" for name, t in sorted(troubled.items())
     )
     if not pods:
-        evidence = ("no CoreDNS pod exists (label selector matched nothing)",)
+        evidence = (
+            f"no DNS pod exists in {obs.dns.namespace} (label selector {obs.dns.selector} matched nothing)",
+        )
     breaking = cluster.corefile.breaking if cluster.corefile is not None else ()
     evidence += tuple(f"Corefile: {p.message}" for p in breaking)
     serving = len(pods) - len(troubled)
     fix = (
-        "Describe a failing pod and read its logs (`kubectl -n kube-system describe pod <pod>`, "
-        "`kubectl -n kube-system logs <pod> --previous`): CrashLoopBackOff with a Corefile error means "
-        "fixing the ConfigMap, OOMKilled means a higher memory limit, ImagePullBackOff the image."
+        f"Describe a failing pod and read its logs (`kubectl -n {obs.dns.namespace} describe pod <pod>`, "
+        f"`kubectl -n {obs.dns.namespace} logs <pod> --previous`): CrashLoopBackOff with a Corefile "
+        "error means fixing the ConfigMap, OOMKilled means a higher memory limit, ImagePullBackOff the image."
     )
     if breaking:
         fix = (
@@ -97,7 +101,7 @@ def from_api(obs: Observations, stats: Stats) -> Draft | None:
 
 CAUSE = Cause(
     id="coredns_unavailable",
-    severity="critical",
+    severity="warning",
     title="CoreDNS pods are not serving",
     group=Group.COREDNS,
     meaning=(
@@ -125,4 +129,5 @@ CAUSE = Cause(
         }
     ),
     probed=True,
+    path="pod",
 )

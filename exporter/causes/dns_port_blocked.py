@@ -25,13 +25,22 @@ def dns_port_blocked(obs: Observations, stats: Stats) -> Draft | None:
             blocked.append((server, pod))
     if not blocked:
         return None
+    # The port the pods serve DNS on (OpenShift's 5353 behind the Service's 53), the usual port
+    # names, and 53: a rule admitting any of them lets DNS in.
+    served = sorted({int(s.server.rsplit(":", 1)[1]) for s in stats.path("pod")})
+    dns_ports: set[int | str] = {53, "dns", "dns-tcp", *served}
+    shown = "/".join(str(p) for p in sorted({53, *served}))
     evidence = tuple(
         f"pod {s.server} ({pod.name}) is Ready, yet {s.all.reasons[Reason.TIMEOUT]}/{s.all.total} probes "
         "timed out"
         for s, pod in blocked
     ) + tuple(
         f"NetworkPolicy {p.name} selects the CoreDNS pods and "
-        + ("admits port 53 from some sources only" if p.allows_dns else "admits no traffic to port 53")
+        + (
+            f"admits port {shown} from some sources only"
+            if p.admits(dns_ports)
+            else f"admits no traffic to port {shown}"
+        )
         for p in policies
         if p.ingress
     )
@@ -49,7 +58,7 @@ def dns_port_blocked(obs: Observations, stats: Stats) -> Draft | None:
 
 CAUSE = Cause(
     id="dns_port_blocked",
-    severity="critical",
+    severity="warning",
     title="Port 53 is blocked between pods and CoreDNS",
     group=Group.NETWORK,
     meaning=(
@@ -59,11 +68,12 @@ CAUSE = Cause(
     probe="`pod` timeouts from some nodes while other nodes get answers; UDP and TCP disagree",
     signals="api: `k8s_dns_coredns_network_policies`",
     alert=AlertEvidence(
-        text="Probes to CoreDNS pods timing out in the last 5m: {v}.",
+        text="Probes from this node to CoreDNS pods timing out in the last 5m: {v}.",
         query='sum(increase(k8s_dns_probe_failures_total{path="pod",reason="timeout"}[5m]))',
     ),
     rules=(dns_port_blocked,),
     # Ready CoreDNS pods that time out behind a NetworkPolicy are blocked, not down.
     explains=frozenset({"coredns_unavailable"}),
     probed=True,
+    scope="node",
 )

@@ -34,7 +34,7 @@ def endpointslice_migration(obs: Observations, stats: Stats) -> Draft | None:
 
 CAUSE = Cause(
     id="endpointslice_migration",
-    severity="warning",
+    severity="info",
     title="Services rely on an annotation CoreDNS >= 1.8.4 ignores",
     group=Group.API_OBJECTS,
     meaning=(

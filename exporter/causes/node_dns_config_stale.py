@@ -80,7 +80,7 @@ def from_api(obs: Observations, stats: Stats) -> Draft | None:
 
 CAUSE = Cause(
     id="node_dns_config_stale",
-    severity="warning",
+    severity="info",
     title="The network's DNS servers changed; nodes or CoreDNS not restarted",
     group=Group.UPSTREAM,
     meaning="The network's DNS servers changed, but nodes or CoreDNS pods still use the old list.",
@@ -95,4 +95,5 @@ CAUSE = Cause(
         format="humanizeDuration",
     ),
     rules=(from_node, from_api),
+    standing=True,
 )

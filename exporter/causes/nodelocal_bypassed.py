@@ -42,7 +42,7 @@ def nodelocal_bypassed(obs: Observations, stats: Stats) -> Draft | None:
 
 CAUSE = Cause(
     id="nodelocal_bypassed",
-    severity="warning",
+    severity="info",
     title="NodeLocal DNSCache runs but pods do not use it",
     group=Group.NODELOCAL,
     meaning=(
@@ -56,7 +56,7 @@ CAUSE = Cause(
     ),
     alert=AlertEvidence(
         text="Nodes where NodeLocal DNSCache answers: {v}.",
-        query='count(k8s_dns_probe_success{path="nodelocal"} == 1)',
+        query='count(count by (instance) (k8s_dns_probe_success{path="nodelocal"} == 1))',
     ),
     rules=(nodelocal_bypassed,),
     standing=True,

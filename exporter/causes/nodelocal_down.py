@@ -26,16 +26,17 @@ def nodelocal_down(obs: Observations, stats: Stats) -> Draft | None:
 
 CAUSE = Cause(
     id="nodelocal_down",
-    severity="critical",
+    severity="warning",
     title="NodeLocal DNSCache on this node does not answer",
     group=Group.NODELOCAL,
     meaning="NodeLocal DNSCache on this node does not answer while cluster DNS does.",
     probe="`nodelocal` down, `service` or `pod` answers",
     signals="none",
     alert=AlertEvidence(
-        text="NodeLocal DNSCache probes failing: {v}.",
+        text="NodeLocal DNSCache probes failing on this node: {v}.",
         query='count(k8s_dns_probe_success{path="nodelocal"} == 0)',
     ),
     rules=(nodelocal_down,),
     probed=True,
+    scope="node",
 )

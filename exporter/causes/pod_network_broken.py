@@ -28,17 +28,18 @@ def pod_network_broken(obs: Observations, stats: Stats) -> Draft | None:
 
 CAUSE = Cause(
     id="pod_network_broken",
-    severity="critical",
+    severity="warning",
     title="The pod network of this node reaches no DNS server",
     group=Group.NETWORK,
     meaning="The pod network of this node reaches no DNS server at all (CNI failure).",
     probe="every direct path silent from this node, TCP included",
     signals="none: CNI state is inferred, not read",
     alert=AlertEvidence(
-        text="Failing probes on the affected node(s): {v}.",
+        text="Failing probes from this node: {v}.",
         query="count(k8s_dns_probe_success == 0)",
     ),
     rules=(pod_network_broken,),
     # When the pod network is down no probe can tell the hops apart; the node's own readings still can.
     explains_probed=True,
+    scope="node",
 )

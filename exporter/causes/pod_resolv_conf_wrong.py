@@ -9,6 +9,7 @@ from exporter.diagnosis.draft import Draft
 from exporter.diagnosis.model import Observations
 from exporter.diagnosis.read import cluster_of
 from exporter.diagnosis.stats import Stats
+from exporter.resolvconf import node_local_address
 
 
 def from_resolver(obs: Observations, stats: Stats) -> Draft | None:
@@ -21,12 +22,17 @@ def from_resolver(obs: Observations, stats: Stats) -> Draft | None:
     cluster_dns = {
         server.host for path in ("service", "nodelocal") for server in targets.servers.get(path, ())
     }
-    if cluster_dns and conf.used_nameservers and not set(conf.used_nameservers) & cluster_dns:
+    kinds = {spec.name: spec.kind for spec in obs.names}
+    last = obs.rounds[-1].results if obs.rounds else ()
+    # Cluster DNS is what answers cluster names: a nameserver that resolves them serves cluster DNS
+    # whatever its address (AKS LocalDNS's 169.254.10.11, a cache the exporter was not told of).
+    serves_cluster = any(r.path == "resolver" and kinds.get(r.name) == "internal" and r.ok for r in last)
+    unknown = [s for s in conf.used_nameservers if s not in cluster_dns and not node_local_address(s)]
+    if cluster_dns and unknown and len(unknown) == len(conf.used_nameservers) and not serves_cluster:
         evidence.append(
             f"{resolver.file} lists {', '.join(conf.used_nameservers)}: neither the kube-dns Service nor "
             f"NodeLocal DNSCache ({', '.join(sorted(cluster_dns))})"
         )
-    kinds = {spec.name: spec.kind for spec in obs.names}
     limit = obs.thresholds.lookup_queries
     costly = sorted(
         (result.name, result.queries)
@@ -72,7 +78,7 @@ def from_sampled_pods(obs: Observations, stats: Stats) -> Draft | None:
 
 CAUSE = Cause(
     id="pod_resolv_conf_wrong",
-    severity="warning",
+    severity="info",
     title="The pod resolv.conf bypasses cluster DNS or multiplies queries",
     group=Group.CLIENT,
     meaning=(

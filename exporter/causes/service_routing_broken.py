@@ -6,7 +6,7 @@ from __future__ import annotations
 from exporter.causes._unit import AlertEvidence, Cause, Group
 from exporter.diagnosis.draft import Draft
 from exporter.diagnosis.model import Observations
-from exporter.diagnosis.read import server_list, server_state
+from exporter.diagnosis.read import pods_counted, server_list, server_state
 from exporter.diagnosis.stats import Stats
 
 
@@ -17,8 +17,8 @@ def service_routing_broken(obs: Observations, stats: Stats) -> Draft | None:
         return None
     return Draft(
         "service_routing_broken",
-        f"The kube-dns Service ({server_list(service)}) fails from this node while all {len(pods)} "
-        "CoreDNS pods answer directly: the Service VIP does not lead to the pods.",
+        f"The kube-dns Service ({server_list(service)}) fails from this node while all "
+        f"{pods_counted(obs, len(pods))} answer directly: the Service VIP does not lead to the pods.",
         tuple(server_state(s) for s in service + pods),
         "Check kube-proxy on this node (its logs, and that its iptables or IPVS rules list the "
         "current CoreDNS endpoints); restart kube-proxy if its rules are stale.",
@@ -28,7 +28,7 @@ def service_routing_broken(obs: Observations, stats: Stats) -> Draft | None:
 
 CAUSE = Cause(
     id="service_routing_broken",
-    severity="critical",
+    severity="warning",
     title="The kube-dns Service does not reach CoreDNS",
     group=Group.SERVICE_ROUTING,
     meaning=(
@@ -37,9 +37,10 @@ CAUSE = Cause(
     probe="`service` down while every `pod` answers",
     signals="api: `k8s_dns_kube_proxy_mode_info`",
     alert=AlertEvidence(
-        text="Probes to the kube-dns Service failing: {v}.",
+        text="Probes from this node to the kube-dns Service failing: {v}.",
         query='count(k8s_dns_probe_success{path="service"} == 0)',
     ),
     rules=(service_routing_broken,),
     probed=True,
+    scope="node",
 )

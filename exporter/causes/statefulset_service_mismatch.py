@@ -1,4 +1,4 @@
-"""A StatefulSet's serviceName is empty or not a headless Service, so its pods' names do not resolve."""
+"""A StatefulSet's serviceName names no headless Service, so its pods' names do not resolve."""
 
 from __future__ import annotations
 
@@ -26,11 +26,12 @@ def statefulset_service_mismatch(obs: Observations, stats: Stats) -> Draft | Non
 
 CAUSE = Cause(
     id="statefulset_service_mismatch",
-    severity="warning",
+    severity="info",
     title="A StatefulSet's serviceName is not a headless Service",
     group=Group.API_OBJECTS,
     meaning=(
-        "A StatefulSet's `serviceName` is empty or not a headless Service, so its pod names do not resolve."
+        "A StatefulSet's `serviceName` names a Service that is missing or not headless, so its pod names "
+        "do not resolve (an empty `serviceName` is allowed and asks for no names)."
     ),
     probe="none",
     signals="api: `k8s_dns_statefulsets_service_mismatch`",

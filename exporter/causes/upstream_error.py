@@ -1,5 +1,7 @@
 """An upstream DNS server answers external names with SERVFAIL, REFUSED or NXDOMAIN (names the
-upstreams disagree on are upstream_mixed_resolvers instead)."""
+upstreams disagree on are upstream_mixed_resolvers instead), or with replies a client must reject
+(malformed) or that are not the answer (wrong_answer); or a conditional forwarder answers so for the
+zone it is forwarded (a stub domain it does not serve)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,11 @@ from exporter.diagnosis.agreement import compare_upstreams
 from exporter.diagnosis.draft import Draft
 from exporter.diagnosis.model import Observations
 from exporter.diagnosis.stats import Stats
+from exporter.probe.result import Reason
+from exporter.targets.zones import ZONE_KIND
 
 _ERROR_RCODES = frozenset({"SERVFAIL", "REFUSED", "NXDOMAIN"})
+_BAD_REPLIES = frozenset({Reason.WRONG_ANSWER, Reason.MALFORMED})
 
 
 def upstream_error(obs: Observations, stats: Stats) -> Draft | None:
@@ -18,10 +23,14 @@ def upstream_error(obs: Observations, stats: Stats) -> Draft | None:
     cases = []
     for upstream in stats.path("upstream"):
         for (name, qtype, _transport), result in sorted(upstream.latest.items()):
-            if kinds.get(name) != "external" or (name, qtype) in split:
+            if kinds.get(name, ZONE_KIND) not in ("external", ZONE_KIND) or (name, qtype) in split:
                 continue
             if result.rcode in _ERROR_RCODES and result.reason is not None:
                 cases.append((upstream.server, name, qtype, result.rcode))
+            elif result.reason in _BAD_REPLIES:
+                cases.append(
+                    (upstream.server, name, qtype, f"{result.reason} ({result.detail or result.rcode})")
+                )
     if not cases:
         return None
     unique = sorted(set(cases))
@@ -40,15 +49,20 @@ CAUSE = Cause(
     severity="warning",
     title="An upstream DNS server answers with errors",
     group=Group.UPSTREAM,
-    meaning="An upstream answers external names with SERVFAIL, REFUSED or NXDOMAIN.",
+    meaning=(
+        "An upstream answers external names with SERVFAIL, REFUSED or NXDOMAIN, or with a malformed or "
+        "wrong answer."
+    ),
     probe="`upstream` rcodes in `k8s_dns_probe_failures_total{reason}`",
     signals="none",
     alert=AlertEvidence(
         text="Upstream error answers in the last 5m: {v}.",
         query=(
-            'sum(increase(k8s_dns_probe_failures_total{path="upstream",reason=~"servfail|refused|nxdomain"}[5m]))'
+            'sum(increase(k8s_dns_probe_failures_total{path="upstream",'
+            'reason=~"servfail|refused|nxdomain|wrong_answer|malformed"}[5m]))'
         ),
     ),
     rules=(upstream_error,),
     probed=True,
+    path="upstream",
 )

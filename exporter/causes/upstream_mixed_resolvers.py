@@ -59,7 +59,7 @@ def upstream_mixed_resolvers(obs: Observations, stats: Stats) -> Draft | None:
 
 CAUSE = Cause(
     id="upstream_mixed_resolvers",
-    severity="critical",
+    severity="warning",
     title="Upstream DNS servers answer differently",
     group=Group.UPSTREAM,
     meaning=(
@@ -76,4 +76,5 @@ CAUSE = Cause(
         query='count(k8s_dns_probe_success{path="upstream"} == 0)',
     ),
     rules=(upstream_mixed_resolvers,),
+    path="upstream",
 )

@@ -81,4 +81,5 @@ CAUSE = Cause(
     ),
     rules=(from_probes, from_api),
     probed=True,
+    path="upstream",
 )

@@ -1,7 +1,7 @@
 """The cluster readers as scheduled jobs: each reader a step with its own collector status.
 
 Two jobs: ``cluster`` (every ``kubernetes.interval``: CoreDNS pods, the kube-dns
-Service, usage, ConfigMaps, NetworkPolicies) and ``inventory`` (every
+Service, usage, ConfigMaps (the Corefile, or kube-dns's), NetworkPolicies) and ``inventory`` (every
 ``kubernetes.inventory_interval``: the cluster-wide lists). Steps run one after
 the other in a worker thread; one that fails records
 ``k8s_dns_collector_success{collector=<step>} 0``, logs once per new error,
@@ -15,21 +15,30 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import structlog
 
-from exporter.cluster.readers.configs import read_corefile, read_kube_proxy_mode, read_nodelocal
-from exporter.cluster.readers.context import Context, NoData
+from exporter.cluster.readers.configs import (
+    read_autoscaler,
+    read_corefile,
+    read_kube_dns_config,
+    read_kube_proxy_mode,
+    read_nodelocal,
+)
+from exporter.cluster.readers.context import Context, NoData, Partial
 from exporter.cluster.readers.pod_dns import read_pod_dns
 from exporter.cluster.readers.pods import read_coredns_pods, read_kube_dns_service
 from exporter.cluster.readers.usage import read_usage
 from exporter.cluster.readers.workloads import (
+    read_disruption_budgets,
     read_inventory,
     read_network_policies,
     read_services,
     read_statefulsets,
 )
+from exporter.config import KubernetesConfig
 from exporter.kube.api import describe
 from exporter.status import Status
 
@@ -42,9 +51,12 @@ CLUSTER_STEPS: tuple[Step, ...] = (
     ("kube_dns_service", read_kube_dns_service),
     ("coredns_usage", read_usage),
     ("corefile", read_corefile),
+    ("autoscaler", read_autoscaler),
+    ("kube_dns_config", read_kube_dns_config),
     ("nodelocal", read_nodelocal),
     ("kube_proxy", read_kube_proxy_mode),
     ("network_policies", read_network_policies),
+    ("disruption_budgets", read_disruption_budgets),
 )
 INVENTORY_STEPS: tuple[Step, ...] = (
     ("inventory", read_inventory),
@@ -76,6 +88,14 @@ class Readers:
         self._errors: dict[str, str] = {}
         self._running: set[tuple[str, ...]] = set()
 
+    @property
+    def k8s(self) -> KubernetesConfig:
+        return self._ctx.k8s
+
+    def relocate(self, k8s: KubernetesConfig) -> None:
+        """Read the objects ``k8s`` names from now on (the located cluster DNS)."""
+        self._ctx = replace(self._ctx, k8s=k8s)
+
     async def run(self, steps: tuple[Step, ...]) -> bool:
         """Run ``steps`` in a worker thread; True if they ran. A standby reads nothing (and withdraws
         the steps' statuses); a run of the same steps still going makes this one a no-op."""
@@ -100,16 +120,26 @@ class Readers:
                 value = read(self._ctx)
             except NoData as exc:
                 self._failed(name, str(exc), started, quiet=True)
+            except Partial as exc:
+                self._store(name, exc.value, started, error=str(exc))
             except Exception as exc:  # noqa: BLE001 - any reader failure is data, never a crash
                 self._failed(name, describe(exc), started, quiet=False, error_type=type(exc).__name__)
             else:
-                with self._guard:
-                    if not self._leading():
-                        return
-                    self._ctx.state.set(name, value)
-                    self._status.record(name, ok=True, duration=time.perf_counter() - started)
-                if self._errors.pop(name, None) is not None:
-                    log.info("cluster_reader_recovered", collector=name)
+                self._store(name, value, started)
+
+    def _store(self, name: str, value: Any, started: float, error: str | None = None) -> None:
+        """Keep ``value``; with ``error``, a partial read: kept, and the collector reports 0."""
+        with self._guard:
+            if not self._leading():
+                return
+            self._ctx.state.set(name, value, error)
+            self._status.record(name, ok=error is None, duration=time.perf_counter() - started, error=error)
+        if error is not None:
+            if self._errors.get(name) != error:
+                log.warning("cluster_reader_partial", collector=name, error=error)
+            self._errors[name] = error
+        elif self._errors.pop(name, None) is not None:
+            log.info("cluster_reader_recovered", collector=name)
 
     def _failed(self, name: str, error: str, started: float, *, quiet: bool, error_type: str = "") -> None:
         with self._guard:

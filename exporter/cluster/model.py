@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from exporter.cluster.version import Version, text
-from exporter.corefile.lint import ForwardRule
+from exporter.config import Server
+from exporter.corefile.lint import ForwardRule, parse_target
 from exporter.corefile.parse import Corefile
+from exporter.targets.zones import ZoneTarget, absolute
+
+KUBE_DNS_CONTAINER = "kubedns"
+
+NO_KUBE_PROXY = "none"
+"""The kube-proxy mode read where no kube-proxy runs: Services are routed by something else (Cilium's
+kube-proxy replacement, OVN-Kubernetes, k3s's embedded proxy). Not an error: its causes do not apply."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +45,17 @@ class CorednsPod:
     version: Version | None
     labels: dict[str, str] = field(default_factory=dict)
     resources: Resources = field(default_factory=Resources)
+    """The pod's: requests summed over its containers, limits too when every container has one."""
     deleting: bool = False
+    metrics_port: int | None = None
+    """The container port named ``metrics`` in the pod spec, if any."""
+    containers: tuple[str, ...] = ()
+    """Its containers' names (``coredns``; ``kubedns``, ``dnsmasq``, ``sidecar`` for kube-dns)."""
+
+    @property
+    def kube_dns(self) -> bool:
+        """A kube-dns pod (its ``kubedns`` container), not CoreDNS."""
+        return KUBE_DNS_CONTAINER in self.containers
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +71,7 @@ class CorednsPod:
             "start_time": self.start_time,
             "image": self.image,
             "version": text(self.version),
+            "containers": list(self.containers),
             "resources": {
                 "cpu_request_cores": self.resources.cpu_request,
                 "cpu_limit_cores": self.resources.cpu_limit,
@@ -125,6 +145,40 @@ class CorefileSource:
 
 
 @dataclass(frozen=True, slots=True)
+class KubeDnsConfig:
+    """The ``kube-dns`` ConfigMap of a cluster that runs kube-dns (not CoreDNS), as GKE does.
+
+    ``stubDomains`` (JSON: domain -> nameservers) and ``upstreamNameservers`` (JSON list) are
+    where kube-dns's dnsmasq forwards: a stub domain's servers answer for that domain, the
+    upstreams for every other name (the node's resolv.conf when there are none).
+    """
+
+    present: bool
+    stub_domains: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    upstream_nameservers: tuple[str, ...] = ()
+
+    def upstream_servers(self) -> tuple[Server, ...]:
+        """``upstreamNameservers`` as servers (what kube-dns forwards every other name to)."""
+        return tuple(s for s in map(parse_target, self.upstream_nameservers) if s is not None)
+
+    def zone_targets(self) -> tuple[ZoneTarget, ...]:
+        """Each stub domain's nameservers, to be asked for that domain."""
+        return tuple(
+            ZoneTarget(absolute(domain), server)
+            for domain, servers in self.stub_domains
+            for server in map(parse_target, servers)
+            if server is not None
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "present": self.present,
+            "stub_domains": {domain: list(servers) for domain, servers in self.stub_domains},
+            "upstream_nameservers": list(self.upstream_nameservers),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class NodeLocal:
     present: bool
     forwards: tuple[ForwardRule, ...] = ()
@@ -167,23 +221,69 @@ class Policy:
     match_expressions: tuple[tuple[str, str, tuple[str, ...]], ...]
     ingress: bool
     """It restricts ingress (policyTypes includes Ingress)."""
-    allows_dns: bool
-    """Some ingress rule admits port 53 (or every port) from somewhere."""
+    ports: tuple[tuple[int | str, int | None], ...]
+    """What its ingress rules admit from somewhere: (port number or named port, endPort or None);
+    ``("*", None)`` for a rule that admits every port."""
+
+    def admits(self, ports: Collection[int | str]) -> bool:
+        """Whether some ingress rule admits one of ``ports`` (numbers, or the pods' port names)."""
+        for port, end in self.ports:
+            if port == "*" or port in ports:
+                return True
+            if (
+                isinstance(port, int)
+                and end is not None
+                and any(isinstance(p, int) and port <= p <= end for p in ports)
+            ):
+                return True
+        return False
 
     def selects(self, labels: dict[str, str]) -> bool:
-        if any(labels.get(k) != v for k, v in self.match_labels.items()):
+        return selector_matches(self.match_labels, self.match_expressions, labels)
+
+
+def selector_matches(
+    match_labels: dict[str, str],
+    match_expressions: tuple[tuple[str, str, tuple[str, ...]], ...],
+    labels: dict[str, str],
+) -> bool:
+    """Whether a label selector (``matchLabels`` and ``matchExpressions``) selects ``labels``."""
+    if any(labels.get(k) != v for k, v in match_labels.items()):
+        return False
+    for key, operator, values in match_expressions:
+        present = key in labels
+        matched = {
+            "In": present and labels[key] in values,
+            "NotIn": not present or labels[key] not in values,
+            "Exists": present,
+            "DoesNotExist": not present,
+        }.get(operator, False)
+        if not matched:
             return False
-        for key, operator, values in self.match_expressions:
-            present = key in labels
-            matched = {
-                "In": present and labels[key] in values,
-                "NotIn": not present or labels[key] not in values,
-                "Exists": present,
-                "DoesNotExist": not present,
-            }.get(operator, False)
-            if not matched:
-                return False
-        return True
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class DisruptionBudget:
+    """A PodDisruptionBudget in the CoreDNS namespace: what a drain may take at once."""
+
+    name: str
+    match_labels: dict[str, str]
+    match_expressions: tuple[tuple[str, str, tuple[str, ...]], ...]
+    min_available: str | None
+    max_unavailable: str | None
+    disruptions_allowed: int
+
+    def selects(self, labels: dict[str, str]) -> bool:
+        return selector_matches(self.match_labels, self.match_expressions, labels)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "min_available": self.min_available,
+            "max_unavailable": self.max_unavailable,
+            "disruptions_allowed": self.disruptions_allowed,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +296,11 @@ class Inventory:
     """Allocatable CPU of the nodes counted (schedulable ones unless configured otherwise)."""
     counted_nodes: int
     pods: int
+    zones: dict[str, str] = field(default_factory=dict)
+    """Node -> its ``topology.kubernetes.io/zone`` label (nodes without one left out)."""
+    schedulable_cores: int = 0
+    """Whole cores of the schedulable nodes, and of every node: what the autoscaler counts."""
+    all_cores: int = 0
 
 
 @dataclass(frozen=True, slots=True)

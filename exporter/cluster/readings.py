@@ -15,11 +15,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from exporter.cluster.capacity import Capacity, linear_replicas, memory_recommended_bytes, size_replicas
+from exporter.cluster.autoscaler import Autoscaler
+from exporter.cluster.capacity import (
+    REFERENCE_QPS_PER_CORE,
+    Capacity,
+    Demand,
+    demand_replicas,
+    headroom,
+    linear_replicas,
+    memory_recommended_bytes,
+    size_replicas,
+)
 from exporter.cluster.model import (
     CorednsPod,
     CorefileSource,
+    DisruptionBudget,
     Inventory,
+    KubeDnsConfig,
     KubeDnsService,
     NodeLocal,
     PodDnsSample,
@@ -28,6 +40,7 @@ from exporter.cluster.model import (
     StatefulSetMismatch,
     Usage,
 )
+from exporter.cluster.traffic import Traffic
 from exporter.cluster.version import Version, text
 from exporter.config import CapacityConfig
 from exporter.corefile.lint import CorefileReport, analyse
@@ -40,6 +53,8 @@ class ClusterReadings:
     service: KubeDnsService | None = None
     corefile: CorefileReport | None = None
     custom_keys: tuple[str, ...] = ()
+    kube_dns: KubeDnsConfig | None = None
+    """kube-dns's ConfigMap (stub domains, upstreams): where kube-dns, not CoreDNS, serves."""
     nodelocal: NodeLocal | None = None
     kube_proxy_mode: str | None = None
     usage: Usage | None = None
@@ -50,6 +65,11 @@ class ClusterReadings:
     capacity: Capacity | None = None
     pod_dns: PodDnsSample | None = None
     """DNS settings of sampled pods (``kubernetes.sample_pods``), ``None`` when off."""
+    traffic: Traffic | None = None
+    """What the CoreDNS pods' own metrics say they serve."""
+    autoscaler: Autoscaler | None = None
+    budgets: tuple[DisruptionBudget, ...] | None = None
+    """PodDisruptionBudgets in the CoreDNS namespace."""
     endpoints_removed: tuple[tuple[str, float], ...] = ()
     """CoreDNS endpoints (``IP:port``) that left the EndpointSlices recently, and when."""
     errors: dict[str, str] = field(default_factory=dict)
@@ -66,6 +86,12 @@ class ClusterReadings:
         return min(versions) if versions else None
 
     @property
+    def kube_dns_serves(self) -> bool:
+        """The cluster DNS pods are kube-dns's (no CoreDNS, hence no Corefile)."""
+        live = self.live_pods
+        return bool(live) and all(p.kube_dns for p in live)
+
+    @property
     def replica_nodes(self) -> int:
         return len({p.node for p in self.live_pods if p.node})
 
@@ -75,6 +101,11 @@ class ClusterReadings:
         return tuple(
             policy for policy in self.policies or () if any(policy.selects(p.labels) for p in self.live_pods)
         )
+
+    @property
+    def coredns_budgets(self) -> tuple[DisruptionBudget, ...]:
+        """PodDisruptionBudgets that select at least one CoreDNS pod."""
+        return tuple(b for b in self.budgets or () if any(b.selects(p.labels) for p in self.live_pods))
 
     def pod_at(self, host: str) -> CorednsPod | None:
         return next((p for p in self.live_pods if p.ip == host), None)
@@ -95,6 +126,7 @@ class ClusterReadings:
             "service": maybe(self.service),
             "corefile": maybe(self.corefile),
             "custom_configmap_keys": list(self.custom_keys),
+            "kube_dns_config": maybe(self.kube_dns),
             "nodelocal": maybe(self.nodelocal),
             "kube_proxy_mode": self.kube_proxy_mode,
             "usage": maybe(self.usage),
@@ -106,6 +138,10 @@ class ClusterReadings:
                 [p.name for p in self.coredns_policies] if self.policies is not None else None
             ),
             "capacity": maybe(self.capacity),
+            "traffic": maybe(self.traffic),
+            "coredns_disruption_budgets": (
+                [b.as_dict() for b in self.coredns_budgets] if self.budgets is not None else None
+            ),
             "pod_dns": maybe(self.pod_dns),
             "endpoints_removed": [{"server": s, "at": t} for s, t in self.endpoints_removed],
             "errors": dict(sorted(self.errors.items())),
@@ -129,10 +165,14 @@ class ClusterState:
         self._assembled: ClusterReadings | None = None
         """The readings of the current pieces; ``None`` after a change, until asked for."""
 
-    def set(self, name: str, value: Any) -> None:
+    def set(self, name: str, value: Any, error: str | None = None) -> None:
+        """Keep ``value``; ``error`` says what a partial read left out."""
         with self._lock:
             self._pieces[name] = value
-            self._errors.pop(name, None)
+            if error is None:
+                self._errors.pop(name, None)
+            else:
+                self._errors[name] = error
             self._read_at = time.time()
             self._assembled = None
 
@@ -183,6 +223,7 @@ def assemble(
         service=pieces.get("kube_dns_service"),
         corefile=report,
         custom_keys=source.custom_keys if source else (),
+        kube_dns=pieces.get("kube_dns_config"),
         nodelocal=pieces.get("nodelocal"),
         kube_proxy_mode=pieces.get("kube_proxy"),
         usage=pieces.get("coredns_usage"),
@@ -191,6 +232,9 @@ def assemble(
         policies=pieces.get("network_policies"),
         inventory=pieces.get("inventory"),
         pod_dns=pieces.get("pod_dns"),
+        traffic=pieces.get("coredns_metrics"),
+        autoscaler=pieces.get("autoscaler"),
+        budgets=pieces.get("disruption_budgets"),
         endpoints_removed=removed,
         errors=dict(errors or {}),
         read_at=read_at,
@@ -204,6 +248,16 @@ def _with_capacity(readings: ClusterReadings, params: CapacityConfig) -> Cluster
         return readings
     autopath = readings.corefile is not None and "autopath" in readings.corefile.plugins
     limits = [p.resources.memory_limit for p in readings.live_pods if p.resources.memory_limit]
+    autoscaler = readings.autoscaler
+    cores = (
+        inventory.all_cores
+        if autoscaler and autoscaler.include_unschedulable
+        else inventory.schedulable_cores
+    )
+    nodes = (
+        inventory.nodes if autoscaler and autoscaler.include_unschedulable else inventory.schedulable_nodes
+    )
+    demand = _demand(readings, inventory, params)
     capacity = Capacity(
         replicas=len(readings.live_pods),
         ready_replicas=sum(p.ready for p in readings.live_pods),
@@ -216,5 +270,59 @@ def _with_capacity(readings: ClusterReadings, params: CapacityConfig) -> Cluster
         size_replicas=size_replicas(inventory.cores, inventory.counted_nodes, params),
         memory_recommended_bytes=memory_recommended_bytes(inventory.pods, services.total, autopath=autopath),
         memory_limit_bytes=min(limits) if limits else None,
+        autoscaler=autoscaler,
+        autoscaler_replicas=autoscaler.replicas(cores, nodes) if autoscaler else None,
+        demand=demand,
+        headroom=(
+            headroom(
+                demand.peak_qps,
+                demand.qps_per_core * demand.cores_per_replica,
+                {p.name: p.node for p in readings.live_pods},
+                inventory.zones,
+            )
+            if demand
+            else None
+        ),
     )
     return dataclasses.replace(readings, capacity=capacity)
+
+
+def cores_per_replica(pods: tuple[CorednsPod, ...]) -> tuple[float, str]:
+    """The CPU one replica may use: its limit, else its request (the smallest among the pods)."""
+    limits = [p.resources.cpu_limit for p in pods if p.resources.cpu_limit]
+    if limits:
+        return min(limits), "limit"
+    requests = [p.resources.cpu_request for p in pods if p.resources.cpu_request]
+    return (min(requests), "request") if requests else (1.0, "default")
+
+
+def qps_per_core(traffic: Traffic, usage: Usage | None) -> float | None:
+    """The pods' query rate over the CPU they use, where both are known."""
+    cpu = {u.pod: u.cpu_cores for u in usage.pods} if usage else {}
+    pairs = [(p.qps, cpu[p.pod]) for p in traffic.pods if p.qps is not None and cpu.get(p.pod)]
+    queries, cores = sum(q for q, _ in pairs), sum(c for _, c in pairs)
+    return queries / cores if queries > 0 and cores > 0 else None
+
+
+def _demand(readings: ClusterReadings, inventory: Inventory, params: CapacityConfig) -> Demand | None:
+    traffic = readings.traffic
+    if traffic is None or traffic.peak_qps is None:
+        return None
+    measured = qps_per_core(traffic, readings.usage)
+    per_core = measured or REFERENCE_QPS_PER_CORE
+    cores, source = cores_per_replica(readings.live_pods)
+    zones = len(set(inventory.zones.values()))
+    base, replicas = demand_replicas(traffic.peak_qps, per_core, params.target_utilisation, cores, zones)
+    return Demand(
+        peak_qps=traffic.peak_qps,
+        window=traffic.window,
+        covered=traffic.covered,
+        qps_per_core=per_core,
+        qps_per_core_source="measured" if measured else "reference",
+        target=params.target_utilisation,
+        cores_per_replica=cores,
+        cores_source=source,
+        zones=zones,
+        base_replicas=base,
+        replicas=replicas,
+    )

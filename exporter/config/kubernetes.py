@@ -45,7 +45,7 @@ def parse_kubernetes(raw: Any, path: str, here: str) -> KubernetesConfig:
     mode = r.string(raw_mode, r.join(path, "config"), choices=_MODES)
     namespace = r.given(doc, path, "namespace", _label, base.namespace)
     maps_path, local_path = r.join(path, "configmaps"), r.join(path, "nodelocal")
-    maps = r.mapping(doc.get("configmaps"), maps_path, ("corefile", "custom", "kube_proxy"))
+    maps = r.mapping(doc.get("configmaps"), maps_path, ("corefile", "custom", "kube_proxy", "kube_dns"))
     local = r.mapping(doc.get("nodelocal"), local_path, ("daemonset", "configmap", "address"))
     interval = r.given(doc, path, "interval", partial(r.duration, low=1, high=3600), base.interval)
     address = r.given(local, local_path, "address", _server, base.nodelocal_address)
@@ -59,6 +59,7 @@ def parse_kubernetes(raw: Any, path: str, here: str) -> KubernetesConfig:
         corefile_configmap=r.given(maps, maps_path, "corefile", _name, base.corefile_configmap),
         custom_configmap=r.given(maps, maps_path, "custom", _name, base.custom_configmap),
         kube_proxy_configmap=r.given(maps, maps_path, "kube_proxy", _name, base.kube_proxy_configmap),
+        kube_dns_configmap=r.given(maps, maps_path, "kube_dns", _name, base.kube_dns_configmap),
         nodelocal_daemonset=r.given(local, local_path, "daemonset", _name, base.nodelocal_daemonset),
         nodelocal_configmap=r.given(local, local_path, "configmap", _name, base.nodelocal_configmap),
         nodelocal_address=address,
@@ -141,6 +142,9 @@ def _capacity(raw: Any, path: str) -> CapacityConfig:
         "min_replicas",
         "max_replicas",
         "include_unschedulable_nodes",
+        "target_utilisation",
+        "peak_window",
+        "autoscaler_configmaps",
     )
     doc = r.mapping(raw, path, keys)
     base = CapacityConfig()
@@ -158,7 +162,20 @@ def _capacity(raw: Any, path: str) -> CapacityConfig:
         include_unschedulable_nodes=r.given(
             doc, path, "include_unschedulable_nodes", r.boolean, base.include_unschedulable_nodes
         ),
+        target_utilisation=r.given(
+            doc, path, "target_utilisation", partial(r.number, low=0.05, high=1), base.target_utilisation
+        ),
+        peak_window=r.given(
+            doc, path, "peak_window", partial(r.duration, low=60, high=7 * 86400), base.peak_window
+        ),
+        autoscaler_configmaps=r.given(doc, path, "autoscaler_configmaps", _names, base.autoscaler_configmaps),
     )
+
+
+def _names(raw: Any, path: str) -> tuple[str, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError(path, "must be a list of ConfigMap names")
+    return tuple(_name(item, f"{path}[{index}]") for index, item in enumerate(raw))
 
 
 def _label(raw: Any, path: str) -> str:

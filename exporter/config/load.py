@@ -23,11 +23,14 @@ from exporter.config.paths import needs_api, parse_paths
 
 _TOP_KEYS = (
     "mode",
+    "vantage",
     "listen",
     "interval",
     "timeout",
     "jitter",
     "concurrency",
+    "pods_per_round",
+    "upstreams_per_round",
     "transports",
     "edns_payload",
     "cluster_domain",
@@ -95,11 +98,16 @@ def parse_config(raw: Any, *, source: str = "<memory>", base_dir: str | None = N
     needs_api(mode, paths, kubernetes.enabled)
     return Config(
         mode=mode,  # type: ignore[arg-type]
+        vantage=r.given(doc, "", "vantage", partial(r.string, choices=("pod", "node")), base.vantage),  # type: ignore[arg-type]
         listen=r.given(doc, "", "listen", r.listen_address, base.listen),
         interval=interval,
         timeout=timeout,
         jitter=jitter,
         concurrency=r.given(doc, "", "concurrency", partial(r.integer, low=1, high=1024), base.concurrency),
+        pods_per_round=r.given(doc, "", "pods_per_round", _pods_per_round, base.pods_per_round),
+        upstreams_per_round=r.given(
+            doc, "", "upstreams_per_round", partial(r.integer, low=0, high=1000), base.upstreams_per_round
+        ),
         transports=transports,
         edns_payload=r.given(doc, "", "edns_payload", _edns, base.edns_payload),
         cluster_domain=cluster_domain,
@@ -111,6 +119,13 @@ def parse_config(raw: Any, *, source: str = "<memory>", base_dir: str | None = N
         kubernetes=kubernetes,
         source=source,
     )
+
+
+def _pods_per_round(raw: Any, path: str) -> int:
+    budget = r.integer(raw, path, low=0, high=100_000)
+    if budget == 1:
+        raise ConfigError(path, "1 leaves no slot for the rotation: use 0 (every pod) or at least 2")
+    return budget
 
 
 def _edns(raw: Any, path: str) -> int | None:

@@ -153,7 +153,7 @@ class LeaseConfig:
 
 @dataclass(frozen=True, slots=True)
 class CapacityConfig:
-    """Parameters of the cluster-proportional-autoscaler linear formula."""
+    """The linear rule's parameters (the cluster-proportional-autoscaler's linear formula), and demand's."""
 
     cores_per_replica: float = 256.0
     nodes_per_replica: float = 16.0
@@ -161,6 +161,12 @@ class CapacityConfig:
     max_replicas: int = 0
     """0: no upper bound."""
     include_unschedulable_nodes: bool = False
+    target_utilisation: float = 0.7
+    """Demand: the share of each replica's CPU the peak may use."""
+    peak_window: float = 86400.0
+    """Demand: the peak query rate is the highest of this window (kept in memory)."""
+    autoscaler_configmaps: tuple[str, ...] = ("coredns-autoscaler", "kube-dns-autoscaler")
+    """The cluster-proportional-autoscaler's ConfigMap, first found, in the CoreDNS namespace."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,9 +182,12 @@ class KubernetesConfig:
     corefile_configmap: str = "coredns"
     custom_configmap: str = "coredns-custom"
     kube_proxy_configmap: str = "kube-proxy"
+    kube_dns_configmap: str = "kube-dns"
+    """kube-dns's own ConfigMap (stub domains, upstream nameservers) where kube-dns runs, not CoreDNS."""
     nodelocal_daemonset: str = "node-local-dns"
     nodelocal_configmap: str = "node-local-dns"
-    nodelocal_address: Server = Server("169.254.20.10", 53)
+    nodelocal_address: Server | None = None
+    """Where NodeLocal DNSCache listens; ``None``: discovered (``-localip``, ``bind``, else 169.254.20.10)."""
     interval: float = 30.0
     """Cluster readers (CoreDNS pods, usage, ConfigMaps) run this often."""
     inventory_interval: float = 300.0
@@ -199,16 +208,32 @@ class KubernetesConfig:
     def enabled(self) -> bool:
         return self.config != "off"
 
+    @property
+    def kube_proxy_configmaps(self) -> tuple[str, ...]:
+        """Where kube-proxy's KubeProxyConfiguration is looked for, in order: the configured
+        ConfigMap, then ``kube-proxy-config`` (the EKS add-on's; its ``kube-proxy`` holds a kubeconfig)."""
+        return tuple(dict.fromkeys((self.kube_proxy_configmap, "kube-proxy-config")))
+
 
 @dataclass(frozen=True, slots=True)
 class Config:
     mode: Literal["node", "cluster"] = "node"
+    vantage: Literal["pod", "node"] = "pod"
+    """Where the agent's probes leave from: the pod network (what pods see), or the node's own
+    network namespace (``hostNetwork``: the node-vantage DaemonSet, ``exporter.vantage``)."""
     listen: tuple[str, int] = ("0.0.0.0", 9958)  # noqa: S104 - an exporter is scraped from outside
     interval: float = 15.0
     timeout: float = 2.0
     jitter: float = 1.5
     """Unless written, a tenth of ``interval`` in whole milliseconds (the loader computes it)."""
     concurrency: int = 32
+    pods_per_round: int = 3
+    """CoreDNS pods one round probes at most: a pod on the agent's own node, the others in a
+    rotation that visits every pod (``exporter.targets.selection``); 0 probes every pod."""
+    upstreams_per_round: int = 0
+    """Upstream servers one round probes at most, in rotation (each upstream at least once in
+    ``ceil(U / upstreams_per_round)`` rounds); 0 probes them all every round (one cluster instance
+    can; the shipped node agent, on every node, takes them in turn)."""
     transports: tuple[str, ...] = TRANSPORTS
     edns_payload: int | None = None
     """``None`` sends plain DNS like glibc's stub resolver (512-byte UDP limit)."""

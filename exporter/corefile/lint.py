@@ -12,25 +12,54 @@ plugin_unsupported     a plugin the running CoreDNS version does not have (``rea
                        before 1.5.0, ``proxy`` from 1.5.0 on)
 option_unsupported     an option the running version removed (``resyncperiod``)
 duplicate_plugin       a plugin that may appear once per server block appears twice
-duplicate_zone         two server blocks serve the same zone on the same port
+                       (``forward`` may appear several times from CoreDNS 1.9.4 on)
+duplicate_zone         two server blocks serve the same zone on the same port and
+                       address (``bind``; a block without ``bind`` takes them all)
 forward_no_targets     a ``forward`` with no upstream to send to
+forward_shadowed       a ``forward`` that no query reaches: an earlier one in its
+                       block takes all its names (see ``exporter.corefile.forwards``)
 autopath_enabled       the ``autopath`` plugin is on (a known source of wrong answers)
 =====================  ============================================================
 
-Every kind but ``autopath_enabled`` stops CoreDNS from loading the file or
-from resolving as intended.
+The kinds in :data:`BREAKING` stop CoreDNS from loading the file or from
+resolving as intended. ``forward_shadowed`` is not one of them (CoreDNS loads the
+file and resolves the names through the earlier forward), nor ``unknown_plugin``: vendors compile
+their own plugins in (OpenShift's ``ocp_dnsnameresolver``, ACK's ``kubeapi``), so
+a plugin this exporter does not know may well be in the running build; a typo
+shows in the probes (CoreDNS keeps the last file it could load).
+
+Rules that depend on the CoreDNS version run only when the version is known
+(read from the image tag; an image pinned by digest, as OpenShift does, has none):
+a rule that would guess does not fire.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from exporter.cluster.version import Version, text
 from exporter.config import Server
+from exporter.corefile.forwards import (
+    ForwardRule,
+    catch_all_servers,
+    forward_from,
+    forward_servers,
+    forward_zones,
+    parse_target,
+    with_reach,
+)
 from exporter.corefile.parse import Corefile, Directive, ServerBlock
+from exporter.targets.zones import ZoneTarget
+
+__all__ = [
+    "ForwardRule",
+    "corefile_forward_servers",
+    "corefile_forward_zones",
+    "forward_servers",
+    "parse_target",
+]
 
 PROBLEM_KINDS: tuple[str, ...] = (
     "parse_error",
@@ -40,9 +69,14 @@ PROBLEM_KINDS: tuple[str, ...] = (
     "duplicate_plugin",
     "duplicate_zone",
     "forward_no_targets",
+    "forward_shadowed",
     "autopath_enabled",
 )
-BREAKING: frozenset[str] = frozenset(PROBLEM_KINDS) - {"autopath_enabled"}
+BREAKING: frozenset[str] = frozenset(PROBLEM_KINDS) - {
+    "autopath_enabled",
+    "unknown_plugin",
+    "forward_shadowed",
+}
 
 KNOWN_PLUGINS: frozenset[str] = frozenset({
     "acl", "any", "auto", "autopath", "azure", "bind", "bufsize", "cache", "cancel", "chaos", "clouddns",
@@ -52,6 +86,7 @@ KNOWN_PLUGINS: frozenset[str] = frozenset({
     "pprof", "prometheus", "proxy", "quic", "ready", "reload", "rewrite", "root", "route53", "secondary",
     "sign", "template", "timeouts", "tls", "trace", "transfer", "tsig", "view", "whoami",
     "kubeapi", "k8s_event",  # compiled into Alibaba Cloud ACK's CoreDNS build
+    "ocp_dnsnameresolver",  # compiled into OpenShift's CoreDNS build (cluster-dns-operator)
 })  # fmt: skip
 WATCHED: tuple[str, ...] = (
     "autopath",
@@ -73,45 +108,18 @@ ADDED_IN: dict[str, Version] = {"ready": (1, 5, 0), "k8s_external": (1, 3, 0)}
 REMOVED_IN: dict[str, Version] = {"proxy": (1, 5, 0), "federation": (1, 7, 0)}
 OPTION_REMOVED_IN: dict[tuple[str, str], Version] = {("kubernetes", "resyncperiod"): (1, 6, 0)}
 ONCE_PER_BLOCK: frozenset[str] = frozenset({
-    "autopath", "cache", "errors", "forward", "health", "k8s_external", "kubernetes", "loadbalance",
+    "autopath", "cache", "errors", "health", "hosts", "k8s_external", "kubernetes", "loadbalance",
     "loop", "prometheus", "ready", "reload",
 })  # fmt: skip
+"""Plugins whose setup refuses a second instance in a block (``plugin.ErrOnce``), in every version."""
+ONCE_UNTIL: dict[str, Version] = {"forward": (1, 9, 4)}
+"""Plugins allowed once per block before a version (several ``forward`` from 1.9.4, coredns#5127)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Problem:
     kind: str
     message: str
-
-
-@dataclass(frozen=True, slots=True)
-class ForwardRule:
-    """One ``forward FROM TO...`` directive and its options."""
-
-    zones: tuple[str, ...]
-    """The zones of the server block it sits in."""
-    source: str
-    """FROM: the domain it forwards (``.`` for everything)."""
-    targets: tuple[str, ...]
-    policy: str
-    prefer_udp: bool
-    force_tcp: bool
-    where: str
-
-    @property
-    def catch_all(self) -> bool:
-        return self.source == "." and "." in self.zones
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "zones": list(self.zones),
-            "from": self.source,
-            "targets": list(self.targets),
-            "policy": self.policy,
-            "prefer_udp": self.prefer_udp,
-            "force_tcp": self.force_tcp,
-            "where": self.where,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +133,7 @@ class CorefileReport:
     @property
     def root_forward(self) -> ForwardRule | None:
         """The forward that sends every external name upstream (``forward .`` in the ``.`` block)."""
-        return next((f for f in self.forwards if f.catch_all), None)
+        return next((f for f in self.forwards if f.catch_all and f.shadowed_by is None), None)
 
     @property
     def breaking(self) -> tuple[Problem, ...]:
@@ -148,48 +156,86 @@ def analyse(corefile: Corefile, version: Version | None = None) -> CorefileRepor
     problems = [Problem("parse_error", error) for error in corefile.errors]
     plugins: set[str] = set()
     forwards: list[ForwardRule] = []
-    seen_zones: dict[tuple[str, str], str] = {}
+    seen_zones: Listeners = {}
     for server in corefile.servers:
-        problems += _server_problems(server, seen_zones)
+        problems += _server_problems(server, seen_zones, version)
+        block: list[ForwardRule] = []
         for directive in server.directives:
             problems += _plugin_problems(directive, version)
             if directive.name in KNOWN_PLUGINS:
                 plugins.add(directive.name)
             if directive.name == "forward":
-                rule = _forward(server, directive)
-                forwards.append(rule)
-                if not rule.targets:
-                    problems.append(
-                        Problem(
-                            "forward_no_targets", f"{directive.where}: forward {rule.source} has no targets"
-                        )
-                    )
+                block.append(forward_from(server, directive))
             if directive.name == "autopath":
                 problems.append(Problem("autopath_enabled", f"{directive.where}: autopath is enabled"))
+        for rule in with_reach(block):
+            forwards.append(rule)
+            problems += _forward_problems(rule)
     return CorefileReport(frozenset(plugins), tuple(forwards), tuple(problems), servers=len(corefile.servers))
 
 
-def _server_problems(server: ServerBlock, seen: dict[tuple[str, str], str]) -> list[Problem]:
+def _forward_problems(rule: ForwardRule) -> list[Problem]:
+    problems = []
+    if not rule.targets:
+        problems.append(Problem("forward_no_targets", f"{rule.where}: forward {rule.source} has no targets"))
+    if rule.shadowed_by is not None:
+        problems.append(
+            Problem(
+                "forward_shadowed",
+                f"{rule.where}: forward {rule.source} is never reached: the forward at {rule.shadowed_by} "
+                "comes first in the block and takes all its names",
+            )
+        )
+    return problems
+
+
+Listeners = dict[tuple[str, str], list[tuple[frozenset[str], str]]]
+"""(zone, port) -> the ``bind`` addresses of each block serving it so far, and where that block is."""
+
+
+def _server_problems(server: ServerBlock, seen: Listeners, version: Version | None) -> list[Problem]:
     problems = []
     where = f"{server.file}:{server.line}"
+    binds = _binds(server)
     for zone in server.zones:
-        key = (zone, server.port)
-        if key in seen:
+        earlier = seen.setdefault((zone, server.port), [])
+        clash = next((at for other, at in earlier if _overlap(binds, other)), None)
+        if clash is not None:
             problems.append(
                 Problem(
                     "duplicate_zone",
-                    f"{where}: zone {zone} port {server.port} is already served at {seen[key]}",
+                    f"{where}: zone {zone} port {server.port}{_bind_text(binds)} "
+                    f"is already served at {clash}",
                 )
             )
-        else:
-            seen[key] = where
+        earlier.append((binds, where))
     counts = Counter(d.name for d in server.directives)
     for name, count in sorted(counts.items()):
-        if name in ONCE_PER_BLOCK and count > 1:
+        if count > 1 and (name in ONCE_PER_BLOCK or _once_in(name, version)):
             problems.append(
                 Problem("duplicate_plugin", f"{where}: {name} appears {count} times in one server block")
             )
     return problems
+
+
+def _once_in(name: str, version: Version | None) -> bool:
+    """Whether ``name`` may appear only once per block in ``version``; unknown version: not judged."""
+    until = ONCE_UNTIL.get(name)
+    return until is not None and version is not None and version < until
+
+
+def _binds(server: ServerBlock) -> frozenset[str]:
+    """The addresses a block listens on (``bind``); empty for every address."""
+    return frozenset(arg.lower() for bind in server.plugins("bind") for arg in bind.args)
+
+
+def _overlap(one: frozenset[str], other: frozenset[str]) -> bool:
+    """Two blocks' listeners meet: either takes every address, or they share one (as CoreDNS checks)."""
+    return not one or not other or bool(one & other)
+
+
+def _bind_text(binds: frozenset[str]) -> str:
+    return f" on {', '.join(sorted(binds))}" if binds else ""
 
 
 def _plugin_problems(directive: Directive, version: Version | None) -> list[Problem]:
@@ -224,63 +270,11 @@ def _plugin_problems(directive: Directive, version: Version | None) -> list[Prob
     return problems
 
 
-def _forward(server: ServerBlock, directive: Directive) -> ForwardRule:
-    source = directive.args[0].lower() if directive.args else "."
-    if not source.endswith("."):
-        source += "."
-    policies = directive.options("policy")
-    policy = policies[-1].args[0] if policies and policies[-1].args else "random"
-    return ForwardRule(
-        zones=server.zones,
-        source=source,
-        targets=directive.args[1:],
-        policy=policy,
-        prefer_udp=bool(directive.options("prefer_udp")),
-        force_tcp=bool(directive.options("force_tcp")),
-        where=directive.where,
-    )
-
-
-def forward_servers(rule: ForwardRule) -> tuple[Server, ...]:
-    """The plain-DNS IP targets of a forward rule, as servers to probe.
-
-    Files (``/etc/resolv.conf``: the node's nameservers, read by the node side of
-    discovery), TLS/gRPC targets, host names and template placeholders are skipped.
-    """
-    servers: list[Server] = []
-    for target in rule.targets:
-        server = parse_target(target)
-        if server is not None and server not in servers:
-            servers.append(server)
-    return tuple(servers)
-
-
-def parse_target(target: str) -> Server | None:
-    scheme, _, rest = target.rpartition("://")
-    if scheme not in ("", "dns"):
-        return None
-    host, port = rest, 53
-    if rest.startswith("["):
-        host, _, tail = rest[1:].partition("]")
-        if tail.startswith(":") and tail[1:].isascii() and tail[1:].isdigit():
-            port = int(tail[1:])
-    elif rest.count(":") == 1:
-        host, _, port_text = rest.partition(":")
-        if not (port_text.isascii() and port_text.isdigit()):
-            return None
-        port = int(port_text)
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    return Server(str(address), port) if 0 < port < 65536 else None
-
-
 def corefile_forward_servers(report: CorefileReport) -> tuple[Server, ...]:
-    """The Corefile part of ``upstream: auto``: IP targets of the catch-all forward.
+    """The Corefile part of ``upstream: auto``: IP targets of the catch-all forward."""
+    return catch_all_servers(report.root_forward)
 
-    ``forward . /etc/resolv.conf`` contributes nothing here: those servers are
-    the node's resolv.conf nameservers, which the node side of discovery adds.
-    """
-    rule = report.root_forward
-    return forward_servers(rule) if rule is not None else ()
+
+def corefile_forward_zones(report: CorefileReport) -> tuple[ZoneTarget, ...]:
+    """The Corefile's conditional forwarders that queries reach, each with its zone."""
+    return forward_zones(report.forwards)

@@ -5,7 +5,10 @@ quotes a token, ``#`` at the start of a token comments out the rest of the line,
 a directive is the tokens of one line, and a ``{`` ending a line opens a block
 that belongs to that line. ``import PATTERN`` splices in a snippet defined as
 ``(name) { ... }`` or the files matching a glob, relative to the Corefile's
-directory (AKS mounts the ``coredns-custom`` ConfigMap as ``custom/<key>``).
+directory: AKS mounts the ``coredns-custom`` ConfigMap as ``custom/<key>`` next to the
+Corefile and imports ``custom/*.override``; k3s mounts it at the same place and
+imports it by absolute path (``/etc/coredns/custom/*.override``). An absolute pattern
+under :data:`COREFILE_DIR`, where both mount the Corefile, is read relative to it.
 
 Parsing never raises on bad input: what cannot be read is listed in
 :attr:`Corefile.errors`, and the rest is still returned.
@@ -18,6 +21,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 MAX_IMPORT_DEPTH = 10
+COREFILE_DIR = "/etc/coredns/"
+"""Where the CoreDNS Deployments of kubeadm, AKS, k3s and RKE2 mount the Corefile (``-conf``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,13 +96,19 @@ class Corefile:
 class _Parse:
     files: Mapping[str, str]
     base: str
+    mount: str = COREFILE_DIR
     snippets: dict[str, list[Token]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
 
-def parse_corefile(text: str, files: Mapping[str, str] | None = None, *, name: str = "Corefile") -> Corefile:
-    """Parse ``text``; ``files`` maps paths relative to the Corefile (``custom/x.server``) to content."""
-    state = _Parse(files or {}, base=name.rsplit("/", 1)[0] + "/" if "/" in name else "")
+def parse_corefile(
+    text: str, files: Mapping[str, str] | None = None, *, name: str = "Corefile", mount: str = COREFILE_DIR
+) -> Corefile:
+    """Parse ``text``; ``files`` maps paths relative to the Corefile (``custom/x.server``) to content.
+
+    ``mount``: the directory the Corefile is read from in the pod, for imports by absolute path.
+    """
+    state = _Parse(files or {}, base=name.rsplit("/", 1)[0] + "/" if "/" in name else "", mount=mount)
     tokens = _expand(state, _snippets(state, tokenize(text, name)), depth=0)
     servers: list[ServerBlock] = []
     lines = _lines(tokens)
@@ -202,7 +213,11 @@ def _expand(state: _Parse, tokens: list[Token], depth: int) -> list[Token]:
         if pattern in state.snippets:
             out.extend(_expand(state, state.snippets[pattern], depth + 1))
             continue
-        wanted = pattern if pattern.startswith("/") else state.base + pattern
+        if pattern.startswith("/"):  # only files under the Corefile's directory are known here
+            if not pattern.startswith(state.mount):
+                continue
+            pattern = pattern[len(state.mount) :]
+        wanted = state.base + pattern
         for path in sorted(p for p in state.files if fnmatch.fnmatchcase(state.base + p, wanted)):
             out.extend(_expand(state, tokenize(state.files[path], path), depth + 1))
     return out

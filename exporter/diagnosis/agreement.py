@@ -7,8 +7,13 @@ does. The comparison uses the newest UDP reply of each upstream.
 
 Names served through CDNs or geo-aware DNS legitimately get different addresses
 from different resolvers, so by default only the outcome is compared: the rcode
-and whether records came back. A name whose config pins its answers
-(``expect.answers``) is compared on the records too.
+and whether records of the asked type came back (a CNAME chain that differs in
+detail but ends in records is the same outcome). A name whose config pins its
+answers (``expect.answers``) is compared on the records too.
+
+Only answers are compared: NOERROR and NXDOMAIN. A server that fails (SERVFAIL,
+REFUSED, another error rcode, no reply) does not disagree with the others, it is
+broken: upstream_error and upstream_unreachable name it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from dataclasses import dataclass
 
 from exporter.config import NameSpec
 from exporter.diagnosis.stats import Stats
+
+ANSWERS = frozenset({"NOERROR", "NXDOMAIN"})
+"""The rcodes that answer a question (the name has records, or does not exist)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +66,12 @@ def _compare(stats: Stats, names: Sequence[NameSpec]) -> list[Comparison]:
                 else " ".join([result.rcode, *result.answers])
             )
             outcomes.setdefault((name, qtype), {})[upstream.server] = shown
-            if result.rcode is None:
-                continue  # silence is upstream_unreachable's evidence, not a disagreement
+            if result.rcode not in ANSWERS:
+                continue  # silence and failure rcodes are another server problem, not a disagreement
             if (name, qtype) in pinned:
                 key: tuple[str, ...] = (result.rcode, *result.answers)
             else:
-                key = (result.rcode, "records" if result.answer_count else "no records")
+                key = (result.rcode, "records" if result.answers else "no records")
             keys.setdefault((name, qtype), {})[upstream.server] = key
     return [
         Comparison(name, qtype, outcomes[(name, qtype)], replied)

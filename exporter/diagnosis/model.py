@@ -11,6 +11,16 @@ from exporter.node import NodeReadings
 from exporter.probe.engine import Round
 
 
+@dataclass(frozen=True, slots=True)
+class DnsPlace:
+    """Where the cluster DNS lives: the namespace, Service and pod selector discovery located (or the
+    configured ones), so fix texts name what a person types, on any distribution."""
+
+    namespace: str = "kube-system"
+    service: str = "kube-dns"
+    selector: str = "k8s-app=kube-dns"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Observations:
     """One snapshot of everything seen: recent probe rounds, node and cluster readings."""
@@ -26,6 +36,9 @@ class Observations:
     """The cluster readings (cluster mode); a standby's have ``leader`` False."""
     now: float = 0.0
     thresholds: Thresholds = field(default_factory=Thresholds)
+    node_name: str | None = None
+    """The node this agent runs on (``$NODE_NAME``), named in what it finds from there."""
+    dns: DnsPlace = field(default_factory=DnsPlace)
 
 
 @dataclass(frozen=True, slots=True)

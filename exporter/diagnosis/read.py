@@ -38,3 +38,12 @@ def server_state(s: ServerStats) -> str:
 
 def pct(ratio: float) -> str:
     return f"{ratio * 100:.1f}%"
+
+
+def pods_counted(obs: Observations, probed: int) -> str:
+    """``3 CoreDNS pods``, or ``3 CoreDNS pods probed (of 24)`` when rounds probe a share of them:
+    the pods left out this window are neither answering nor failing, only not asked."""
+    targets = obs.rounds[-1].targets if obs.rounds else None
+    known = targets.known.get("pod") if targets is not None else None
+    counted = f"{probed} CoreDNS pod{'s' if probed != 1 else ''}"
+    return f"{counted} probed (of {known})" if known is not None and known > probed else counted

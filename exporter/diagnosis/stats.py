@@ -15,6 +15,7 @@ from typing import Any
 from exporter.config import NameSpec
 from exporter.probe.engine import Round
 from exporter.probe.result import ProbeResult, Reason
+from exporter.targets.zones import ZONE_KIND
 
 NO_REPLY = frozenset({Reason.TIMEOUT, Reason.NETWORK_ERROR})
 FAILING_RATIO = 0.5
@@ -93,7 +94,8 @@ class Stats:
                 if stats is None:
                     stats = self.servers[key] = ServerStats(result.path, result.server)
                 stats.all.add(result)
-                kind = kinds.get(result.name, "external")
+                # A name no config lists, on an upstream: a conditional forwarder asked for its zone.
+                kind = kinds.get(result.name, ZONE_KIND if result.path == "upstream" else "external")
                 stats.by_kind.setdefault(kind, Tally()).add(result)
                 stats.by_transport.setdefault(result.transport, Tally()).add(result)
                 stats.latest[(result.name, result.qtype, result.transport)] = result

@@ -41,6 +41,7 @@ def render(readings: ClusterReadings) -> Iterator[Metric]:
     yield from _corefile(readings)
     yield from _workloads(readings)
     yield from _capacity(readings)
+    yield from _traffic(readings)
     yield from _pod_dns(readings)
 
 
@@ -164,5 +165,46 @@ def _capacity(readings: ClusterReadings) -> Iterator[Metric]:
         return
     recommended = metrics.RECOMMENDED_REPLICAS.gauge()
     recommended.add_metric(["linear"], capacity.linear_replicas)
+    if capacity.autoscaler_replicas is not None:
+        recommended.add_metric(["autoscaler"], capacity.autoscaler_replicas)
+    if capacity.demand is not None:
+        recommended.add_metric(["demand"], capacity.demand.replicas)
     yield recommended
     yield metrics.MEMORY_RECOMMENDED.gauge(capacity.memory_recommended_bytes)
+    if capacity.headroom is not None:
+        utilisation = metrics.COREDNS_PEAK_UTILISATION.gauge()
+        for lost, value in capacity.headroom.utilisation.items():
+            if value is not None:
+                utilisation.add_metric([lost], value)
+        yield utilisation
+
+
+def _traffic(readings: ClusterReadings) -> Iterator[Metric]:
+    if readings.budgets is not None:
+        budgets = metrics.COREDNS_DISRUPTIONS_ALLOWED.gauge()
+        for budget in readings.coredns_budgets:
+            budgets.add_metric([budget.name], budget.disruptions_allowed)
+        yield budgets
+    if readings.autoscaler is not None:
+        info = metrics.AUTOSCALER.gauge()
+        info.add_metric([readings.autoscaler.configmap or "", readings.autoscaler.mode or "none"], 1.0)
+        yield info
+    traffic = readings.traffic
+    if traffic is None:
+        return
+    qps, hits = metrics.COREDNS_QPS.gauge(), metrics.COREDNS_CACHE_HIT.gauge()
+    latency, forward = metrics.COREDNS_LATENCY.gauge(), metrics.COREDNS_FORWARD_LATENCY.gauge()
+    per_core = metrics.COREDNS_QPS_PER_CORE.gauge()
+    cpu = {u.pod: u.cpu_cores for u in readings.usage.pods} if readings.usage else {}
+    for pod in traffic.pods:
+        for family, value in ((qps, pod.qps), (hits, pod.cache_hit_ratio), (latency, pod.latency)):
+            if value is not None:
+                family.add_metric([pod.pod], value)
+        if pod.qps is not None and cpu.get(pod.pod):
+            per_core.add_metric([pod.pod], pod.qps / cpu[pod.pod])
+        for to, seconds in sorted(pod.forward_latency.items()):
+            forward.add_metric([pod.pod, to], seconds)
+    yield from (qps, per_core, hits, latency, forward)
+    if traffic.peak_qps is not None:
+        yield metrics.COREDNS_QPS_PEAK.gauge(traffic.peak_qps)
+    yield metrics.COREDNS_PEAK_WINDOW.gauge(traffic.covered)

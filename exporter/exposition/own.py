@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import platform
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from prometheus_client.core import Metric
 
@@ -12,12 +12,22 @@ from exporter.causes import CAUSES
 from exporter.diagnosis.agreement import Comparison
 from exporter.diagnosis.model import Finding
 from exporter.status import StatusView
+from exporter.vantage import Split
 
 
-def build_info(mode: str) -> Metric:
-    """``k8s_dns_exporter_build_info{mode="node",python_version="3.11.7",version="0.1.0"} 1``."""
+def build_info(mode: str, vantage: str) -> Metric:
+    """``k8s_dns_exporter_build_info{mode="node",python_version="3.11.7",vantage="pod",version="0.1.0"}``
+    with the value 1."""
     family = metrics.BUILD_INFO.gauge()
-    family.add_metric([__version__, platform.python_version(), mode], 1)
+    family.add_metric([__version__, platform.python_version(), mode, vantage], 1)
+    return family
+
+
+def render_splits(found: Iterable[Split]) -> Metric:
+    """``k8s_dns_vantage_split{name,qtype} 1`` per name failing from pods that the node resolves."""
+    family = metrics.VANTAGE_SPLIT.gauge()
+    for split in found:
+        family.add_metric([split.name, split.qtype], 1)
     return family
 
 
@@ -36,7 +46,7 @@ def render_status(status: StatusView) -> Iterator[Metric]:
 
 
 def render_causes(findings: Sequence[Finding], comparisons: Sequence[Comparison]) -> Iterator[Metric]:
-    """``k8s_dns_cause_active{cause="nodelocal_down",severity="critical"} 0`` for every known cause, and
+    """``k8s_dns_cause_active{cause="nodelocal_down",severity="warning"} 0`` for every known cause, and
     ``k8s_dns_upstream_disagreement{name="example.org.",qtype="A"} 0`` per name two upstreams answered."""
     active = {f.cause for f in findings}
     family = metrics.CAUSE_ACTIVE.gauge()

@@ -36,19 +36,34 @@ def render(view: ProbeView, interval: float) -> Iterator[Metric]:
     yield from (success, probes, failures, answers, lookups)
     yield _resolver_conf(view)
     duration = metrics.PROBE_DURATION.histogram()
-    for (path, server, transport), histogram in sorted(view.histograms.items()):
-        duration.add_metric([path, server, transport], histogram.cumulative(), histogram.total)
+    for (path, server), histogram in sorted(view.histograms.items()):
+        duration.add_metric([path, server], histogram.cumulative(), histogram.total)
     yield duration
     per_path = metrics.PROBE_TARGETS.gauge()
     for path, servers in sorted(targets.items()):
         per_path.add_metric([path], len(servers))
     yield per_path
+    yield from _plan(view)
     sent = metrics.QUERIES_SENT.counter()
     for (path, transport), total in sorted(view.queries_sent.items()):
         sent.add_metric([path, transport], total)
     yield sent
     yield from _races(view)
     yield from _rounds(view, interval)
+
+
+def _plan(view: ProbeView) -> Iterator[Metric]:
+    """``k8s_dns_planned_queries{path}`` and ``k8s_dns_targets_known{path}`` of the last round."""
+    latest = view.rounds[-1] if view.rounds else None
+    planned = metrics.PLANNED_QUERIES.gauge()
+    known = metrics.TARGETS_KNOWN.gauge()
+    if latest is not None and latest.plan is not None:
+        for share in latest.plan.paths():
+            planned.add_metric([share.path], share.queries)
+    if latest is not None and latest.targets is not None:
+        for path, servers in sorted(latest.targets.servers.items()):
+            known.add_metric([path], latest.targets.known.get(path, len(servers)))
+    yield from (planned, known)
 
 
 def _resolver_conf(view: ProbeView) -> Metric:

@@ -78,6 +78,10 @@ class ClusterApi:
         return client.NetworkingV1Api(self.api_client())
 
     @property
+    def policy(self) -> client.PolicyV1Api:
+        return client.PolicyV1Api(self.api_client())
+
+    @property
     def coordination(self) -> client.CoordinationV1Api:
         return client.CoordinationV1Api(self.api_client())
 

@@ -55,14 +55,23 @@ class LiteClient:
         return _json(body)
 
     async def watch(
-        self, path: str, params: Mapping[str, str], *, idle: float
+        self,
+        path: str,
+        params: Mapping[str, str],
+        *,
+        idle: float,
+        opened: Callable[[], None] | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         """Watch events (``{"type": ..., "object": ...}``) until the server ends the stream.
 
         ``idle`` bounds the wait for the next chunk, so a connection that died
         silently is noticed. An ``ERROR`` event with code 410 raises :class:`Gone`.
+        ``opened`` is called once the API server has accepted the watch (its 200 answer),
+        before any event: on a quiet cluster that may be the only sign it works again.
         """
         reader, writer, headers = await self._open(path, {**params, "watch": "true"})
+        if opened is not None:
+            opened()
         pending = b""
         try:
             async for part in _body(reader, headers, idle, None):

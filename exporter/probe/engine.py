@@ -46,6 +46,8 @@ class Round:
     """What the round probed: the servers of every hop and the resolver's resolv.conf."""
     races: tuple[RaceResult, ...] = ()
     """The A+AAAA race probes of the round (names with ``race: true``)."""
+    plan: Plan | None = None
+    """What the round set out to probe, with the reason for each target."""
 
 
 class Prober:
@@ -86,4 +88,5 @@ class Prober:
             source_errors=dict(targets.errors),
             targets=targets,
             races=tuple(o for o in outcomes if isinstance(o, RaceResult)),
+            plan=plan,
         )

@@ -113,14 +113,19 @@ class EndpointSliceWatch:
         self.synced = False
         self.error: str | None = None
         self.watching = False
+        self._down = False
+        """The last watch or list failed to reach the API (not a bad object)."""
 
     def endpoints(self) -> tuple[Endpoint, ...]:
-        """Every endpoint, deduplicated by address, in a stable order."""
+        """Every pod once (a dual-stack pod by its IPv4 address), in a stable order."""
         found: dict[Server, Endpoint] = {}
         for name in sorted(self._slices):
             for endpoint in self._slices[name]:
                 found.setdefault(endpoint.server, endpoint)
-        return tuple(sorted(found.values(), key=lambda e: e.server))
+        pods: dict[str, Endpoint] = {}
+        for endpoint in sorted(found.values(), key=lambda e: (":" in e.server.host, e.server)):
+            pods.setdefault(endpoint.pod or str(endpoint.server), endpoint)
+        return tuple(sorted(pods.values(), key=lambda e: e.server))
 
     def removed_since(self, since: float) -> tuple[tuple[Server, float], ...]:
         """Endpoints that went away after ``since`` (address, when), oldest first."""
@@ -174,6 +179,7 @@ class EndpointSliceWatch:
                 log.info("endpointslice_watch_expired", reason=str(exc), action="list again")
                 self._version = None
             except (ApiError, MalformedObject, OSError, TimeoutError, ValueError) as exc:
+                self._down = not isinstance(exc, MalformedObject)
                 self.failed(exc)
                 await asyncio.sleep(backoff * (0.5 + random.random()))  # noqa: S311 - jitter, not security
                 backoff = min(backoff * 2, 30.0)
@@ -186,8 +192,23 @@ class EndpointSliceWatch:
             "allowWatchBookmarks": "true",
             "timeoutSeconds": str(timeout),
         }
-        async for event in self._client.watch(self._path, params, idle=timeout + 30):
+        async for event in self._client.watch(
+            self._path, params, idle=timeout + 30, opened=self._reconnected
+        ):
             self._apply(event)
+
+    def _reconnected(self) -> None:
+        """A watch the API server accepted after losing it is a success, event or not: a quiet
+        cluster may send none for hours after a control-plane restart."""
+        if self._down:
+            self._down = False
+            self._recovered()
+
+    def _recovered(self) -> None:
+        if self.error is not None:
+            log.info("endpointslice_watch_recovered", after=self.error)
+            self.error = None
+            self._status.record(STATUS, ok=True, duration=0.0)
 
     def _apply(self, event: Mapping[str, Any]) -> None:
         kind = event.get("type")
@@ -213,9 +234,7 @@ class EndpointSliceWatch:
             raise MalformedObject(f"unknown watch event type {kind!r}")
         self._replace(slices)
         self._version = version or self._version
-        if self.error is not None:
-            self.error = None
-            self._status.record(STATUS, ok=True, duration=0.0)
+        self._recovered()
 
     def _replace(self, slices: dict[str, tuple[Endpoint, ...]]) -> None:
         before = {e.server for e in self.endpoints()}

@@ -9,7 +9,9 @@ config's names and the round's :class:`~exporter.targets.TargetSet`:
 kind       one probe is
 =========  ==========================================================================
 direct     one name, one type, over one transport, asked of one server of a direct hop
-           (each name on each server of each hop it applies to, over each transport)
+           (each name on each server of each hop it applies to, over each transport);
+           and each conditional forwarder of ``upstream: auto`` asked its zone's SOA
+           (``exporter.targets.zones``)
 lookup     a whole lookup of one name through the ``resolver`` hop's resolv.conf, as
            glibc makes it: the search list's candidates in order, each asked of the
            nameservers in turn
@@ -26,10 +28,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from exporter.config import Config, Expect, NameSpec, ResolverTarget, Server
-from exporter.hops import THROUGH_CONNTRACK, Hop
+from exporter.hops import THROUGH_CONNTRACK, Hop, order
 from exporter.resolvconf import ResolvConf, candidates
 from exporter.targets.sources import TargetSet
+from exporter.targets.zones import ZONE_EXPECT, ZONE_QTYPE
 
+ROTATION = "rotation"
+"""The reason of a server probed in its turn (``exporter.targets.selection``): it gets no race probe."""
 RACE_TYPES: tuple[str, str] = ("A", "AAAA")
 """The pair a race probe sends, as glibc does for an unspecified address family."""
 
@@ -59,6 +64,8 @@ class PlannedProbe:
     """Where a direct or race probe sends its queries."""
     resolver: tuple[ResolverTarget, ResolvConf] | None = None
     """A lookup's resolv.conf (as read this round) and the port its nameservers answer on."""
+    reason: str = ""
+    """Why the target is in the plan (:attr:`TargetSet.reasons <exporter.targets.TargetSet.reasons>`)."""
 
     @property
     def key(self) -> tuple[str, str, str, str, str]:
@@ -99,10 +106,41 @@ class Plan:
         """Queries one round sends when every server replies at once (see :meth:`PlannedProbe.queries`)."""
         return sum(p.queries(answers) for p in self.probes)
 
+    def paths(self) -> tuple[PathPlan, ...]:
+        """The plan hop by hop: its targets with their reasons, its probes and its queries."""
+        targets: dict[str, dict[str, str]] = {}
+        probes: dict[str, int] = {}
+        queries: dict[str, int] = {}
+        for probe in self.probes:
+            targets.setdefault(probe.path, {}).setdefault(probe.label, probe.reason)
+            probes[probe.path] = probes.get(probe.path, 0) + 1
+            queries[probe.path] = queries.get(probe.path, 0) + probe.queries(_none)
+        return tuple(
+            PathPlan(path, tuple(sorted(targets[path].items())), probes[path], queries[path])
+            for path in sorted(targets, key=order)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PathPlan:
+    """One hop's share of a plan."""
+
+    path: str
+    targets: tuple[tuple[str, str], ...]
+    """(server label, reason), by label."""
+    probes: int
+    queries: int
+    """At most, when every server replies at once: a lookup counted with all its candidates."""
+
+
+def _none(name: str, qtype: str) -> bool:
+    return False
+
 
 def plan(config: Config, targets: TargetSet) -> Plan:
     """Every probe of one round against ``targets``."""
-    return Plan((*_direct(config, targets), *_lookups(config, targets), *_races(config, targets)))
+    direct = tuple(_direct(config, targets))
+    return Plan((*direct, *_zones(targets, direct), *_lookups(config, targets), *_races(config, targets)))
 
 
 def _direct(config: Config, targets: TargetSet) -> Iterator[PlannedProbe]:
@@ -123,7 +161,28 @@ def _direct(config: Config, targets: TargetSet) -> Iterator[PlannedProbe]:
                         spec.expect,
                         (spec.fqdn,),
                         server=server,
+                        reason=targets.reasons.get((path, server), ""),
                     )
+
+
+def _zones(targets: TargetSet, direct: tuple[PlannedProbe, ...]) -> Iterator[PlannedProbe]:
+    """Each conditional forwarder asked its zone's SOA (unless a configured name asks the same)."""
+    planned = {probe.key for probe in direct}
+    for target in targets.zones:
+        probe = PlannedProbe(
+            Kind.DIRECT,
+            Hop.UPSTREAM,
+            str(target.server),
+            target.zone,
+            ZONE_QTYPE,
+            target.transport,
+            ZONE_EXPECT,
+            (target.zone,),
+            server=target.server,
+        )
+        if probe.key not in planned:
+            planned.add(probe.key)
+            yield probe
 
 
 def _lookups(config: Config, targets: TargetSet) -> Iterator[PlannedProbe]:
@@ -143,6 +202,7 @@ def _lookups(config: Config, targets: TargetSet) -> Iterator[PlannedProbe]:
                 spec.expect,
                 candidates(spec.name, conf),
                 resolver=targets.resolver,
+                reason="resolver",
             )
 
 
@@ -156,6 +216,8 @@ def _races(config: Config, targets: TargetSet) -> Iterator[PlannedProbe]:
         if hop not in THROUGH_CONNTRACK:
             continue
         for server in servers:
+            if targets.reasons.get((path, server)) == ROTATION:
+                continue  # the node's conntrack is raced on the hops it always probes
             for spec in names.values():
                 if hop in spec.paths:
                     yield PlannedProbe(
@@ -168,4 +230,5 @@ def _races(config: Config, targets: TargetSet) -> Iterator[PlannedProbe]:
                         spec.expect,
                         (spec.fqdn,),
                         server=server,
+                        reason=targets.reasons.get((path, server), ""),
                     )

@@ -13,9 +13,12 @@ from dataclasses import dataclass, field
 
 from exporter.config import AUTO, Config, ResolvConfTargets, ResolverTarget, Server, TargetSpec
 from exporter.resolvconf import ResolvConf, read_resolv_conf
+from exporter.targets.zones import ZoneTarget
 
 Discovery = Callable[[str], tuple[Server, ...]]
 """``path -> servers`` for paths configured as ``auto``; raises ``Exception`` on failure."""
+Zones = Callable[[], tuple[ZoneTarget, ...]]
+"""The conditional forwarders ``upstream: auto`` also probes, each for its zone; raises on failure."""
 
 
 class NotServed(LookupError):
@@ -63,21 +66,33 @@ class TargetSet:
     resolver: tuple[ResolverTarget, ResolvConf] | None = None
     errors: Mapping[str, str] = field(default_factory=dict)
     """Source name (``paths.<path>``) -> what went wrong reading it this round."""
+    zones: tuple[ZoneTarget, ...] = ()
+    """Conditional forwarders of ``upstream: auto``, each probed for its zone on the upstream hop."""
+    reasons: Mapping[tuple[str, Server], str] = field(default_factory=dict)
+    """(path, server) -> why the server is probed: ``configured``, ``resolv.conf FILE``, ``discovered``,
+    or for CoreDNS pods the selection's reason (``exporter.targets.selection``)."""
+    known: Mapping[str, int] = field(default_factory=dict)
+    """Path -> servers known before this round's selection, where a selection left some out."""
 
 
 class TargetSources:
-    def __init__(self, config: Config, discovery: Discovery | None = None) -> None:
+    def __init__(
+        self, config: Config, discovery: Discovery | None = None, zones: Zones | None = None
+    ) -> None:
         self._specs: dict[str, TargetSpec] = {
             path: spec for path, spec in config.paths.direct().items() if spec != ()
         }
         self._resolver = config.paths.resolver
         self._discovery = discovery
+        self._zones = zones if self._specs.get("upstream") == AUTO else None
         self._last: dict[str, tuple[Server, ...]] = {}
         self._last_conf: ResolvConf | None = None
+        self._last_zones: tuple[ZoneTarget, ...] = ()
 
     def current(self) -> TargetSet:
         servers: dict[str, tuple[Server, ...]] = {}
         errors: dict[str, str] = {}
+        reasons: dict[tuple[str, Server], str] = {}
         for path, spec in self._specs.items():
             try:
                 servers[path] = self._read(path, spec)
@@ -85,6 +100,8 @@ class TargetSources:
             except Exception as exc:  # noqa: BLE001 - a failing source is data, not a crash
                 errors[f"paths.{path}"] = _describe(exc)
                 servers[path] = self._last.get(path, ())
+            why = _reason(spec)
+            reasons.update(((path, server), why) for server in servers[path])
         resolver = None
         if self._resolver is not None:
             try:
@@ -93,7 +110,14 @@ class TargetSources:
                 errors["paths.resolver"] = _describe(exc)
             if self._last_conf is not None:
                 resolver = (self._resolver, self._last_conf)
-        return TargetSet(servers=servers, resolver=resolver, errors=errors)
+        if self._zones is not None:
+            try:
+                self._last_zones = self._zones()
+            except Exception as exc:  # noqa: BLE001 - the last good forwarders stay probed
+                errors.setdefault("paths.upstream", _describe(exc))
+        return TargetSet(
+            servers=servers, resolver=resolver, errors=errors, zones=self._last_zones, reasons=reasons
+        )
 
     def _read(self, path: str, spec: TargetSpec) -> tuple[Server, ...]:
         if isinstance(spec, ResolvConfTargets):
@@ -105,6 +129,12 @@ class TargetSources:
             return self._discovery(path)
         assert isinstance(spec, tuple)
         return spec
+
+
+def _reason(spec: TargetSpec) -> str:
+    if isinstance(spec, ResolvConfTargets):
+        return f"resolv.conf {spec.file}"
+    return "discovered" if spec == AUTO else "configured"
 
 
 def _describe(exc: Exception) -> str:

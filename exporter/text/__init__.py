@@ -9,15 +9,23 @@ found, the cluster and the node. ``verbose`` lists every probe.
 from __future__ import annotations
 
 from exporter.report import Report
+from exporter.text.capacity import capacity_lines
 from exporter.text.cluster import cluster_lines, discovery_lines
 from exporter.text.node import node_lines
-from exporter.text.probes import probe_line, server_lines, verdict_lines
+from exporter.text.probes import plan_lines, probe_line, server_lines, split_lines, verdict_lines
 
 
 def render_text(report: Report, *, verbose: bool = False) -> str:
     lines = verdict_lines(report)
+    if report.splits:
+        lines.append("")
+        lines.extend(split_lines(report))
     lines.append("")
     lines.extend(server_lines(report.results))
+    plan = plan_lines(report)
+    if plan:
+        lines.append("")
+        lines.extend(plan)
     failed = report.failed
     shown = report.results if verbose else failed
     if shown or report.source_errors:
@@ -32,6 +40,10 @@ def render_text(report: Report, *, verbose: bool = False) -> str:
     if report.cluster is not None:
         lines.append("")
         lines.extend(cluster_lines(report.cluster))
+        capacity = capacity_lines(report.cluster)
+        if capacity:
+            lines.append("")
+            lines.extend(capacity)
     if report.node is not None:
         lines.append("")
         lines.extend(node_lines(report.node))

@@ -13,6 +13,10 @@ from exporter.report import Report
 def verdict_lines(report: Report) -> list[str]:
     findings = report.findings
     if not findings:
+        if report.splits:
+            return [
+                "No documented cause matches alone, but DNS fails from pods while the node resolves (below)."
+            ]
         if report.failed:
             return [f"No documented cause matches, but {len(report.failed)} probe(s) failed (below)."]
         if report.source_errors:
@@ -57,6 +61,55 @@ def server_lines(results: Sequence[ProbeResult]) -> list[str]:
             f"  {path:<9} {server:<{width}}  {len(ok):>3}/{len(group):<3} {verdict:<7} {median:>9}"
             + (f"   {'; '.join(notes)}" if notes else "")
         )
+    return lines
+
+
+LISTED = 6
+"""Targets of one hop the plan lines name; more are counted."""
+
+
+def split_lines(report: Report) -> list[str]:
+    """DNS fails from pods but works from the node: each name, both sides, and what to check."""
+    active = {f.cause for f in report.findings}
+    lines = [f"DNS fails from pods but works from the node ({len(report.splits)} name(s)):"]
+    for split in report.splits:
+        lines.append(f"  {split.name} {split.qtype}")
+        lines.extend(f"    from pods: {side}" for side in split.pod_side)
+        lines.append(f"    from the node: answered by {', '.join(split.node_side)}")
+    lines.append("  The causes the guide gives for this, to check first:")
+    for cause in report.splits[0].causes:
+        seen = " (active: see above)" if cause in active else ""
+        lines.append(f"    - {cause}: {SPLIT_CAUSES[cause]}{seen}")
+    return lines
+
+
+SPLIT_CAUSES = {
+    "upstream_mixed_resolvers": "upstreams that answer differently; CoreDNS picks one at random, the node "
+    "asks its first",
+    "node_dns_config_stale": "the node's resolver changed and CoreDNS still forwards to the old servers "
+    "(restart CoreDNS)",
+    "dns_port_blocked": "pod traffic to port 53 blocked (NetworkPolicy, NSG, security group) while the "
+    "node's is not",
+}
+
+
+def plan_lines(report: Report) -> list[str]:
+    """The last round's plan: per hop, its targets (how many of those known), probes and queries."""
+    if not report.plan:
+        return []
+    total = sum(share.queries for share in report.plan)
+    lines = [f"Plan of the last round ({total} queries at most):"]
+    for share in report.plan:
+        known = report.known.get(share.path, len(share.targets))
+        of = f" of {known}" if known != len(share.targets) else ""
+        named = ", ".join(f"{server} ({reason})" for server, reason in share.targets[:LISTED])
+        more = f", and {len(share.targets) - LISTED} more" if len(share.targets) > LISTED else ""
+        lines.append(
+            f"  {share.path:<9} {len(share.targets)}{of} target(s), {share.probes} probes, "
+            f"{share.queries} queries: {named}{more}"
+        )
+    if any(report.known.get(s.path, len(s.targets)) > len(s.targets) for s in report.plan):
+        lines.append("  Every CoreDNS pod and upstream at once: doctor --all-pods.")
     return lines
 
 

@@ -15,13 +15,15 @@ CoreDNS         two pods (node-1, node-2) with the given IPs, their
 ConfigMaps      coredns (forward . to the given upstreams), coredns-custom
                 (one override), kube-proxy (mode ipvs; healthy: iptables),
                 node-local-dns
-DaemonSet       node-local-dns
+DaemonSets      node-local-dns, kube-proxy
 Services        default/kubernetes, default/web, default/redis (headless),
-                data/etcd (headless; problem: the tolerate-unready annotation),
+                data/etcd (headless, the tolerate-unready annotation; problem:
+                without publishNotReadyAddresses),
                 data/zk (problem: not headless), data/kafka (healthy only,
                 headless), and kube-dns
-StatefulSets    default/redis -> redis, data/zk -> zk, data/kafka (problem: no
-                serviceName; healthy: -> kafka)
+StatefulSets    default/redis -> redis, data/zk -> zk, data/kafka (problem: ->
+                kafka-headless, which does not exist; healthy: -> kafka),
+                data/batch (no serviceName: allowed)
 Policies        other (selects another app); problems: allow-dns (selects
                 CoreDNS, admits 53 from one namespace), metrics-only (selects
                 CoreDNS, admits only 9153)
@@ -116,6 +118,7 @@ class FakeCluster:
         put(configmap("coredns-custom", {"log.override": "log\n"}))
         put(kube_proxy_configmap("iptables" if healthy else "ipvs"))
         put(daemonset("node-local-dns"))
+        put(daemonset("kube-proxy"))
         put(
             configmap(
                 "node-local-dns",
@@ -133,9 +136,10 @@ class FakeCluster:
                 namespace="data",
                 cluster_ip="None",
                 port=2379,
-                annotations=None
-                if healthy
-                else {"service.alpha.kubernetes.io/tolerate-unready-endpoints": "true"},
+                # Healthy: the annotation stays beside publishNotReadyAddresses, which CoreDNS
+                # >= 1.8.4 reads, so nothing relies on the annotation alone.
+                annotations={"service.alpha.kubernetes.io/tolerate-unready-endpoints": "true"},
+                publish_not_ready=healthy,
             )
         )
         put(service("zk", namespace="data", cluster_ip="None" if healthy else "10.96.51.3", port=2181))
@@ -143,7 +147,10 @@ class FakeCluster:
         put(statefulset("zk", namespace="data", service_name="zk"))
         if healthy:
             put(service("kafka", namespace="data", cluster_ip="None", port=9092))
-        put(statefulset("kafka", namespace="data", service_name="kafka" if healthy else ""))
+        put(statefulset("kafka", namespace="data", service_name="kafka" if healthy else "kafka-headless"))
+        # Allowed by the API and healthy: no serviceName asks for no pod names.
+        put(statefulset("batch", namespace="data", service_name=""))
+
         if not healthy:
             put(network_policy("allow-dns", selector={"k8s-app": "kube-dns"}, dns_port=True))
             put(network_policy("metrics-only", selector={"k8s-app": "kube-dns"}, dns_port=False))

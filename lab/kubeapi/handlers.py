@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lab.kubeapi.store import RESOURCES, Conflict, selects
+from lab.kubeapi.store import RESOURCES, Conflict, selects, selects_fields
 
 if TYPE_CHECKING:
     from lab.kubeapi.server import KubeAPI, Request, _Handler
@@ -159,7 +159,12 @@ def _list(call: Call) -> None:
         items, version = snapshot
     else:
         items, version = api.store.list(call.group_version, call.resource, call.namespace)
-        items = [i for i in items if selects(selector, i.get("metadata", {}).get("labels") or {})]
+        fields = params.get("fieldSelector", "")
+        items = [
+            i
+            for i in items
+            if selects(selector, i.get("metadata", {}).get("labels") or {}) and selects_fields(fields, i)
+        ]
     limit = int(params.get("limit") or 0)
     metadata: dict[str, Any] = {"resourceVersion": str(version)}
     if limit and len(items) > limit:
@@ -177,7 +182,11 @@ def _list(call: Call) -> None:
 def _matches(call: Call, obj: dict[str, Any]) -> bool:
     if call.namespace and obj["metadata"].get("namespace") != call.namespace:
         return False
-    return selects(call.request.params.get("labelSelector", ""), obj["metadata"].get("labels") or {})
+    params = call.request.params
+    labels = obj["metadata"].get("labels") or {}
+    return selects(params.get("labelSelector", ""), labels) and selects_fields(
+        params.get("fieldSelector", ""), obj
+    )
 
 
 def _watch(call: Call) -> None:

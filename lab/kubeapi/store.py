@@ -18,6 +18,7 @@ RESOURCES: dict[tuple[str, str], tuple[str, bool]] = {
     ("apps/v1", "deployments"): ("Deployment", True),
     ("discovery.k8s.io/v1", "endpointslices"): ("EndpointSlice", True),
     ("networking.k8s.io/v1", "networkpolicies"): ("NetworkPolicy", True),
+    ("policy/v1", "poddisruptionbudgets"): ("PodDisruptionBudget", True),
     ("coordination.k8s.io/v1", "leases"): ("Lease", True),
     ("metrics.k8s.io/v1beta1", "pods"): ("PodMetrics", True),
     ("metrics.k8s.io/v1beta1", "nodes"): ("NodeMetrics", False),
@@ -131,5 +132,21 @@ def selects(selector: str, labels: dict[str, str]) -> bool:
             if term[1:] in labels:
                 return False
         elif term not in labels:
+            return False
+    return True
+
+
+def selects_fields(selector: str, obj: dict[str, Any]) -> bool:
+    """A field selector (``spec.nodeName=node-1``, ``status.phase!=Failed``) on dotted paths."""
+    for term in filter(None, (t.strip() for t in selector.split(","))):
+        negate = "!=" in term
+        path, value = term.replace("!=", "=").replace("==", "=").split("=", 1)
+        current: Any = obj
+        for part in path.strip().split("."):
+            current = current.get(part) if isinstance(current, dict) else None
+        if (str(current) if current is not None else "") == value.strip():
+            if negate:
+                return False
+        elif not negate:
             return False
     return True

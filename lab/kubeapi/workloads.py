@@ -17,6 +17,7 @@ def service(
     annotations: dict[str, str] | None = None,
     selector: dict[str, str] | None = None,
     dns: bool = False,
+    publish_not_ready: bool = False,
 ) -> dict[str, Any]:
     """A ClusterIP Service (``cluster_ip="None"``: headless); ``dns`` gives it kube-dns's three ports."""
     ports = (
@@ -42,6 +43,8 @@ def service(
         "ipFamilyPolicy": "SingleStack",
         "internalTrafficPolicy": "Cluster",
     }
+    if publish_not_ready:
+        spec["publishNotReadyAddresses"] = True
     if affinity == "ClientIP":
         spec["sessionAffinityConfig"] = {"clientIP": {"timeoutSeconds": 10800}}
     return {
@@ -198,4 +201,28 @@ def network_policy(name: str, *, selector: dict[str, str], dns_port: bool) -> di
         "apiVersion": "networking.k8s.io/v1",
         "metadata": meta(name, generation=1),
         "spec": {"podSelector": {"matchLabels": selector}, "ingress": [rule], "policyTypes": ["Ingress"]},
+    }  # fmt: skip
+
+
+def disruption_budget(
+    name: str, *, selector: dict[str, str], max_unavailable: int, pods: int = 2
+) -> dict[str, Any]:
+    """A policy/v1 PodDisruptionBudget with the status the disruption controller writes for ``pods``."""
+    allowed = min(max_unavailable, pods)
+    return {
+        "kind": "PodDisruptionBudget",
+        "apiVersion": "policy/v1",
+        "metadata": meta(name, generation=1),
+        "spec": {"selector": {"matchLabels": selector}, "maxUnavailable": max_unavailable},
+        "status": {
+            "observedGeneration": 1,
+            "disruptionsAllowed": allowed,
+            "currentHealthy": pods,
+            "desiredHealthy": pods - max_unavailable,
+            "expectedPods": pods,
+            "conditions": [
+                {"type": "DisruptionAllowed", "status": "True" if allowed else "False", "reason": "SufficientPods",
+                 "message": "", "observedGeneration": 1, "lastTransitionTime": T0}
+            ],
+        },
     }  # fmt: skip

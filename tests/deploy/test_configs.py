@@ -40,12 +40,10 @@ def test_configmaps_hold_the_shipped_files() -> None:
 def test_node_agent_discovers_every_hop_and_reads_the_host_through_its_mounts() -> None:
     config = load_config(NODE_CONFIG)
     assert (config.mode, config.node.procfs, config.node.rootfs) == ("node", "/host/proc", "/host")
-    assert (config.paths["service"], config.paths["pod"], config.paths["nodelocal"]) == (
-        "auto",
-        "auto",
-        "auto",
+    assert tuple(config.paths[p] for p in ("service", "pod", "nodelocal", "upstream")) == ("auto",) * 4, (
+        "every hop from every node, the upstreams too"
     )
-    assert config.paths["upstream"] == (), "the cluster instance probes the upstreams, once per cluster"
+    assert (config.pods_per_round, config.upstreams_per_round) == (3, 1), "a bounded share each round"
     assert config.paths.resolver is not None
     assert config.paths.resolver.file == "/etc/resolv.conf"
     assert config.kubernetes.config == "in-cluster"
@@ -53,7 +51,9 @@ def test_node_agent_discovers_every_hop_and_reads_the_host_through_its_mounts() 
     assert config.listen == ("0.0.0.0", 9958)
 
 
-def test_cluster_instance_elects_a_leader_in_its_own_namespace_and_probes_the_upstreams() -> None:
+def test_cluster_instance_elects_a_leader_in_its_own_namespace_and_probes_upstreams_service_and_pods() -> (
+    None
+):
     cluster = load_config(CLUSTER_CONFIG)
     assert cluster.mode == "cluster"
     assert cluster.kubernetes.config == "in-cluster"
@@ -62,7 +62,13 @@ def test_cluster_instance_elects_a_leader_in_its_own_namespace_and_probes_the_up
         NAMESPACE,
     )
     assert cluster.paths["upstream"] == "auto"
-    assert (cluster.paths["service"], cluster.paths["pod"], cluster.paths["nodelocal"]) == ((), (), ())
+    # The Service and the pods too, from its own node, for the causes that need readings and probes.
+    assert (cluster.paths["service"], cluster.paths["pod"], cluster.paths["nodelocal"]) == (
+        "auto",
+        "auto",
+        (),
+    )
+    assert not any(n.race for n in cluster.names), "the race probe is the node agents' job"
 
 
 def _queries_per_round(config: Path, lab: Lab, tmp_path: Path, *, nodelocal: bool = False) -> int:
@@ -86,20 +92,23 @@ def _install_section() -> str:
 @pytest.mark.lab
 def test_probe_load_in_the_readme_is_what_the_shipped_config_sends(shared_lab: Lab, tmp_path: Path) -> None:
     queries = _queries_per_round(NODE_CONFIG, shared_lab, tmp_path)
-    interval = load_config(NODE_CONFIG).interval
+    config = load_config(NODE_CONFIG)
     section = _install_section()
-    assert f"nodes x {queries} / {interval:g}" in section
+    upstream = 2 * config.upstreams_per_round  # the external name over UDP and TCP
+    on_coredns = queries - upstream
+    assert f"nodes x {on_coredns} / {config.interval:g}" in section
     rows = dict(re.findall(r"^\| ([\d,]+) \| ([\d.,]+) \|", section, flags=re.MULTILINE))
     table = {int(n.replace(",", "")): float(q.replace(",", "")) for n, q in rows.items()}
     assert sorted(table) == [10, 100, 1000, 5000]
     for nodes, qps in table.items():
-        assert qps == pytest.approx(nodes * queries / interval, abs=0.05, rel=0.001), nodes
+        assert qps == pytest.approx(nodes * on_coredns / config.interval, abs=0.05, rel=0.001), nodes
     nodelocal = _queries_per_round(NODE_CONFIG, shared_lab, tmp_path, nodelocal=True)
     assert nodelocal == queries + 8, "NodeLocal: 2 names over UDP and TCP, and the A+AAAA race"
     assert f"{nodelocal} queries" in section
     pods = len(shared_lab.roles("pod"))
-    assert f"12 + 8 x P = {queries}" in section
-    assert queries == 12 + 8 * pods
+    assert pods <= config.pods_per_round
+    assert f"12 + 8 x P + {upstream} = {queries}" in section
+    assert queries == 12 + 8 * pods + upstream
 
 
 def test_readme_install_commands_point_the_image_at_a_registry(tmp_path: Path) -> None:

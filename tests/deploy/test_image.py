@@ -203,5 +203,5 @@ def test_image_steps_build_a_wheel_that_installs_and_runs(shared_lab: Lab) -> No
         assert doctor.returncode == 0, doctor.stdout + doctor.stderr
         report = json.loads(doctor.stdout)
         assert report["healthy"] is True
-        assert report["summary"]["paths"] == ["service", "pod", "resolver"]
+        assert report["summary"]["paths"] == ["service", "pod", "upstream", "resolver"]
         assert {probe["result"] for probe in report["probes"]} == {"success"}

@@ -18,7 +18,7 @@ from lab.shipped import DEPLOY, NAMESPACE
 from tests.conftest import REPO
 from tests.deploy.shipped import OVERLAYS, find, one, render
 
-CUSTOM = {"monitoring.coreos.com/v1"}
+CUSTOM = {"monitoring.coreos.com/v1", "security.openshift.io/v1"}
 """API groups of custom resources: not in the Kubernetes schemas, checked by hand below."""
 VERSIONS = (all_versions()[0], all_versions()[-1])
 """The oldest and newest Kubernetes versions kubernetes-validate carries schemas for."""
@@ -45,7 +45,7 @@ def combined(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], 
 
 
 def test_there_are_the_two_overlays() -> None:
-    assert [p.name for p in OVERLAYS] == ["plain-prometheus", "prometheus-operator"]
+    assert [p.name for p in OVERLAYS] == ["openshift", "plain-prometheus", "prometheus-operator"]
 
 
 @overlays
@@ -75,7 +75,11 @@ def test_objects_are_valid_kubernetes_objects(overlay: Path, version: str) -> No
 @overlays
 def test_custom_resources_only_in_the_operator_overlay(overlay: Path) -> None:
     kinds = sorted(o["kind"] for o in render(overlay) if o["apiVersion"] in CUSTOM)
-    assert kinds == (["PodMonitor", "PrometheusRule"] if overlay.name == "prometheus-operator" else [])
+    expected = {
+        "prometheus-operator": ["PodMonitor", "PrometheusRule"],
+        "openshift": ["PodMonitor", "PrometheusRule", "SecurityContextConstraints"],
+    }
+    assert kinds == expected.get(overlay.name, [])
 
 
 def _pod_templates(objects: tuple[dict[str, Any], ...]) -> dict[str, dict[str, Any]]:
@@ -231,3 +235,52 @@ def test_readme_label_addition_reaches_the_monitor_and_the_rules(
     assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
     (rule,) = find(combined, "PrometheusRule")
     assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+def test_daemonset_lands_only_on_linux_nodes_that_run_pods_and_is_not_preempted_first() -> None:
+    for overlay in OVERLAYS:
+        objects = render(overlay)
+        pod = one(objects, "DaemonSet", "k8s-dns-exporter-node")["spec"]["template"]["spec"]
+        assert pod["nodeSelector"] == {"kubernetes.io/os": "linux"}
+        (term,) = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+            "nodeSelectorTerms"
+        ]
+        excluded = {e["key"]: set(e["values"]) for e in term["matchExpressions"] if e["operator"] == "NotIn"}
+        assert excluded == {"type": {"virtual-kubelet"}, "eks.amazonaws.com/compute-type": {"fargate"}}
+        # A node like a Fargate one carries the label and is excluded; an ordinary node matches.
+        fargate = {"kubernetes.io/os": "linux", "eks.amazonaws.com/compute-type": "fargate"}
+        assert any(fargate.get(key) in values for key, values in excluded.items())
+        ordinary = {"kubernetes.io/os": "linux", "type": "worker"}
+        assert not any(ordinary.get(key) in values for key, values in excluded.items())
+        priority = one(objects, "PriorityClass", pod["priorityClassName"])
+        assert 0 < priority["value"] < 1_000_000_000, "above workloads, below the system classes"
+        assert priority["globalDefault"] is False
+
+
+def test_openshift_scc_admits_both_workloads_as_rendered_and_nothing_more() -> None:
+    """What OpenShift's SCC admission checks, on the pods the overlay renders: the fixed UID, the
+    volume types, no privilege, no host namespaces, capabilities dropped, seccomp, read-only root."""
+    objects = render(DEPLOY / "overlays" / "openshift")
+    scc = one(objects, "SecurityContextConstraints", "k8s-dns-exporter")
+    assert scc["allowPrivilegedContainer"] is False
+    assert scc["allowPrivilegeEscalation"] is False
+    assert not any(scc[f"allowHost{k}"] for k in ("IPC", "Network", "PID", "Ports"))
+    assert scc["runAsUser"]["type"] == "MustRunAs"
+    for name, template in _pod_templates(objects).items():
+        pod = template["spec"]
+        assert not any(pod.get(key) for key in ("hostNetwork", "hostPID", "hostIPC")), name
+        kinds = {key for volume in pod["volumes"] for key in volume if key != "name"}
+        assert kinds <= set(scc["volumes"]), (name, kinds)
+        if "hostPath" in kinds:
+            assert scc["allowHostDirVolumePlugin"] is True
+        for container in pod["containers"]:
+            security = _security(pod, container)
+            assert security["runAsUser"] == scc["runAsUser"]["uid"], name
+            assert security["capabilities"]["drop"] == scc["requiredDropCapabilities"], name
+            assert security["readOnlyRootFilesystem"] is scc["readOnlyRootFilesystem"], name
+            assert "runtime/default" in scc["seccompProfiles"], name
+            assert security["seccompProfile"] == {"type": "RuntimeDefault"}, name
+            assert not security.get("privileged", False), name
+    node = one(objects, "DaemonSet", "k8s-dns-exporter-node")["spec"]["template"]["spec"]
+    assert node["securityContext"]["seLinuxOptions"] == {"type": "spc_t"}
+    assert scc["seLinuxContext"]["type"] == "RunAsAny"

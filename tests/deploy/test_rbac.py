@@ -23,9 +23,17 @@ def _rbac(overlay: Path) -> list[dict[str, Any]]:
     return [o for o in render(overlay) if o["kind"] in RBAC_KINDS]
 
 
+SCC_USE = {
+    (account, NAMESPACE, "security.openshift.io", "securitycontextconstraints", "use", "k8s-dns-exporter")
+    for account in (CLUSTER, NODE)
+}
+"""The OpenShift overlay adds one grant: both accounts may use its SCC (in their own namespace)."""
+
+
 @overlays
 def test_rendered_rbac_grants_exactly_the_declared_rules(overlay: Path) -> None:
-    assert rendered_grants(_rbac(overlay)) == grants()
+    extra = SCC_USE if overlay.name == "openshift" else set()
+    assert rendered_grants(_rbac(overlay)) == grants() | extra
 
 
 @overlays
@@ -36,6 +44,10 @@ def test_no_rule_uses_a_wildcard_or_more_than_reads(overlay: Path) -> None:
             assert set(rule) <= {"apiGroups", "resources", "verbs", "resourceNames"}, where  # no URLs
             for field in ("apiGroups", "resources", "verbs", "resourceNames"):
                 assert not any("*" in value for value in rule.get(field, [])), where
+            if rule["resources"] == ["securitycontextconstraints"]:  # the OpenShift overlay's SCC, by name
+                assert rule["verbs"] == ["use"], where
+                assert rule["resourceNames"] == ["k8s-dns-exporter"], where
+                continue
             assert set(rule["verbs"]) <= {"get", "list", "watch", "create", "update"}, where
             if {"create", "update"} & set(rule["verbs"]):
                 assert rule["resources"] == ["leases"], f"only the leader Lease is written: {where}"
@@ -48,12 +60,19 @@ def test_no_rule_uses_a_wildcard_or_more_than_reads(overlay: Path) -> None:
 
 def test_node_agent_may_read_only_what_discovery_of_its_auto_paths_needs() -> None:
     node = {grant[1:] for grant in grants() if grant[0] == NODE}
+    services = ("coredns", "dns-default", "kube-dns", "rke2-coredns-rke2-coredns")
     assert node == {
-        ("kube-system", "", "services", "get", "kube-dns"),
-        ("kube-system", "discovery.k8s.io", "endpointslices", "list", ""),
-        ("kube-system", "discovery.k8s.io", "endpointslices", "watch", ""),
+        *(("cluster", "", "services", "get", name) for name in services),
+        ("cluster", "discovery.k8s.io", "endpointslices", "list", ""),
+        ("cluster", "discovery.k8s.io", "endpointslices", "watch", ""),
         ("kube-system", "apps", "daemonsets", "get", "node-local-dns"),
-    }, "no ConfigMap: the node agent's config has no upstream: auto"
+        ("kube-system", "apps", "daemonsets", "get", "nodelocaldns"),
+        ("kube-system", "", "pods", "list", ""),
+        ("kube-system", "", "configmaps", "get", "node-local-dns"),
+        ("kube-system", "", "configmaps", "get", "nodelocaldns"),
+        # upstream: auto: the Corefile of whichever distribution's DNS is located
+        *(("cluster", "", "configmaps", "get", name) for name in ("coredns", "dns-default", services[3])),
+    }, "the located Service, its pods, NodeLocal on this node, and the Corefile for upstream: auto"
 
 
 def test_cluster_instance_writes_only_its_lease_in_its_own_namespace() -> None:
@@ -64,7 +83,19 @@ def test_cluster_instance_writes_only_its_lease_in_its_own_namespace() -> None:
         (NAMESPACE, "coordination.k8s.io", "leases", "update", "k8s-dns-exporter"),
     }
     configmaps = {g[4] for g in cluster if g[2] == "configmaps"}
-    assert configmaps == {"coredns", "coredns-custom", "kube-proxy", "node-local-dns"}
+    assert configmaps == {
+        "coredns",
+        "coredns-custom",
+        "dns-default",
+        "kube-dns",
+        "kube-proxy",
+        "kube-proxy-config",
+        "node-local-dns",
+        "nodelocaldns",
+        "rke2-coredns-rke2-coredns",
+        "coredns-autoscaler",
+        "kube-dns-autoscaler",
+    }
     assert {g[0] for g in cluster} == {"cluster", "kube-system", NAMESPACE}
 
 
@@ -95,9 +126,9 @@ def test_each_workload_runs_as_its_own_declared_account(overlay: Path) -> None:
         if o["kind"] in ("DaemonSet", "Deployment")
     }
     assert used == {("DaemonSet", "k8s-dns-exporter-node"), ("Deployment", "k8s-dns-exporter-cluster")}
-    node_bindings = [
-        b
+    node_roles = [
+        b["roleRef"]["name"]
         for b in find(objects, "ClusterRoleBinding")
         if any(s["name"] == "k8s-dns-exporter-node" for s in b["subjects"])
     ]
-    assert node_bindings == [], "the node agent reads only kube-system: no cluster-wide role"
+    assert node_roles == ["k8s-dns-exporter-node"], "one cluster-wide role: locating the DNS by name"

@@ -22,6 +22,31 @@ from tests.integration.metrics_text import samples
 T = TypeVar("T")
 
 
+def start_ready(argv: list[str], log: Path, url: str) -> subprocess.Popen[bytes]:
+    """Start a Prometheus-family server (its log to ``log``) and wait for ``url``/-/ready."""
+    process = subprocess.Popen(
+        argv,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        preexec_fn=die_with_parent,  # noqa: PLW1509 - only sets the death signal
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/-/ready", timeout=1):  # noqa: S310 - loopback
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise LabError(f"{Path(argv[0]).name} did not become ready: {log.read_text()[-2000:]}")
+
+
+def stop(process: subprocess.Popen[bytes] | None) -> None:
+    if process is not None:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 class Prometheus:
     def __init__(
         self,
@@ -45,8 +70,7 @@ class Prometheus:
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Prometheus:
-        log = (self.workdir / "prometheus.log").open("wb")
-        self._process = subprocess.Popen(
+        self._process = start_ready(
             [
                 require("prometheus"),
                 f"--config.file={self.config}",
@@ -54,25 +78,13 @@ class Prometheus:
                 f"--web.listen-address=127.0.0.1:{self.port}",
                 "--web.enable-lifecycle",
             ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=die_with_parent,  # noqa: PLW1509 - only sets the death signal
+            self.workdir / "prometheus.log",
+            self.url,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.url + "/-/ready", timeout=1):  # noqa: S310 - loopback
-                    return self
-            except OSError:
-                time.sleep(0.2)
-        raise LabError(
-            f"prometheus did not become ready: {(self.workdir / 'prometheus.log').read_text()[-2000:]}"
-        )
+        return self
 
     def stop(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            self._process.wait(timeout=10)
+        stop(self._process)
 
     def api(self, path: str, **params: str) -> dict[str, Any]:
         url = f"{self.url}/api/v1/{path}?{urllib.parse.urlencode(params)}"

@@ -44,7 +44,7 @@ def test_text_names_the_cause_and_exits_1(lab: Lab, tmp_path: Path) -> None:
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert lines[0] == "1 cause(s) found, most severe first:"
-    assert "[CRITICAL] The kube-dns Service does not reach CoreDNS (service_routing_broken)" in result.stdout
+    assert "[WARNING] The kube-dns Service does not reach CoreDNS (service_routing_broken)" in result.stdout
     assert (
         f"The kube-dns Service ({lab.address('service')}) fails from this node while all 2 CoreDNS pods answer"
         in result.stdout

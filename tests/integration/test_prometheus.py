@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from alerts.generate import DEFAULT_RUNBOOK_BASE
 from lab import Lab
 from tests.integration.metrics_text import samples
 from tests.integration.prometheus import Prometheus
@@ -74,15 +75,21 @@ def test_queries_parse_return_data_and_a_fault_fires_its_alert(stack) -> None:
         for a in prometheus.api("alerts")["data"]["alerts"]
         if a["labels"]["alertname"] == "K8sDNSNodeLocalDown"
     ]
+    # One node's NodeLocal: a ticket that says which node, its evidence read on that node.
     assert alert["labels"] == {
         "alertname": "K8sDNSNodeLocalDown",
         "cause": "nodelocal_down",
-        "severity": "critical",
+        "severity": "warning",
         "k8s_dns_alert": "cause",
         "cluster": "lab",
+        "node": "lab-node-1",
+        "instance": alert["labels"]["instance"],
     }
-    assert alert["annotations"]["runbook_url"] == "docs/runbooks/nodelocal_down.md"
-    assert "NodeLocal DNSCache probes failing: 4." in alert["annotations"]["description"]
+    assert alert["annotations"]["runbook_url"] == f"{DEFAULT_RUNBOOK_BASE}/nodelocal_down.md"
+    assert alert["annotations"]["summary"].startswith(
+        f"NodeLocal DNSCache on this node does not answer: node lab-node-1 ({alert['labels']['instance']})"
+    )
+    assert "NodeLocal DNSCache probes failing on this node: 4." in alert["annotations"]["description"]
     # Nothing else is named: the pods, the Service and the upstreams still answer.
     assert {
         a["labels"]["alertname"]

@@ -86,6 +86,7 @@ def test_the_watch_follows_pod_churn_with_one_selector_scoped_watch(
 
     async def scenario() -> None:
         watch = asyncio.create_task(discovery.watch())
+        await discovery.refresh()  # locates the Service: the watch starts on its EndpointSlices
         try:
             await until(lambda: pods(discovery) == {"127.0.20.1:5353", "127.0.20.2:5353"}, what="first list")
             cluster.remove_pod(1)
@@ -126,6 +127,7 @@ def test_410_gone_lists_again(kube_api: KubeAPI, kubeconfig: Path) -> None:
 
     async def scenario() -> None:
         watch = asyncio.create_task(discovery.watch())
+        await discovery.refresh()
         try:
             await until(lambda: len(pods(discovery)) == 2, what="first list")
             # A change the watch never sees as an event, then the history is compacted away:
@@ -151,7 +153,7 @@ def test_forbidden_outage_and_recovery_are_data(kube_api: KubeAPI, kubeconfig: P
         assert not run.ok
         assert run.error is not None
         assert run.error.startswith("403 Forbidden: endpointslices.discovery.k8s.io is forbidden")
-        with pytest.raises(RuntimeError, match="CoreDNS endpoints not listed yet: 403 Forbidden"):
+        with pytest.raises(RuntimeError, match="DNS pod endpoints not listed yet: 403 Forbidden"):
             discovery("pod")
         assert discovery("service") == (Server("127.0.10.10", 5353),)  # the rest keeps working
         kube_api.faults.forbidden.clear()
@@ -231,3 +233,33 @@ def test_credentials_from_kubeconfig_and_service_account(tmp_path: Path) -> None
     )
     with pytest.raises(CredentialsError, match="not in a pod"):
         in_cluster({}, str(account))
+
+
+def test_a_watch_back_after_an_outage_is_a_success_without_any_change(
+    kube_api: KubeAPI, kubeconfig: Path
+) -> None:
+    """An API server restart on a quiet cluster: no EndpointSlice changes, so no event follows the
+    re-established watch; the watch being accepted again is what says the collector works."""
+    discovery, status, _ = make(kube_api, kubeconfig, pod="auto")
+
+    async def scenario() -> None:
+        watch = asyncio.create_task(discovery.watch())
+        try:
+            await until(lambda: len(pods(discovery)) == 2, what="first list")
+            watches = len(kube_api.watches("endpointslices"))
+            with kube_api.outage():
+                await until(lambda: not status.runs()["endpointslices"].ok, what="the outage to be noticed")
+            await until(
+                lambda: len(kube_api.watches("endpointslices")) > watches, timeout=20, what="a new watch"
+            )
+            await until(
+                lambda: status.runs()["endpointslices"].ok, timeout=5, what="success after the new watch"
+            )
+            assert status.runs()["endpointslices"].error is None
+            assert pods(discovery) == {"127.0.20.1:5353", "127.0.20.2:5353"}
+        finally:
+            watch.cancel()
+
+    asyncio.run(scenario())
+    lists = [r for r in kube_api.requests if r.path.endswith("/endpointslices") and "watch" not in r.params]
+    assert len(lists) == 1, "recovered by the watch alone, without listing again"

@@ -31,5 +31,5 @@ def test_text_shows_discovery_and_coredns_at_a_glance(
     assert "  kube-proxy mode ipvs" in text
     forwards = f"forward . -> {lab.address('upstream-1')}, {lab.address('upstream-2')} (policy random)"
     assert f"  corefile   {forwards}; 0 problem(s)" in text
-    assert "the linear formula recommends 2 for 3 nodes and 15.74 cores" in text
+    assert "    linear rule 2: 3 nodes, 15.74 cores (the exporter's kubernetes.capacity parameters)" in text
     assert lines.index("Discovered from the Kubernetes API:") < lines.index("Cluster:")

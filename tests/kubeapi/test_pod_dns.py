@@ -34,17 +34,21 @@ def test_sampled_pods_name_a_bypassed_nodelocal_and_pods_that_skip_cluster_dns(
     put = kube_api.store.put
     put(pod("cached-1", servers=[host(lab.address("nodelocal"))]))  # the NodeLocal address this config names
     put(pod("own-dns", policy="None", servers=["192.0.2.99"]))
+    # AKS LocalDNS's address for pods, written by hand: a cache on the node, not a bypass.
+    put(pod("localdns", policy="None", servers=["169.254.10.11"]))
     put(pod("host-agent", host_network=True))
     put(pod("system-agent", namespace="kube-system"))
     put(pod("finished", phase="Succeeded"))
     report = doctor(lab, kubeconfig, tmp_path, sample_pods=100)
     sample = report["cluster"]["pod_dns"]
-    assert sample["sampled"] == 7  # 5 web, cached-1, own-dns; not host-network, kube-system, finished
+    assert (
+        sample["sampled"] == 8
+    )  # 5 web, cached-1, own-dns, localdns; not host-network, kube-system, finished
     assert (sample["cluster_first"], sample["nodelocal"], sample["bypassing_total"]) == (6, 1, 5)
     assert sample["elsewhere"] == [{"pod": "default/own-dns", "nameservers": ["192.0.2.99"]}]
     causes = {c["cause"]: c for c in report["causes"]}
     bypassed = causes["nodelocal_bypassed"]
-    assert bypassed["summary"].startswith("NodeLocal DNSCache runs, but 5 of 7 sampled pods")
+    assert bypassed["summary"].startswith("NodeLocal DNSCache runs, but 5 of 8 sampled pods")
     assert "NodeLocal DNSCache DaemonSet present; kube-proxy mode ipvs" in bypassed["evidence"]
     assert causes["pod_resolv_conf_wrong"]["evidence"] == [
         "default/own-dns: dnsPolicy None, nameservers 192.0.2.99"

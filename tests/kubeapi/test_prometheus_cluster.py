@@ -8,21 +8,49 @@ drive their cause alerts.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from lab import Lab
-from lab.kubeapi.cluster import fake_cluster
+from lab.kubeapi.cluster import NODES, POD_NAMES, fake_cluster
 from lab.kubeapi.server import KubeAPI
+from tests.conftest import REPO
 from tests.integration.metrics_text import samples
 from tests.integration.prometheus import Prometheus
 from tests.integration.queries import METRIC, RULE_FILES, dashboard_queries, exposed_names, rule_expressions
 from tests.kubeapi.serving import FAST_CLUSTER, capacity_ready, config
 
 pytestmark = pytest.mark.lab
+
+OVERLAYS = REPO / "deploy" / "overlays"
+OPERATOR_TARGET_LABELS = ("namespace", "pod", "container", "endpoint")
+"""What the Prometheus Operator adds to every PodMonitor target before the monitor's own relabelings."""
+
+
+def shipped_target_labels(pod: str) -> dict[str, str]:
+    """The labels the shipped scrape config and PodMonitor put on an exporter pod's target."""
+    scrape = yaml.safe_load((OVERLAYS / "plain-prometheus" / "scrape-config.yaml").read_text())
+    monitor = yaml.safe_load((OVERLAYS / "prometheus-operator" / "podmonitor.yaml").read_text())
+    names = {r["target_label"] for job in scrape for r in job["relabel_configs"] if "target_label" in r}
+    names |= {r["targetLabel"] for e in monitor["spec"]["podMetricsEndpoints"] for r in e["relabelings"]}
+    names = {name for name in names | set(OPERATOR_TARGET_LABELS) if not name.startswith("__")}
+    assert {"pod", "node"} <= names
+    return {name: f"{pod}-{name}" for name in sorted(names)} | {"pod": pod, "node": "exporter-node"}
+
+
+def capacity_panels() -> list[tuple[str, str, str]]:
+    """(title, expr, legend) of every query of the capacity dashboard, for cluster "lab"."""
+    board = json.loads((REPO / "dashboards" / "k8s-dns-coredns-capacity.json").read_text())
+    return [
+        (panel["title"], target["expr"].replace("$cluster", "lab"), target.get("legendFormat", ""))
+        for panel in board["panels"]
+        for target in panel.get("targets", [])
+    ]
 
 
 def test_cluster_and_node_metrics_feed_every_panel_and_the_cause_alerts(
@@ -33,9 +61,20 @@ def test_cluster_and_node_metrics_feed_every_panel_and_the_cause_alerts(
     cluster = start_exporter(config(lab, kubeconfig, mode="cluster", **FAST_CLUSTER), name="cluster.yaml")
     cluster.wait_for(lambda: capacity_ready(cluster.metrics()), what="every cluster reader")
     lab.kill("nodelocal")  # a fault too, so that the failure panels have data
+    # Both targets carry what the shipped scrape configs add: the exporter's own pod and node.
     targets = [
-        {"targets": [node.url.removeprefix("http://")], "labels": {"cluster": "lab", "node": "lab-node-1"}},
-        {"targets": [cluster.url.removeprefix("http://")], "labels": {"cluster": "lab"}},
+        {
+            "targets": [node.url.removeprefix("http://")],
+            "labels": {
+                "cluster": "lab",
+                **shipped_target_labels("k8s-dns-exporter-agent-x1"),
+                "node": "lab-node-1",
+            },
+        },
+        {
+            "targets": [cluster.url.removeprefix("http://")],
+            "labels": {"cluster": "lab", **shipped_target_labels("k8s-dns-exporter-cluster-7c9f")},
+        },
     ]
     prometheus = Prometheus(tmp_path, targets, RULE_FILES).start()
     try:
@@ -87,5 +126,28 @@ def test_cluster_and_node_metrics_feed_every_panel_and_the_cause_alerts(
         }
         cause_samples = samples(cluster.metrics(), "k8s_dns_cause_active", cause="coredns_node_overloaded")
         assert cause_samples[0][1] == 1
+
+        # The capacity dashboard names CoreDNS's pods and nodes, not the exporter's own.
+        legends: dict[str, set[str]] = {}
+        for title, expr, legend in capacity_panels():
+            for result in prometheus.query(expr)["data"]["result"]:
+                labels = result["metric"]
+                assert not {"exported_pod", "exported_node"} & labels.keys(), (title, labels)
+                for name in re.findall(r"\{\{(\w+)\}\}", legend):
+                    legends.setdefault(title, set()).add(labels.get(name, ""))
+                if title == "CoreDNS pods":
+                    legends.setdefault(title, set()).add(
+                        f"{labels['coredns_pod']} on {labels['coredns_node']}"
+                    )
+        # No CPU limit on the lab's CoreDNS (the kubeadm default): that panel has no series here.
+        assert "CPU usage / limit by pod" not in legends
+        pods = set(POD_NAMES)
+        assert legends["Memory usage / limit by pod"] == pods
+        assert legends["Restarts per hour by pod"] == pods
+        assert legends["Nodes hosting CoreDNS: CPU and memory"] <= set(NODES)
+        assert legends["Nodes hosting CoreDNS: CPU and memory"]
+        assert legends["CoreDNS pods"] == {
+            f"{pod} on {node}" for pod, node in zip(POD_NAMES, NODES, strict=False)
+        }
     finally:
         prometheus.stop()

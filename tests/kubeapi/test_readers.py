@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +19,28 @@ from exporter.config import parse_config
 from exporter.kube.api import RateLimiter
 from exporter.kube.rbac import allows, rules
 from exporter.runtime import Runtime
+from exporter.text import render_text
+from exporter.text.cluster import cluster_lines
+from lab.coredns_metrics import CorednsMetrics
 from lab.kubeapi.cluster import POD_NAMES, FakeCluster
 from lab.kubeapi.handlers import parse_path
 from lab.kubeapi.server import KubeAPI, Request
+from lab.kubeapi.workloads import configmap
 from tests.kubeapi.api_requests import described, verb
+from tests.kubeapi.kube_dns import kube_dns_data, kube_dns_pod
 
 MIB = 1048576
 CLUSTER_STEPS = (
     "coredns_pods", "kube_dns_service", "coredns_usage", "corefile", "nodelocal", "kube_proxy",
     "network_policies", "inventory", "services", "statefulsets",
 )  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def coredns_metrics() -> Iterator[None]:
+    """The fake cluster's CoreDNS pods serve their metrics on their IPs, as CoreDNS does."""
+    with CorednsMetrics("127.0.20.1"), CorednsMetrics("127.0.20.2"):
+        yield
 
 
 def runtime(kubeconfig: Path, *, mode: str = "cluster", page_size: int = 2, **extra: Any) -> Runtime:
@@ -109,7 +122,7 @@ def test_readings_match_the_cluster(kube_api: KubeAPI, kubeconfig: Path) -> None
     assert readings.services is not None
     assert readings.services.tolerate_unready == ("data/etcd",)
     assert [(m.namespace, m.name, m.problem) for m in readings.statefulsets or ()] == [
-        ("data", "kafka", "serviceName is empty"),
+        ("data", "kafka", "Service kafka-headless does not exist"),
         ("data", "zk", "Service zk is not headless (it has a ClusterIP)"),
     ]
     assert [p.name for p in readings.coredns_policies] == ["allow-dns", "metrics-only"]
@@ -134,7 +147,8 @@ def test_capacity_matches_hand_computed_values(kube_api: KubeAPI, kubeconfig: Pa
     assert capacity.memory_recommended_bytes == pytest.approx(56636735.488)
     assert capacity.memory_limit_bytes == 170 * MIB
     metrics = list(rt.registry().collect())
-    assert samples(metrics, "k8s_dns_coredns_recommended_replicas") == {("linear",): 4.0}
+    # Demand: 200 q/s on 6 millicores is far below a replica's 70% of 100m; one replica and one spare.
+    assert samples(metrics, "k8s_dns_coredns_recommended_replicas") == {("linear",): 4.0, ("demand",): 2.0}
     assert samples(metrics, "k8s_dns_cluster_nodes") == {(): 3.0}
     assert samples(metrics, "k8s_dns_cluster_cpu_cores") == {(): pytest.approx(15.74)}
     assert samples(metrics, "k8s_dns_cluster_pods") == {(): 7.0}
@@ -167,7 +181,8 @@ def test_each_reader_fails_alone_and_recovers(kube_api: KubeAPI, kubeconfig: Pat
     rt = runtime(kubeconfig)
     readings = read(rt)
     failed = failures(rt)
-    assert set(failed) == {"coredns_pods", "coredns_usage", "inventory"}
+    assert set(failed) == {"coredns_pods", "coredns_usage", "inventory", "coredns_metrics"}
+    assert failed["coredns_metrics"] == "the CoreDNS pods are not read"  # it reads the pods the API lists
     assert failed["inventory"] is not None
     assert failed["inventory"].startswith('403 Forbidden: nodes is forbidden: User "system:serviceaccount')
     assert failed["coredns_usage"] == "metrics.k8s.io is not served (is metrics-server installed?)"
@@ -227,7 +242,10 @@ def uncovered(requests: list[Request], mode: str) -> list[str]:
 
 
 @pytest.mark.parametrize("mode", ["node", "cluster"])
-def test_every_request_is_covered_by_the_rbac_rules(kube_api: KubeAPI, kubeconfig: Path, mode: str) -> None:
+def test_every_request_is_covered_by_the_rbac_rules(
+    kube_api: KubeAPI, kubeconfig: Path, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NODE_NAME", "node-1")  # as the manifests set it: the NodeLocal pod here is listed
     load(kube_api)
     rt = runtime(kubeconfig, mode=mode)
 
@@ -286,3 +304,167 @@ def test_the_corefile_is_fetched_once_and_analysed_once_per_change(
     rt.snapshot()
     rt.snapshot()
     assert len(analysed) == 2
+
+
+# The EKS add-on's two ConfigMaps: `kube-proxy` holds only a kubeconfig, `kube-proxy-config` the
+# KubeProxyConfiguration under key `config` (as `kubectl -n kube-system get cm kube-proxy-config -o yaml`
+# prints on an EKS cluster; the layout described in the EKS user guide, "kube-proxy" add-on).
+EKS_KUBE_PROXY = {
+    "kubeconfig": (
+        "kind: Config\napiVersion: v1\nclusters:\n- cluster:\n"
+        "    certificate-authority: /var/run/secrets/kubernetes.io/serviceaccount/ca.crt\n"
+        "    server: https://0123456789ABCDEF.gr7.eu-west-1.eks.amazonaws.com\n  name: default\n"
+    )
+}
+EKS_KUBE_PROXY_CONFIG = {
+    "config": (
+        "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nbindAddress: 0.0.0.0\nclientConnection:\n"
+        '  acceptContentTypes: ""\n  burst: 10\n  contentType: application/vnd.kubernetes.protobuf\n'
+        '  kubeconfig: /var/lib/kube-proxy/kubeconfig\n  qps: 5\nclusterCIDR: ""\n'
+        "configSyncPeriod: 15m0s\nconntrack:\n  maxPerCore: 32768\n  min: 131072\n"
+        "  tcpCloseWaitTimeout: 1h0m0s\n  tcpEstablishedTimeout: 24h0m0s\nenableProfiling: false\n"
+        'healthzBindAddress: 0.0.0.0:10256\nhostnameOverride: ""\niptables:\n  masqueradeAll: false\n'
+        "  masqueradeBit: 14\n  minSyncPeriod: 0s\n  syncPeriod: 30s\nipvs:\n  excludeCIDRs: null\n"
+        '  minSyncPeriod: 0s\n  scheduler: ""\n  syncPeriod: 30s\nkind: KubeProxyConfiguration\n'
+        'metricsBindAddress: 0.0.0.0:10249\nmode: "ipvs"\nnodePortAddresses: null\noomScoreAdj: -998\n'
+        'portRange: ""\n'
+    )
+}
+
+
+def _kube_proxy(
+    kube_api: KubeAPI, kubeconfig: Path, *, configmaps: dict[str, dict[str, str]], daemonset: bool
+) -> Runtime:
+    load(kube_api)
+    kube_api.store.delete("v1", "configmaps", "kube-system", "kube-proxy")
+    if not daemonset:
+        kube_api.store.delete("apps/v1", "daemonsets", "kube-system", "kube-proxy")
+    for name, data in configmaps.items():
+        kube_api.store.put(configmap(name, data))
+    return runtime(kubeconfig)
+
+
+def test_eks_kube_proxy_config_is_read(kube_api: KubeAPI, kubeconfig: Path) -> None:
+    rt = _kube_proxy(
+        kube_api,
+        kubeconfig,
+        configmaps={"kube-proxy": EKS_KUBE_PROXY, "kube-proxy-config": EKS_KUBE_PROXY_CONFIG},
+        daemonset=True,
+    )
+    readings = read(rt)
+    assert "kube_proxy" not in failures(rt)
+    assert readings.kube_proxy_mode == "ipvs"
+    assert rt.status.runs()["kube_proxy"].ok
+
+
+def test_a_cluster_without_kube_proxy_reads_as_not_applicable(kube_api: KubeAPI, kubeconfig: Path) -> None:
+    """Cilium's kube-proxy replacement, OVN-Kubernetes, k3s: no kube-proxy ConfigMap nor DaemonSet."""
+    rt = _kube_proxy(kube_api, kubeconfig, configmaps={}, daemonset=False)
+    readings = read(rt)
+    assert failures(rt) == {}
+    assert readings.kube_proxy_mode == "none"
+    assert samples(list(rt.registry().collect()), "k8s_dns_kube_proxy_mode_info") == {("none",): 1.0}
+    assert "kube-proxy: none" in render_text(rt.report())
+
+
+def test_kube_proxy_running_without_a_readable_configmap_says_what_to_set(
+    kube_api: KubeAPI, kubeconfig: Path
+) -> None:
+    rt = _kube_proxy(kube_api, kubeconfig, configmaps={}, daemonset=True)
+    readings = read(rt)
+    assert readings.kube_proxy_mode is None
+    error = failures(rt)["kube_proxy"]
+    assert error is not None
+    assert (
+        "DaemonSet kube-system/kube-proxy runs but none of the ConfigMaps kube-proxy, kube-proxy-config"
+        in error
+    )
+    assert "kubernetes.configmaps.kube_proxy" in error
+
+
+def test_kube_dns_is_no_coredns_every_container_counts_and_its_configmap_is_read(
+    kube_api: KubeAPI, kubeconfig: Path
+) -> None:
+    """GKE-style kube-dns: the kubedns tag 1.26.7 is no CoreDNS version, the dnsmasq container's
+    restarts and the pod's requests count, and stubDomains / upstreamNameservers are read."""
+    load(kube_api)
+    store = kube_api.store
+    store.delete("v1", "configmaps", "kube-system", "coredns")
+    oom = {"exitCode": 137, "reason": "OOMKilled", "startedAt": "2024-05-02T08:14:03Z"}
+    for index, name in enumerate(POD_NAMES):
+        terminated = {
+            "dnsmasq": {**oom, "finishedAt": "2024-05-02T09:00:00Z"},
+            "sidecar": {**oom, "reason": "Error", "finishedAt": "2024-05-02T08:30:00Z"},
+        }
+        store.put(
+            kube_dns_pod(
+                name,
+                node=f"node-{index + 1}",
+                ip=f"127.0.20.{index + 1}",
+                restarts={"dnsmasq": 3, "sidecar": 1},
+                terminated=terminated,
+            )
+        )
+    stubs = {"corp.internal": ["127.0.40.1:5353", "127.0.99.99:5353"], "acme.local": ["127.0.40.2:5353"]}
+    store.put(configmap("kube-dns", kube_dns_data(stubs, ["127.0.40.2:5353"])))
+    rt = runtime(kubeconfig)
+    readings = read(rt)
+    assert failures(rt) == {}  # no coredns ConfigMap is no error where kube-dns serves
+    assert readings.corefile is None
+    first = readings.live_pods[0]
+    assert (first.version, first.image, first.containers) == (
+        None,
+        "registry.k8s.io/dns/k8s-dns-kube-dns:1.26.7",
+        ("kubedns", "dnsmasq", "sidecar"),
+    )
+    assert readings.version is None  # no CoreDNS version rule can fire
+    assert (first.restarts, first.last_terminated_reason) == (4, "OOMKilled")  # dnsmasq's, the latest
+    resources = first.resources
+    assert (resources.cpu_request, resources.memory_request) == (pytest.approx(0.26), 110 * MIB)
+    assert resources.memory_limit is None  # dnsmasq and sidecar have none: the pod has no limit
+    assert readings.kube_dns is not None
+    assert readings.kube_dns.as_dict() == {
+        "present": True,
+        "stub_domains": {"acme.local": ["127.0.40.2:5353"], "corp.internal": stubs["corp.internal"]},
+        "upstream_nameservers": ["127.0.40.2:5353"],
+    }
+    text = cluster_lines(readings)
+    assert text[1].startswith("  kube-dns   2/2 ready on 2 node(s), version unknown")
+    assert (
+        "  kube-dns   stubDomains acme.local -> 127.0.40.2:5353; corp.internal -> 127.0.40.1:5353, "
+        "127.0.99.99:5353; upstreamNameservers 127.0.40.2:5353"
+    ) in text
+    report = rt.report().as_dict()
+    assert report["cluster"]["coredns"]["version"] == "unknown"
+    assert report["cluster"]["kube_dns_config"]["stub_domains"]["corp.internal"] == stubs["corp.internal"]
+    discovery = report["discovery"]
+    assert discovery["targets"]["upstream"] == ["127.0.40.2:5353"]
+    assert discovery["upstream_zones"] == [
+        {"zone": "acme.local.", "server": "127.0.40.2:5353", "transport": "udp"},
+        {"zone": "corp.internal.", "server": "127.0.40.1:5353", "transport": "udp"},
+        {"zone": "corp.internal.", "server": "127.0.99.99:5353", "transport": "udp"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({"stubDomains": "{corp: [1.2.3.4]}"}, "ConfigMap kube-dns stubDomains is not JSON"),
+        ({"stubDomains": '["1.2.3.4"]'}, "ConfigMap kube-dns stubDomains is not a JSON dict"),
+        ({"stubDomains": '{"corp": "1.2.3.4"}'}, "ConfigMap kube-dns stubDomains['corp'] is not a list"),
+        (
+            {"upstreamNameservers": "[1]"},
+            "ConfigMap kube-dns upstreamNameservers is not a list of nameservers",
+        ),
+    ],
+)
+def test_a_bad_kube_dns_configmap_is_a_reader_error(
+    kube_api: KubeAPI, kubeconfig: Path, data: dict[str, str], error: str
+) -> None:
+    load(kube_api)
+    kube_api.store.put(configmap("kube-dns", data))
+    rt = runtime(kubeconfig)
+    readings = read(rt)
+    assert readings.kube_dns is None
+    assert failures(rt)["kube_dns_config"].startswith(f"malformed API object: {error}")
+    assert readings.corefile is not None  # the other readers go on

@@ -120,14 +120,14 @@ def test_two_cluster_instances_elect_one_reporter_and_hand_over(
         value(
             leader,
             "k8s_dns_coredns_pod_info",
-            pod=POD_NAMES[0],
-            node="node-1",
+            coredns_pod=POD_NAMES[0],
+            coredns_node="node-1",
             ip=host(lab.address("pod-1")),
             version="1.11.1",
         )
         == 1
     )
-    assert value(leader, "k8s_dns_coredns_node_cpu_usage_ratio", node="node-1") == pytest.approx(0.5)
+    assert value(leader, "k8s_dns_coredns_node_cpu_usage_ratio", coredns_node="node-1") == pytest.approx(0.5)
     assert (
         value(
             leader,
@@ -203,6 +203,7 @@ def test_doctor_reports_an_unreachable_api_as_data(
     report = json.loads(result.stdout)
     assert report["collectors"]["coredns_pods"]["success"] is False
     assert report["collectors"]["coredns_pods"]["error"].startswith("API server unreachable:")
-    assert report["source_errors"]["paths.pod"].startswith("CoreDNS endpoints not listed yet: 0 unreachable")
-    assert {p["path"] for p in report["probes"]} == {"service"}  # the static path still probes
+    assert report["source_errors"]["paths.pod"].startswith("DNS pod endpoints not listed yet: 0 unreachable")
+    # The static path still probes, and so does the NodeLocal address written in the config.
+    assert {p["path"] for p in report["probes"]} == {"service", "nodelocal"}
     assert all(p["result"] == "success" for p in report["probes"])

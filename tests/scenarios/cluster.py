@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from lab import Lab, Responder
+from lab.coredns_metrics import CorednsMetrics, Load
 from lab.kubeapi.cluster import POD_NAMES, FakeCluster, corefile, fake_cluster
 from lab.kubeapi.nodes import node, node_metrics, pod_metrics
 from lab.kubeapi.server import KubeAPI
 from lab.kubeapi.workloads import configmap, kube_proxy_configmap, network_policy, service
 from lab.responder import Request
+from lab.topology import DEAD
 from tests.kubeapi.pods import pod
 
 SAMPLE_PODS = 100
@@ -46,7 +48,7 @@ class Scenario:
 
 def expected(name: str) -> list[str]:
     """The causes a scenario must name: the one its name starts with (none for ``healthy``)."""
-    return [] if name == "healthy" else [name.split(" ", 1)[0]]
+    return [] if name.startswith("healthy") else [name.split(" ", 1)[0]]
 
 
 def _corefile(cluster: FakeCluster, text: str) -> None:
@@ -59,10 +61,14 @@ def _memory_near_limit(cluster: FakeCluster) -> None:
         cluster.api.store.put(pod_metrics(name, cpu="48m", memory="158Mi"))
 
 
-def _grown_cluster(cluster: FakeCluster) -> None:
-    # The cluster grew to 40 schedulable nodes; CoreDNS still runs the 2 replicas it was installed with.
+def _busy_replicas(cluster: FakeCluster) -> None:
+    # The cluster grew; CoreDNS still runs the 2 replicas it was installed with, and no autoscaler. Their
+    # load takes 40m of CPU each: 80m at the peak against 70% of a 100m request per replica needs 2,
+    # 3 with one spare.
     for index in range(5, 42):
         cluster.api.store.put(node(f"node-{index}", allocatable_cpu="3920m"))
+    for name in POD_NAMES:
+        cluster.api.store.put(pod_metrics(name, cpu="40m", memory="17164Ki"))
 
 
 def _busy_node(cluster: FakeCluster) -> None:
@@ -132,15 +138,60 @@ def _crash_loop(cluster: FakeCluster) -> None:
     cluster.api.store.put(cluster.slice(ready=False))
 
 
+def dead_forwarder(upstream: str) -> str:
+    """Where nothing listens, on the lab of ``upstream`` (``127.<net>.40.1:5353``): an on-premises
+    forwarder that is gone."""
+    host, port = upstream.rsplit(":", 1)
+    return f"127.{host.split('.')[1]}.{DEAD}:{port}"
+
+
+def _stub_domain(*, dead: bool) -> Callable[[FakeCluster], None]:
+    """AKS's way to reach an on-premises zone: coredns-custom adds a server block for corp.internal
+    (corp.server), and a forward line inside `.:53` (forward.override; several forward in a block are
+    valid from CoreDNS 1.9.4, the pods run 1.11.1, but imported after `forward .` no query reaches
+    it). The lab's upstreams serve corp.internal."""
+
+    def change(cluster: FakeCluster) -> None:
+        first, second = cluster.upstreams[0], cluster.upstreams[-1]
+        forwarder = dead_forwarder(first) if dead else first
+        corp = f"corp.internal:53 {{\n    errors\n    cache 30\n    forward . {forwarder}\n}}\n"
+        keys = {
+            "log.override": "log\n",
+            "forward.override": f"forward corp.internal {second}\n",
+            "corp.server": corp,
+        }
+        cluster.api.store.put(configmap("coredns-custom", keys))
+
+    return change
+
+
+def _kube_dns_stub(cluster: FakeCluster) -> None:
+    """The cluster also carries kube-dns's ConfigMap, whose stub domain points at a forwarder that is gone."""
+    data = {"stubDomains": f'{{"corp.internal": ["{dead_forwarder(cluster.upstreams[0])}"]}}'}
+    cluster.api.store.put(configmap("kube-dns", data))
+
+
+def _dead_forwarder_evidence(lab: Lab) -> list[str]:
+    dead = dead_forwarder(lab.address("upstream-1"))
+    return [f"upstream {dead}: "]
+
+
 SCENARIOS: dict[str, Scenario] = {
     "healthy": Scenario(),
+    "healthy (stub domains)": Scenario(_stub_domain(dead=False)),
+    "upstream_unreachable (on-premises forwarder)": Scenario(
+        _stub_domain(dead=True), evidence=_dead_forwarder_evidence
+    ),
+    "upstream_unreachable (kube-dns stub domain)": Scenario(
+        _kube_dns_stub, evidence=_dead_forwarder_evidence
+    ),
     "coredns_overloaded (memory near the limit)": Scenario(
         _memory_near_limit,
         [f"pod {POD_NAMES[0]}: memory 158 of 170 MiB limit (93%)"],
     ),
     "coredns_overloaded (too few replicas)": Scenario(
-        _grown_cluster,
-        ["2 replicas for 40 nodes and 160.78 cores: the linear formula asks for 3"],
+        _busy_replicas,
+        ["2 replicas for a peak of "],
     ),
     "coredns_node_overloaded": Scenario(
         _busy_node,
@@ -205,6 +256,9 @@ def staged(name: str, lab: Lab, kube_api: KubeAPI, stack: ExitStack) -> Scenario
     """Load the healthy cluster, then break the API objects and the lab the scenario's way."""
     scenario = SCENARIOS[name]
     scenario.cluster(fake_cluster(kube_api, lab, healthy=True))
+    for role in lab.roles("pod"):  # each CoreDNS pod serves its metrics, unless the scenario stops it
+        if role not in scenario.kill:
+            stack.enter_context(CorednsMetrics(lab.servers[role].host, 9153, Load(qps=50.0)))
     for role in scenario.kill:
         lab.kill(role)
     for role in scenario.silence:

@@ -25,11 +25,12 @@ from lab.kubeapi.objects import NS, coredns_pod
 from lab.kubeapi.server import KubeAPI
 from lab.kubeapi.workloads import kube_proxy_configmap
 from lab.responder import StaleUdpFlows
+from lab.shipped import CLUSTER_CONFIG, on_test_api
 from tests.conftest import Exporter, run_cli, write_config
 from tests.integration.metrics_text import samples, value
 from tests.kubeapi.pods import pod
-from tests.kubeapi.serving import FAST_CLUSTER, READERS, config, pod_servers
-from tests.scenarios.cluster import SAMPLE_PODS, SCENARIOS, expected, staged
+from tests.kubeapi.serving import FAST_CLUSTER, READERS, capacity_ready, config, pod_servers
+from tests.scenarios.cluster import SAMPLE_PODS, SCENARIOS, dead_forwarder, expected, staged
 
 pytestmark = pytest.mark.lab
 
@@ -160,3 +161,86 @@ def test_ipvs_udp_stale_after_a_coredns_pod_is_replaced(
     check_findings(report["causes"], ["ipvs_udp_stale"], evidence)
     assert all(causes in ([], ["ipvs_udp_stale"]) for causes in seen), seen
     check_cause_active(exporter, ["ipvs_udp_stale"])
+
+
+@pytest.mark.parametrize("name", ["healthy", "dns_port_blocked"])
+def test_the_shipped_cluster_config_names_what_needs_readings_and_probes_together(
+    name: str,
+    *,
+    lab: Lab,
+    kube_api: KubeAPI,
+    kubeconfig: Path,
+    tmp_path: Path,
+    start_exporter: Any,
+    stack: ExitStack,
+) -> None:
+    """dns_port_blocked needs a NetworkPolicy (the API) and Ready pods timing out (probes): the shipped
+    cluster instance has both, with nothing changed but where the API and the lab are."""
+    scenario = staged(name, lab, kube_api, stack)
+    exporter = start_exporter(on_test_api(CLUSTER_CONFIG, lab, kubeconfig, tmp_path), ready=False)
+    exporter.wait_for(lambda: capacity_ready(exporter.metrics()), timeout=60, what="every cluster reader")
+    rounds = value(exporter.metrics(), "k8s_dns_probe_rounds_total")
+    exporter.wait_for(
+        lambda: value(exporter.metrics(), "k8s_dns_probe_rounds_total") >= rounds + 2, what="two more rounds"
+    )
+    status, body = exporter.get("/diagnose")
+    assert status == 200, body
+    report = json.loads(body)
+    probed = {labels["path"] for labels, _ in samples(exporter.metrics(), "k8s_dns_probe_success")}
+    assert {"service", "pod", "upstream"} <= probed
+    check_findings(report["causes"], expected(name), scenario.facts(lab))
+
+
+@pytest.mark.parametrize(
+    ("name", "zone_results"),
+    [
+        ("healthy (stub domains)", {"upstream-1": "success"}),
+        ("upstream_unreachable (on-premises forwarder)", {"dead": "network_error"}),
+    ],
+)
+def test_each_conditional_forwarder_is_asked_for_its_zone(
+    name: str,
+    zone_results: dict[str, str],
+    *,
+    lab: Lab,
+    kube_api: KubeAPI,
+    kubeconfig: Path,
+    tmp_path: Path,
+    stack: ExitStack,
+) -> None:
+    """coredns-custom's corp.server block: its forwarder is asked corp.internal's SOA on the upstream
+    path (the catch-all upstreams stay asked the names); a dead one is named with the zone it serves.
+    forward.override's line, imported after `forward .`, is never reached by a query: it is reported
+    as such and not probed, so it can name nothing."""
+    staged(name, lab, kube_api, stack)
+    doc = config(lab, kubeconfig, mode="cluster", sample_pods=SAMPLE_PODS)
+    result = run_cli("doctor", "--config", str(write_config(tmp_path / "c.yaml", doc)), "--format", "json")
+    report = json.loads(result.stdout)
+    servers = {
+        role: dead_forwarder(lab.address("upstream-1")) if role == "dead" else lab.address(role)
+        for role in zone_results
+    }
+    soa = {
+        p["server"]: p["result"]
+        for p in report["probes"]
+        if (p["path"], p["name"], p["qtype"]) == ("upstream", "corp.internal.", "SOA")
+    }
+    assert soa == {servers[role]: outcome for role, outcome in zone_results.items()}
+    zones = report["discovery"]["upstream_zones"]
+    assert sorted(z["server"] for z in zones) == sorted(servers.values())
+    assert {z["zone"] for z in zones} == {"corp.internal."}
+    upstream_names = {p["name"] for p in report["probes"] if p["path"] == "upstream" and p["qtype"] != "SOA"}
+    assert upstream_names == {"example.org."}
+    problems = report["cluster"]["corefile"]["problems"]
+    assert [p["kind"] for p in problems] == ["forward_shadowed"]
+    assert problems[0]["message"].startswith(
+        "custom/forward.override:1: forward corp.internal. is never reached"
+    )
+    if "dead" in zone_results:
+        (cause,) = report["causes"]
+        assert cause["cause"] == "upstream_unreachable"
+        assert cause["evidence"] == [
+            f"upstream {servers['dead']}: 1/1 probes failed (network_error) (forwarder for corp.internal.)"
+        ]
+    else:
+        assert report["causes"] == []

@@ -66,6 +66,13 @@ SCENARIOS = {
             f"{{file}} lists {lab.servers['upstream-1'].host}: neither the kube-dns Service nor"
         ],
     ),
+    # Pods pointed at a cluster DNS address the exporter was not told of (AKS LocalDNS's 169.254.10.11,
+    # a cache of RKE2's): it answers cluster names, so it is cluster DNS. Here, a CoreDNS pod directly.
+    "healthy (an unlisted cluster DNS address)": Scenario(
+        resolv_conf=lambda lab, tmp: lab.write_resolv_conf(
+            tmp / "resolv.conf", nameservers=[lab.servers["pod-1"].host]
+        ),
+    ),
     # ndots:5 with a long search list: every external lookup costs one query per search domain first.
     "pod_resolv_conf_wrong (search list)": Scenario(
         names=[*NAMES, {"name": "example.org", "kind": "external"}],
@@ -123,6 +130,24 @@ SCENARIOS = {
         names=[NAMES[1], {"name": "example.com.", "type": "A"}],
         expected=["upstream_error"],
         evidence=lambda lab: [f"upstream {lab.address('upstream-1')}: example.com. A -> REFUSED"],
+    ),
+    # One upstream refuses beside a good one: it is broken, not in disagreement with the other.
+    "upstream_error (one of two refuses)": Scenario(
+        lab={"upstreams": (Upstream(refuse=("example.com.",)), Upstream())},
+        names=[NAMES[1], {"name": "example.com.", "type": "A"}],
+        expected=["upstream_error"],
+        evidence=lambda lab: [f"upstream {lab.address('upstream-1')}: example.com. A -> REFUSED"],
+    ),
+    # Of three, one refuses and one is gone: each broken server is accounted for.
+    "upstream_error (one refuses, one is gone)": Scenario(
+        lab={"upstreams": (Upstream(refuse=("example.com.",)), Upstream(), Upstream())},
+        kill=("upstream-3",),
+        names=[NAMES[1], {"name": "example.com.", "type": "A"}],
+        expected=["upstream_error", "upstream_unreachable"],
+        evidence=lambda lab: [
+            f"upstream {lab.address('upstream-1')}: example.com. A -> REFUSED",
+            f"upstream {lab.address('upstream-3')}: ",
+        ],
     ),
     # A private-zone style resolver that serves UDP only.
     "upstream_tcp_unsupported": Scenario(

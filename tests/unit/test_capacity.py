@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from exporter.cluster.capacity import linear_replicas, memory_recommended_bytes
+from exporter.cluster.readers.pods import is_coredns
 from exporter.cluster.version import image_version
 from exporter.config import CapacityConfig
 
@@ -53,7 +54,29 @@ def test_memory_formula(pods: int, services: int, autopath: bool, mebibytes: flo
         ("coredns/coredns@sha256:1eeb4c7316bacb1d4c8ead65571cd92dd21e27359f0d4917f1a5822a73b75db1", None),
         ("localhost:5000/coredns", None),
         ("coredns:latest", None),
+        ("602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/coredns:v1.11.4-eksbuild.2", (1, 11, 4)),
+        ("rancher/hardened-coredns:v1.10.1-build20230607", (1, 10, 1)),
+        ("rancher/mirrored-coredns-coredns:1.11.3", (1, 11, 3)),
+        ("quay.io/openshift/origin-coredns:v4.14", None),  # the distribution's version, not CoreDNS's
+        ("quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:" + "a" * 64, None),
     ],
 )
 def test_version_from_image(image: str, version: tuple[int, int, int] | None) -> None:
     assert image_version(image) == version
+
+
+@pytest.mark.parametrize(
+    ("container", "image", "coredns"),
+    [
+        ("coredns", "registry.k8s.io/coredns/coredns:v1.11.1", True),
+        ("coredns", "quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:" + "a" * 64, True),
+        ("dns", "quay.io/openshift/origin-coredns:v4.14", True),
+        ("dns", "quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:" + "a" * 64, False),
+        ("kubedns", "registry.k8s.io/dns/k8s-dns-kube-dns:1.26.7", False),
+        ("dnsmasq", "registry.k8s.io/dns/k8s-dns-dnsmasq-nanny:1.26.7", False),
+        ("sidecar", "registry.k8s.io/dns/k8s-dns-sidecar:1.26.7", False),
+    ],
+)
+def test_which_container_is_coredns(container: str, image: str, coredns: bool) -> None:
+    """Only a CoreDNS container's tag is read as a CoreDNS version (kube-dns's 1.26.7 is not one)."""
+    assert is_coredns(container, image) is coredns

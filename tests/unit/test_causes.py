@@ -84,6 +84,7 @@ CAUSE = Cause(
     signals="s",
     alert=AlertEvidence("value: {{v}}.", "vector(1)"),
     rules=(rule,),
+    probed=True,
 )
 """
 
@@ -109,6 +110,27 @@ def test_a_module_added_to_the_package_is_picked_up_in_order(extra_package_dir: 
     # CoreDNS, critical: after the other critical CoreDNS causes, before the warnings.
     criticals = [c.id for c in CAUSES.values() if c.group is Group.COREDNS and c.severity == "critical"]
     assert list(found)[: len(criticals) + 1] == [*criticals, "coredns_zz_added"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"severity": "critical", "probed": False}, "critical needs live probe evidence"),
+        ({"severity": "info", "standing": False}, "info is for standing risks"),
+    ],
+)
+def test_the_severity_model_is_enforced_on_every_cause(changes: dict[str, object], message: str) -> None:
+    base = CAUSES["coredns_autopath_defect"]
+    fields = {name: getattr(base, name) for name in base.__dataclass_fields__}
+    with pytest.raises(ValueError, match=message):
+        Cause(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+def test_no_cause_by_itself_is_critical_and_configuration_risks_are_info() -> None:
+    """Each cause can be named from one node or one replica: the pages are symptom alerts."""
+    assert {c.severity for c in CAUSES.values()} == {"warning", "info"}
+    assert all(c.standing for c in CAUSES.values() if c.severity == "info")
+    assert all(c.severity == "info" for c in CAUSES.values() if c.standing)
 
 
 def test_a_module_whose_cause_id_differs_from_its_name_is_refused(extra_package_dir: Path) -> None:

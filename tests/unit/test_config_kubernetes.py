@@ -131,6 +131,22 @@ BROKEN = [
         dict(config="in-cluster", capacity={"min_replicas": 4, "max_replicas": 3}),
         "kubernetes.capacity.max_replicas: 3 is below min_replicas (4)",
     ),
+    (
+        dict(config="in-cluster", capacity={"target_utilisation": 1.5}),
+        "kubernetes.capacity.target_utilisation: 1.5 is out of range [0.05, 1]",
+    ),
+    (
+        dict(config="in-cluster", capacity={"peak_window": "10s"}),
+        "kubernetes.capacity.peak_window: ",
+    ),
+    (
+        dict(config="in-cluster", capacity={"autoscaler_configmaps": "coredns-autoscaler"}),
+        "kubernetes.capacity.autoscaler_configmaps: must be a list of ConfigMap names",
+    ),
+    (
+        dict(config="in-cluster", capacity={"autoscaler_configmaps": ["ok", "Not_A_Name"]}),
+        "kubernetes.capacity.autoscaler_configmaps[1]: 'Not_A_Name' is not a valid object name",
+    ),
     (dict(config="in-cluster", capacity={"cores": 1}), "kubernetes.capacity.cores: unknown key"),
     (dict(config="in-cluster", watch=True), "kubernetes.watch: unknown key"),
 ]

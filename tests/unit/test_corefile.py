@@ -6,17 +6,27 @@ from pathlib import Path
 
 import pytest
 
+from exporter.cluster.version import Version
 from exporter.config import Server
-from exporter.corefile.lint import analyse, corefile_forward_servers, parse_target
+from exporter.corefile.lint import (
+    analyse,
+    corefile_forward_servers,
+    corefile_forward_zones,
+    forward_servers,
+    parse_target,
+)
 from exporter.corefile.parse import parse_corefile
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "corefiles"
+ZONES = ("cluster.local.", "in-addr.arpa.", "ip6.arpa.")
 
 
-def load(name: str, custom: bool = False) -> tuple[str, dict[str, str]]:
+def load(name: str, custom: bool | str = False) -> tuple[str, dict[str, str]]:
+    """A Corefile fixture, and the ``coredns-custom`` keys (``aks-custom/``, or the folder named) as mounted."""
     files = {}
     if custom:
-        files = {f"custom/{p.name}": p.read_text() for p in sorted((FIXTURES / "aks-custom").iterdir())}
+        folder = FIXTURES / (custom if isinstance(custom, str) else "aks-custom")
+        files = {f"custom/{p.name}": p.read_text() for p in sorted(folder.iterdir())}
     return (FIXTURES / f"{name}.Corefile").read_text(), files
 
 
@@ -55,17 +65,32 @@ def test_aks_default_imports_coredns_custom_overrides_and_servers() -> None:
     corefile = parse_corefile(text, files)
     assert corefile.errors == ()
     main, corp = corefile.servers
-    # custom/log.override is spliced into the main block where the import line was
-    assert [d.name for d in main.directives][-2:] == ["loadbalance", "log"]
+    # custom/forward.override and custom/log.override are spliced into the main block where the import was
+    assert [d.name for d in main.directives][-3:] == ["loadbalance", "forward", "log"]
     assert main.plugins("log")[0].where == "custom/log.override:1"
     # custom/corp.server becomes a server block of its own
     assert corp.zones == ("corp.internal.",)
     assert corp.file == "custom/corp.server"
-    report = analyse(corefile, (1, 9, 4))
-    assert report.problems == ()
+    report = analyse(corefile, (1, 12, 1))
+    assert report.breaking == ()  # two forward in `.:53` are valid from CoreDNS 1.9.4
+    # ... but the one imported after `forward .` is never reached: forward . takes every name first
+    assert [(p.kind, p.message) for p in report.problems] == [
+        (
+            "forward_shadowed",
+            "custom/forward.override:1: forward corp.internal. is never reached: the forward at Corefile:13 "
+            "comes first in the block and takes all its names",
+        )
+    ]
     assert "log" in report.plugins
     stub = next(f for f in report.forwards if f.zones == ("corp.internal.",))
     assert (stub.targets, stub.policy, stub.catch_all) == (("10.20.0.4", "10.20.0.5"), "sequential", False)
+    override = next(f for f in report.forwards if f.source == "corp.internal.")
+    assert (override.zones, override.targets, override.where, override.shadowed_by) == (
+        (".",),
+        ("10.1.0.4",),
+        "custom/forward.override:1",
+        "Corefile:13",
+    )
     assert report.root_forward is not None
     assert report.root_forward.targets == ("/etc/resolv.conf",)
 
@@ -208,3 +233,148 @@ def test_one_line_blocks_and_braces_glued_to_keys() -> None:
 )
 def test_forward_targets(target: str, server: Server | None) -> None:
     assert parse_target(target) == server
+
+
+# Lint of the Corefiles each distribution ships (sources in tests/fixtures/corefiles/README.md), at the
+# CoreDNS version it runs; ``None`` where the image is pinned by digest or the version is not in the API.
+SHIPPED = [
+    ("kubeadm", False, (1, 11, 3)),
+    ("k3s", "k3s-custom", (1, 11, 3)),
+    ("rke2", False, (1, 10, 1)),
+    ("openshift", False, None),
+    ("openshift-dnsnameresolver", False, None),
+    ("aks", True, (1, 12, 1)),
+    ("aks-localdns", False, None),
+    ("kubespray", False, (1, 11, 3)),
+    ("kubespray-nodelocaldns", False, None),
+]
+
+
+@pytest.mark.parametrize(("name", "custom", "version"), SHIPPED)
+def test_shipped_corefiles_have_no_problem(name: str, custom: bool | str, version: Version | None) -> None:
+    text, files = load(name, custom)
+    corefile = parse_corefile(text, files)
+    assert corefile.errors == ()
+    report = analyse(corefile, version)
+    assert report.breaking == ()
+    # only the AKS forward.override, imported after `forward .`, is reported (never reached)
+    assert [p.kind for p in report.problems] == (["forward_shadowed"] if name == "aks" else [])
+
+
+def test_k3s_imports_coredns_custom_by_absolute_path() -> None:
+    text, files = load("k3s", "k3s-custom")
+    corefile = parse_corefile(text, files)
+    main, lab = corefile.servers
+    assert main.plugins("log")[0].where == "custom/log.override:1"
+    assert (lab.zones, lab.file) == (("lab.internal.",), "custom/lab.server")
+    report = analyse(corefile, (1, 11, 3))
+    stub = next(f for f in report.forwards if not f.catch_all)
+    assert forward_servers(stub) == (Server("10.43.200.53"),)
+    # mounted elsewhere, the same absolute imports name nothing that was read
+    assert len(parse_corefile(text, files, mount="/etc/other/").servers) == 1
+
+
+def test_k3s_hosts_override_twice_in_a_block_is_flagged() -> None:
+    """k3s ships `hosts /etc/coredns/NodeHosts`; a `hosts` in a coredns-custom override is a second one."""
+    text, _ = load("k3s")
+    files = {"custom/hosts.override": "hosts {\n  10.0.0.7 registry.lab\n  fallthrough\n}\n"}
+    report = analyse(parse_corefile(text, files), (1, 11, 3))
+    assert [(p.kind, p.message) for p in report.breaking] == [
+        ("duplicate_plugin", "Corefile:1: hosts appears 2 times in one server block")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("version", "flagged"),
+    [((1, 9, 3), True), ((1, 9, 4), False), ((1, 12, 1), False), (None, False)],
+)
+def test_several_forward_in_one_block_by_version(version: Version | None, flagged: bool) -> None:
+    text, files = load("aks", custom=True)
+    report = analyse(parse_corefile(text, files), version)
+    expected = (
+        [("duplicate_plugin", "Corefile:1: forward appears 2 times in one server block")] if flagged else []
+    )
+    assert [(p.kind, p.message) for p in report.breaking] == expected
+
+
+def test_localdns_same_zone_on_other_bind_is_not_a_duplicate() -> None:
+    text, _ = load("aks-localdns")
+    corefile = parse_corefile(text)
+    assert [s.zones for s in corefile.servers].count((".",)) == 2
+    assert analyse(corefile).problems == ()
+    # the same block again on one of the addresses, or without bind (every address), is a duplicate
+    for extra, clash in (
+        ("bind 169.254.10.11 10.0.0.1", " on 10.0.0.1, 169.254.10.11 is already served at Corefile:56"),
+        ("", " is already served at Corefile:10"),
+    ):
+        report = analyse(parse_corefile(text + f".:53 {{\n  {extra}\n  whoami\n}}\n"))
+        assert [(p.kind, p.message) for p in report.problems] == [
+            ("duplicate_zone", f"Corefile:101: zone . port 53{clash}")
+        ]
+
+
+def test_openshift_vendor_plugin_is_known_and_an_unknown_one_does_not_break() -> None:
+    text, _ = load("openshift-dnsnameresolver")
+    report = analyse(parse_corefile(text))
+    assert report.problems == ()
+    assert "ocp_dnsnameresolver" in report.plugins
+    report = analyse(parse_corefile(text.replace("ocp_dnsnameresolver", "vendor_resolver")))
+    assert [p.kind for p in report.problems] == ["unknown_plugin"] * 3
+    assert report.breaking == ()
+
+
+@pytest.mark.parametrize(
+    ("name", "custom", "expected"),
+    [
+        ("kubeadm", False, []),
+        ("rke2", False, []),
+        ("kubespray", False, []),
+        ("k3s", "k3s-custom", ["lab.internal. @10.43.200.53:53/udp"]),
+        (
+            "aks",
+            True,
+            [  # corp.server, a block of its own; forward.override inside `.:53` is never reached
+                "corp.internal. @10.20.0.4:53/udp",
+                "corp.internal. @10.20.0.5:53/udp",
+            ],
+        ),
+        (
+            "openshift-dnsnameresolver",
+            False,
+            [
+                "foo.com. @1.1.1.1:53/udp",
+                "foo.com. @2.2.2.2:5353/udp",
+                "bar.com. @3.3.3.3:53/udp",
+                "example.com. @3.3.3.3:53/udp",
+            ],
+        ),
+        ("kubespray-nodelocaldns", False, [f"{z} @10.233.0.3:53/tcp" for z in ZONES]),
+    ],
+)
+def test_conditional_forwarders_are_probed_for_their_zone(
+    name: str, custom: bool | str, expected: list[str]
+) -> None:
+    text, files = load(name, custom)
+    report = analyse(parse_corefile(text, files))
+    assert [str(z) for z in corefile_forward_zones(report)] == expected
+
+
+@pytest.mark.parametrize(
+    ("block", "shadowed"),
+    [
+        ("forward . 10.0.0.2\n  forward corp.internal 10.1.0.4", ["corp.internal."]),
+        ("forward corp.internal 10.1.0.4\n  forward . 10.0.0.2", []),  # the narrower one first: both used
+        ("forward . 10.0.0.2 {\n    except corp.internal\n  }\n  forward corp.internal 10.1.0.4", []),
+        ("forward internal 10.0.0.9\n  forward corp.internal 10.1.0.4", ["corp.internal."]),
+        ("forward corp.internal 10.1.0.4\n  forward corp.internal 10.1.0.5", ["corp.internal."]),
+        ("forward corp.internal 10.1.0.4\n  forward lab.internal 10.1.0.5", []),
+    ],
+)
+def test_a_forward_after_one_that_takes_its_names_is_never_reached(block: str, shadowed: list[str]) -> None:
+    report = analyse(parse_corefile(f".:53 {{\n  {block}\n}}\n"), (1, 11, 3))
+    assert [f.source for f in report.forwards if f.shadowed_by] == shadowed
+    assert [p.kind for p in report.problems] == ["forward_shadowed"] * len(shadowed)
+    assert report.breaking == ()
+    probed = [(z.zone, str(z.server)) for z in corefile_forward_zones(report)]
+    unreached = [(f.source, t) for f in report.forwards if f.shadowed_by for t in f.targets]
+    assert not {(zone, server.removesuffix(":53")) for zone, server in probed} & set(unreached)

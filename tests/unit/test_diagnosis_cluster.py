@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from exporter.cluster.autoscaler import Autoscaler
 from exporter.cluster.model import (
     CorednsPod,
     CorefileSource,
@@ -79,6 +80,7 @@ def healthy_pieces() -> dict[str, Any]:
         "statefulsets": (),
         "network_policies": (),
         "inventory": Inventory(nodes=3, schedulable_nodes=3, cores=11.76, counted_nodes=3, pods=40),
+        "autoscaler": Autoscaler(None),  # kubeadm installs none
     }
 
 
@@ -216,6 +218,26 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], list[str]]] = [
     ),
     ("one replica", with_pods(pod("coredns-a", "10.244.0.5", "node-1")), ["coredns_load_unbalanced"]),
     (
+        "one replica on the only node",
+        lambda p: (
+            with_pods(pod("coredns-a", "10.244.0.5", "node-1"))(p),
+            setting(
+                "inventory", Inventory(nodes=1, schedulable_nodes=1, cores=3.92, counted_nodes=1, pods=12)
+            )(p),
+        ),
+        [],
+    ),
+    (
+        "two replicas on the only node",
+        lambda p: (
+            with_pods(pod("coredns-a", "10.244.0.5", "node-1"), pod("coredns-b", "10.244.0.6", "node-1"))(p),
+            setting(
+                "inventory", Inventory(nodes=2, schedulable_nodes=1, cores=3.92, counted_nodes=1, pods=12)
+            )(p),
+        ),
+        [],
+    ),
+    (
         "same node",
         with_pods(pod("coredns-a", "10.244.0.5", "node-1"), pod("coredns-b", "10.244.1.7", "node-1")),
         ["coredns_load_unbalanced"],
@@ -226,12 +248,20 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], list[str]]] = [
         ["coredns_load_unbalanced"],
     ),
     (
-        "unknown plugin",
+        "hosts twice in a block",
+        setting(
+            "corefile",
+            CorefileSource(parse_corefile(COREFILE.replace("cache 30", "cache 30\n  hosts\n  hosts /etc/h"))),
+        ),
+        ["coredns_config_error"],
+    ),
+    (
+        "a plugin of the vendor's build (not known here) is no config error",
         setting(
             "corefile",
             CorefileSource(parse_corefile(COREFILE.replace("cache 30", "cache 30\n  healthcheck"))),
         ),
-        ["coredns_config_error"],
+        [],
     ),
     (
         "autopath",
@@ -261,7 +291,10 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], list[str]]] = [
     ),
     (
         "statefulset",
-        setting("statefulsets", (StatefulSetMismatch("data", "kafka", "", "serviceName is empty"),)),
+        setting(
+            "statefulsets",
+            (StatefulSetMismatch("data", "kafka", "kafka-hl", "Service kafka-hl does not exist"),),
+        ),
         ["statefulset_service_mismatch"],
     ),
 ]
@@ -331,8 +364,8 @@ def test_endpointslice_migration_needs_coredns_1_8_4() -> None:
 
 def blocked_policy(pieces: dict[str, Any]) -> None:
     pieces["network_policies"] = (
-        Policy("metrics-only", {"k8s-app": "kube-dns"}, (), ingress=True, allows_dns=False),
-        Policy("other-app", {"app": "web"}, (), ingress=True, allows_dns=False),
+        Policy("metrics-only", {"k8s-app": "kube-dns"}, (), ingress=True, ports=((9153, None),)),
+        Policy("other-app", {"app": "web"}, (), ingress=True, ports=((80, None),)),
     )
 
 
@@ -435,3 +468,36 @@ def test_usage_thresholds_come_from_the_config() -> None:
     pieces["coredns_usage"] = Usage((), (NodeUsage("node-2", 3.8, 6e9, 3.92, 15e9),))
     assert [f.cause for f in run(pieces)] == ["coredns_node_overloaded"]
     assert run(pieces, thresholds=Thresholds(node_cpu=0.98)) == []
+
+
+@pytest.mark.parametrize(
+    ("ports", "admitted"),
+    [
+        (((5353, None),), True),  # OpenShift: the Service's 53 reaches the pods on 5353
+        ((("dns", None),), True),  # a named port
+        (((5300, 5400),), True),  # a range with endPort
+        ((("*", None),), True),  # a rule without ports admits every port
+        (((9153, None),), False),  # metrics only
+        ((("metrics", None),), False),
+    ],
+)
+def test_a_policy_admits_dns_on_the_port_the_pods_serve(
+    ports: tuple[tuple[int | str, int | None], ...], admitted: bool
+) -> None:
+    policy = Policy("dns", {"dns.operator.openshift.io/daemonset-dns": "default"}, (), True, ports)
+    assert policy.admits({53, "dns", "dns-tcp", 5353}) is admitted
+
+
+def test_dns_port_blocked_reads_policies_against_the_pods_real_port() -> None:
+    """A policy admitting only 5353 where the pods serve on 5353 is no "admits no traffic" policy."""
+    pieces = healthy_pieces()
+    pieces["network_policies"] = (
+        Policy("dns-default", {"k8s-app": "kube-dns"}, (), ingress=True, ports=((5353, None),)),
+    )
+    on_5353 = [dataclasses.replace(r, server=r.server.replace(":53", ":5353")) for r in healthy_results()]
+    results = [fail(Reason.TIMEOUT, server=POD2.replace(":53", ":5353"))(r) or r for r in on_5353]  # type: ignore[operator]
+    (finding,) = run(pieces, results)
+    assert (
+        "NetworkPolicy dns-default selects the CoreDNS pods and admits port 53/5353 from some sources only"
+        in (finding.evidence)
+    )

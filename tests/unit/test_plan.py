@@ -7,6 +7,7 @@ from exporter.hops import Hop
 from exporter.resolvconf import parse_resolv_conf
 from exporter.targets import TargetSet
 from exporter.targets.plan import Kind, plan
+from exporter.targets.zones import MAX_ZONE_TARGETS, ZoneTarget, bounded
 
 CONF = parse_resolv_conf(
     "nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n"
@@ -92,3 +93,33 @@ def test_a_round_costs_the_sum_of_its_probes() -> None:
     exists = {"kubernetes.default.svc.cluster.local.", "example.org."}
     # 10 direct + lookups (1 + 1 + 2) + 3 races of 4
     assert round_plan.queries(lambda name, qtype: name in exists) == 10 + 4 + 12
+
+
+def test_conditional_forwarders_are_asked_their_zones_soa_once_each() -> None:
+    corp = (
+        ZoneTarget("corp.internal.", Server("10.1.0.4")),
+        ZoneTarget("corp.internal.", Server("10.20.0.4")),
+    )
+    tcp = ZoneTarget("cluster.local.", Server("10.233.0.3"), "tcp")
+    zoned = TargetSet(servers=SERVERS, zones=(*corp, tcp))
+    probes = [p for p in plan(parse_config(DOC), zoned).of(Kind.DIRECT) if p.qtype == "SOA"]
+    assert [(p.path, p.label, p.name, p.transport, p.tries) for p in probes] == [
+        (Hop.UPSTREAM, "10.1.0.4:53", "corp.internal.", "udp", ("corp.internal.",)),
+        (Hop.UPSTREAM, "10.20.0.4:53", "corp.internal.", "udp", ("corp.internal.",)),
+        (Hop.UPSTREAM, "10.233.0.3:53", "cluster.local.", "tcp", ("cluster.local.",)),
+    ]
+    assert all(p.expect.rcode == "NOERROR" and p.expect.min_answers == 0 for p in probes)
+    # the configured names are not asked of a forwarder that serves one zone only
+    assert {p.label for p in plan(parse_config(DOC), zoned).of(Kind.DIRECT) if p.path is Hop.UPSTREAM} == {
+        "192.0.2.53:53",
+        "10.1.0.4:53",
+        "10.20.0.4:53",
+        "10.233.0.3:53",
+    }
+    assert len(plan(parse_config(DOC), zoned)) == len(plan(parse_config(DOC), targets(resolver=False))) + 3
+
+
+def test_zone_targets_are_bounded() -> None:
+    many = [ZoneTarget(f"z{i}.corp.", Server("10.1.0.4")) for i in range(MAX_ZONE_TARGETS + 5)]
+    kept = bounded([*many, many[0]])
+    assert kept == tuple(many[:MAX_ZONE_TARGETS])

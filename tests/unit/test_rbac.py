@@ -26,10 +26,16 @@ def test_docs_show_the_rules_in_code(mode: str) -> None:
     assert documented()[mode] == policy_rules(mode)
 
 
-def test_node_mode_reads_only_in_the_coredns_namespace() -> None:
+def test_node_mode_reads_by_name_cluster_wide_and_lists_only_in_the_coredns_namespace() -> None:
     node = rules("node")
-    assert {r.namespace for r in node} == {"kube-system"}
+    assert {r.namespace for r in node} == {None, "kube-system"}
     assert {v for r in node for v in r.verbs} == {"get", "list", "watch"}
+    wide = {(r.resource, r.verbs, r.names) for r in node if r.namespace is None}
+    assert wide == {
+        ("services", ("get",), ("coredns", "dns-default", "kube-dns", "rke2-coredns-rke2-coredns")),
+        ("configmaps", ("get",), ("coredns", "dns-default", "rke2-coredns-rke2-coredns")),
+        ("endpointslices", ("list", "watch"), ()),
+    }, "cluster-wide: the Services and Corefiles distributions ship, by name; EndpointSlices by label"
     cluster = rules("cluster")
     writes = {(r.resource, v) for r in cluster for v in r.verbs if v not in ("get", "list", "watch")}
     assert writes == {("leases", "update"), ("leases", "create")}
@@ -42,8 +48,8 @@ def test_allows_checks_group_verb_namespace_and_name() -> None:
         return allows(granted, api_group=group, resource=resource, verb=verb, namespace=namespace, name=name)
 
     assert check("", "configmaps", "get", "kube-system", "coredns")
+    assert check("", "configmaps", "get", "openshift-dns", "dns-default")
     assert not check("", "configmaps", "get", "kube-system", "some-secret-config")
-    assert not check("", "configmaps", "get", "default", "coredns")
     assert not check("", "configmaps", "list", "kube-system", None)
     assert check("", "pods", "list", None, None)
     assert check("", "pods", "list", "kube-system", None)  # a ClusterRole covers every namespace
@@ -54,10 +60,10 @@ def test_allows_checks_group_verb_namespace_and_name() -> None:
 
 
 def test_rules_follow_the_configured_names() -> None:
-    k8s = KubernetesConfig(namespace="dns", service="coredns", lease=LeaseConfig(namespace="monitoring"))
+    k8s = KubernetesConfig(namespace="dns", service="my-dns", lease=LeaseConfig(namespace="monitoring"))
     by_key = {(r.resource, r.verbs): r for r in rules("cluster", k8s)}
-    assert by_key[("services", ("get",))].names == ("coredns",)
-    assert by_key[("services", ("get",))].namespace == "dns"
+    assert "my-dns" in by_key[("services", ("get",))].names
+    assert by_key[("daemonsets", ("get",))].namespace == "dns"
     assert by_key[("leases", ("get", "update"))].namespace == "monitoring"
     with pytest.raises(ValueError, match="unknown mode 'daemon'"):
         rules("daemon")
@@ -68,10 +74,26 @@ def test_for_config_grants_a_node_agent_only_its_auto_paths_discovery() -> None:
     static = parse_config({**base, "paths": {"service": ["127.0.0.1:53"]}})
     assert for_config(static) == ()
     pods = parse_config({**base, "paths": {"pod": "auto", "upstream": "auto"}})
-    assert {(r.resource, r.verbs) for r in for_config(pods)} == {
-        ("endpointslices", ("list", "watch")),
-        ("configmaps", ("get",)),
+    assert {(r.resource, r.verbs, r.namespace) for r in for_config(pods)} == {
+        ("services", ("get",), None),  # locating the Service whose EndpointSlices and Corefile these are
+        ("endpointslices", ("list", "watch"), None),
+        ("configmaps", ("get",), None),
     }
+    nodelocal = parse_config({**base, "paths": {"nodelocal": "auto"}})
+    assert {(r.resource, r.namespace) for r in for_config(nodelocal)} == {
+        ("services", None),
+        ("daemonsets", "kube-system"),
+        ("pods", "kube-system"),
+        ("configmaps", "kube-system"),
+    }
+    written = parse_config(
+        {
+            **base,
+            "paths": {"nodelocal": "auto"},
+            "kubernetes": {"config": "in-cluster", "nodelocal": {"address": "169.254.25.10"}},
+        }
+    )
+    assert for_config(written) == (), "a written NodeLocal address reads nothing"
     off = parse_config({"names": base["names"], "paths": {"upstream": "auto"}})
     assert for_config(off) == (), "no API, no RBAC"
     cluster = parse_config({**base, "mode": "cluster", "paths": {"upstream": "auto"}})

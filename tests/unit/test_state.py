@@ -44,7 +44,7 @@ def test_counters_success_and_histogram() -> None:
     assert get("k8s_dns_probe_failures_total", {**LABELS, "reason": "servfail"}) == 1
     assert get("k8s_dns_probe_failures_total", {**LABELS, "reason": "nxdomain"}) is None
     assert get("k8s_dns_probe_success", LABELS) == 0
-    hist = {"path": "pod", "server": "10.0.0.1:53", "transport": "udp"}
+    hist = {"path": "pod", "server": "10.0.0.1:53"}
     assert get("k8s_dns_probe_duration_seconds_count", hist) == 2  # the timeout has no latency
     assert get("k8s_dns_probe_duration_seconds_sum", hist) == pytest.approx(0.0307)
     assert get("k8s_dns_probe_duration_seconds_bucket", {**hist, "le": "0.001"}) == 1
@@ -76,7 +76,7 @@ def test_buckets_are_cumulative_and_sorted() -> None:
     counts = [
         registry_for(state).get_sample_value(
             "k8s_dns_probe_duration_seconds_bucket",
-            {"path": "pod", "server": "10.0.0.1:53", "transport": "udp", "le": repr(b)},
+            {"path": "pod", "server": "10.0.0.1:53", "le": repr(b)},
         )
         for b in LATENCY_BUCKETS
     ]
@@ -100,7 +100,12 @@ def test_collector_status_renders_every_run_and_a_failure_as_zero() -> None:
     assert (
         get(
             "k8s_dns_exporter_build_info",
-            {"mode": "node", "version": "0.1.0", "python_version": __import__("platform").python_version()},
+            {
+                "mode": "node",
+                "vantage": "pod",
+                "version": "0.1.0",
+                "python_version": __import__("platform").python_version(),
+            },
         )
         == 1
     )

@@ -1,25 +1,34 @@
-"""ConfigMaps: the Corefile (with ``coredns-custom``), NodeLocal DNSCache, and kube-proxy's mode."""
+"""ConfigMaps: the Corefile (with ``coredns-custom``), kube-dns's, NodeLocal DNSCache, kube-proxy's mode."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import yaml
 from kubernetes.client.exceptions import ApiException
 
-from exporter.cluster.model import CorefileSource, NodeLocal
+from exporter.cluster.autoscaler import Autoscaler
+from exporter.cluster.autoscaler import parse as parse_autoscaler
+from exporter.cluster.model import NO_KUBE_PROXY, CorednsPod, CorefileSource, KubeDnsConfig, NodeLocal
 from exporter.cluster.readers.context import Context, NoData
 from exporter.corefile.lint import analyse
 from exporter.corefile.parse import parse_corefile
+from exporter.kube.rbac import KUBE_PROXY_DAEMONSET
 
 CUSTOM_DIR = "custom/"
 """Where AKS mounts ``coredns-custom`` next to the Corefile; its imports name ``custom/*.override``."""
 
 
-def read_corefile(ctx: Context) -> CorefileSource:
+def read_corefile(ctx: Context) -> CorefileSource | None:
+    """The Corefile; ``None`` where kube-dns serves instead of CoreDNS (it has none)."""
     k8s = ctx.k8s
     data = _configmap(ctx, k8s.corefile_configmap)
     if data is None:
+        pods: tuple[CorednsPod, ...] = ctx.state.get("coredns_pods") or ()
+        live = [p for p in pods if not p.deleting]
+        if live and all(p.kube_dns for p in live):
+            return None
         raise NoData(f"ConfigMap {k8s.namespace}/{k8s.corefile_configmap} not found")
     text = data.get("Corefile")
     if not isinstance(text, str):
@@ -29,14 +38,52 @@ def read_corefile(ctx: Context) -> CorefileSource:
     return CorefileSource(parse_corefile(text, files), tuple(sorted(custom)))
 
 
-def read_nodelocal(ctx: Context) -> NodeLocal:
-    k8s, api = ctx.k8s, ctx.api
+def read_autoscaler(ctx: Context) -> Autoscaler:
+    """The first of ``capacity.autoscaler_configmaps`` that exists; none: ``Autoscaler(None)`` (a finding)."""
+    for name in ctx.k8s.capacity.autoscaler_configmaps:
+        data = _configmap(ctx, name)
+        if data is not None:
+            return parse_autoscaler(name, data)
+    return Autoscaler(None)
+
+
+def read_kube_dns_config(ctx: Context) -> KubeDnsConfig:
+    """kube-dns's ConfigMap; absent (CoreDNS clusters have none, kube-dns runs without it) is no error."""
+    name = ctx.k8s.kube_dns_configmap
+    data = _configmap(ctx, name)
+    if data is None:
+        return KubeDnsConfig(present=False)
+    stubs = _json(data, "stubDomains", name, dict) or {}
+    upstreams = _json(data, "upstreamNameservers", name, list) or []
+    for domain, servers in stubs.items():
+        if not isinstance(servers, list) or not all(isinstance(s, str) for s in servers):
+            raise ValueError(f"ConfigMap {name} stubDomains[{domain!r}] is not a list of nameservers")
+    if not all(isinstance(s, str) for s in upstreams):
+        raise ValueError(f"ConfigMap {name} upstreamNameservers is not a list of nameservers")
+    return KubeDnsConfig(
+        present=True,
+        stub_domains=tuple((str(domain), tuple(servers)) for domain, servers in sorted(stubs.items())),
+        upstream_nameservers=tuple(upstreams),
+    )
+
+
+def _json(data: dict[str, Any], key: str, configmap: str, kind: type) -> Any:
+    text = data.get(key)
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
     try:
-        api.call(api.apps.read_namespaced_daemon_set, k8s.nodelocal_daemonset, k8s.namespace)
-    except ApiException as exc:
-        if exc.status == 404:
-            return NodeLocal(present=False)
-        raise
+        value = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"ConfigMap {configmap} {key} is not JSON: {exc}") from None
+    if not isinstance(value, kind):
+        raise ValueError(f"ConfigMap {configmap} {key} is not a JSON {kind.__name__}")
+    return value
+
+
+def read_nodelocal(ctx: Context) -> NodeLocal:
+    k8s = ctx.k8s
+    if not _daemonset_exists(ctx, k8s.nodelocal_daemonset):
+        return NodeLocal(present=False)
     data = _configmap(ctx, k8s.nodelocal_configmap) or {}
     text = data.get("Corefile")
     if not isinstance(text, str):
@@ -45,12 +92,27 @@ def read_nodelocal(ctx: Context) -> NodeLocal:
 
 
 def read_kube_proxy_mode(ctx: Context) -> str:
-    """``iptables``, ``ipvs``, ``nftables``...: kube-proxy's ``mode`` (empty means iptables on Linux)."""
+    """``iptables``, ``ipvs``, ``nftables``...: kube-proxy's ``mode`` (empty means iptables on Linux);
+    :data:`NO_KUBE_PROXY` when neither its ConfigMap nor its DaemonSet exists."""
     k8s = ctx.k8s
-    data = _configmap(ctx, k8s.kube_proxy_configmap)
-    if data is None:
-        raise NoData(f"ConfigMap {k8s.namespace}/{k8s.kube_proxy_configmap} not found")
-    for key in sorted(data, key=lambda k: k != "config.conf"):
+    names = k8s.kube_proxy_configmaps
+    found = [(name, data) for name in names if (data := _configmap(ctx, name)) is not None]
+    if not found:
+        if not _daemonset_exists(ctx, KUBE_PROXY_DAEMONSET):
+            return NO_KUBE_PROXY
+        raise NoData(
+            f"DaemonSet {k8s.namespace}/{KUBE_PROXY_DAEMONSET} runs but none of the ConfigMaps "
+            f"{', '.join(names)} exists (set kubernetes.configmaps.kube_proxy)"
+        )
+    for _, data in found:
+        mode = _proxy_mode(data)
+        if mode is not None:
+            return mode
+    raise NoData(f"ConfigMap {found[0][0]} holds no KubeProxyConfiguration")
+
+
+def _proxy_mode(data: dict[str, Any]) -> str | None:
+    for key in sorted(data, key=lambda k: k not in ("config.conf", "config")):
         try:
             doc = yaml.safe_load(data[key])
         except yaml.YAMLError:
@@ -60,7 +122,18 @@ def read_kube_proxy_mode(ctx: Context) -> str:
             if not isinstance(mode, str) or not mode.isalnum():
                 raise ValueError(f"KubeProxyConfiguration mode {mode!r} is not a mode")
             return mode.lower()
-    raise NoData(f"ConfigMap {k8s.kube_proxy_configmap} holds no KubeProxyConfiguration")
+    return None
+
+
+def _daemonset_exists(ctx: Context, name: str) -> bool:
+    api = ctx.api
+    try:
+        api.call(api.apps.read_namespaced_daemon_set, name, ctx.k8s.namespace)
+    except ApiException as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return True
 
 
 def _configmap(ctx: Context, name: str) -> dict[str, Any] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from exporter.cluster.readings import ClusterState
 from exporter.config import KubernetesConfig
@@ -11,6 +12,14 @@ from exporter.kube.api import ClusterApi
 
 class NoData(Exception):
     """The source is absent in this cluster (no metrics-server, no kube-proxy ConfigMap)."""
+
+
+class Partial(Exception):
+    """Part of the source was read: ``value`` is kept, and the collector reports 0 with ``reason``."""
+
+    def __init__(self, value: Any, reason: str) -> None:
+        super().__init__(reason)
+        self.value = value
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,8 @@ from typing import Any
 
 from exporter.cluster.model import KubeDnsService, PodDnsSample
 from exporter.cluster.readers.context import Context, NoData
+from exporter.resolvconf import node_local_address
+from exporter.targets.nodelocal import DEFAULT_ADDRESS
 
 SHOWN = 10
 
@@ -25,7 +27,7 @@ def read_pod_dns(ctx: Context) -> PodDnsSample:
     )
     service: KubeDnsService | None = ctx.state.get("kube_dns_service")
     cluster_dns = set(service.cluster_ips) if service is not None else set()
-    nodelocal = k8s.nodelocal_address.host
+    nodelocal = k8s.nodelocal_address.host if k8s.nodelocal_address is not None else DEFAULT_ADDRESS
     sampled = cluster_first = with_nodelocal = bypassing_total = elsewhere_total = 0
     bypassing: list[str] = []
     elsewhere: list[tuple[str, tuple[str, ...]]] = []
@@ -43,7 +45,12 @@ def read_pod_dns(ctx: Context) -> PodDnsSample:
             if nodelocal not in servers:
                 bypassing_total += 1
                 bypassing.extend([name][: SHOWN - len(bypassing)])
-        elif policy == "None" and servers and not set(servers) & (cluster_dns | {nodelocal}):
+        elif (
+            policy == "None"
+            and servers
+            and not set(servers) & (cluster_dns | {nodelocal})
+            and not any(node_local_address(s) for s in servers)
+        ):
             elsewhere_total += 1
             elsewhere.extend([(name, servers)][: SHOWN - len(elsewhere)])
     return PodDnsSample(

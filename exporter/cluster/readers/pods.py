@@ -1,4 +1,10 @@
-"""CoreDNS pods (state, restarts, placement, version, resources) and the kube-dns Service."""
+"""The cluster DNS pods (state, restarts, placement, version, resources) and the kube-dns Service.
+
+The pods are CoreDNS's, or kube-dns's (``kubedns``, ``dnsmasq`` and ``sidecar`` in one pod,
+as GKE runs it). Restarts, waiting and terminations are read from every container, and the
+requests and limits are the pod's (its containers' sum). The CoreDNS version comes from the
+CoreDNS container's image tag only: kube-dns's tags (``1.26.7``) are no CoreDNS version.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,9 @@ from exporter.cluster.readers.context import Context
 from exporter.cluster.version import image_version
 
 COREDNS_CONTAINER = "coredns"
+COREDNS_IMAGE = "coredns"
+"""In the repository name of every CoreDNS image seen: ``coredns/coredns``, ``eks/coredns``,
+``rancher/mirrored-coredns-coredns``, ``rancher/hardened-coredns``, ``acs/coredns``."""
 
 
 def read_coredns_pods(ctx: Context) -> tuple[CorednsPod, ...]:
@@ -24,29 +33,63 @@ def coredns_pod(pod: Any) -> CorednsPod:
     meta, spec, status = pod.metadata, pod.spec, pod.status
     if meta is None or spec is None or not spec.containers:
         raise ValueError(f"Pod {getattr(meta, 'name', '?')} has no metadata or containers")
-    container = next((c for c in spec.containers if c.name == COREDNS_CONTAINER), spec.containers[0])
+    coredns = next((c for c in spec.containers if is_coredns(c.name, c.image or "")), None)
     statuses = (status.container_statuses if status else None) or []
-    state = next((s for s in statuses if s.name == container.name), None)
+    by_name = {s.name: s for s in statuses}
+    ordered = [by_name[c.name] for c in spec.containers if c.name in by_name]
     conditions = (status.conditions if status else None) or []
-    waiting = state.state.waiting if state and state.state else None
-    terminated = state.last_state.terminated if state and state.last_state else None
-    image = container.image or (state.image if state else "")
+    waiting = next((s.state.waiting for s in ordered if s.state and s.state.waiting), None)
+    ended = [s.last_state.terminated for s in ordered if s.last_state and s.last_state.terminated]
+    terminated = max(ended, key=lambda t: _timestamp(t.finished_at) or 0.0, default=None)
+    shown = coredns or spec.containers[0]
+    state = by_name.get(shown.name)
+    image = shown.image or (state.image if state else "")
+    version = None
+    if coredns is not None:
+        version = image_version(image) or (image_version(state.image) if state and state.image else None)
     return CorednsPod(
         name=meta.name,
         node=spec.node_name,
         ip=status.pod_ip if status else None,
         phase=(status.phase if status else None) or "Unknown",
         ready=any(c.type == "Ready" and c.status == "True" for c in conditions),
-        restarts=state.restart_count if state else 0,
+        restarts=sum(s.restart_count or 0 for s in ordered),
         waiting_reason=waiting.reason if waiting else None,
         last_terminated_reason=terminated.reason if terminated else None,
         last_terminated_at=_timestamp(terminated.finished_at) if terminated else None,
         start_time=_timestamp(status.start_time) if status else None,
         image=image,
-        version=image_version(image) or (image_version(state.image) if state else None),
+        version=version,
         labels=dict(meta.labels or {}),
-        resources=_resources(container.resources),
+        resources=_pod_resources([c.resources for c in spec.containers]),
         deleting=meta.deletion_timestamp is not None,
+        metrics_port=next((p.container_port for p in shown.ports or () if p.name == "metrics"), None),
+        containers=tuple(c.name for c in spec.containers),
+    )
+
+
+def is_coredns(container: str, image: str) -> bool:
+    """A CoreDNS container: named ``coredns``, or running an image whose repository names CoreDNS."""
+    repository = image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
+    return container == COREDNS_CONTAINER or COREDNS_IMAGE in repository
+
+
+def _pod_resources(containers: list[Any]) -> Resources:
+    """The pod's requests (the containers' sum) and limits (the sum, if every container has one)."""
+    each = [_resources(c) for c in containers]
+
+    def total(field: str, *, every: bool) -> float | None:
+        values: list[float | None] = [getattr(r, field) for r in each]
+        present: list[float] = [v for v in values if v is not None]
+        if not present or (every and len(present) < len(values)):
+            return None
+        return sum(present)
+
+    return Resources(
+        cpu_request=total("cpu_request", every=False),
+        cpu_limit=total("cpu_limit", every=True),
+        memory_request=total("memory_request", every=False),
+        memory_limit=total("memory_limit", every=True),
     )
 
 
