@@ -252,6 +252,45 @@ NODE_UDP_NO_PORTS = _spec(
     "counter",
     "UDP datagrams to a port nobody listened on (Udp NoPorts).",
 )
+NODE_UDP6_IN_ERRORS = _spec(
+    "node_udp6_in_errors_total",
+    "counter",
+    "UDP over IPv6 datagrams the host could not deliver to a socket (Udp6InErrors of <procfs>/1/net/snmp6).",
+)
+NODE_UDP6_RCVBUF_ERRORS = _spec(
+    "node_udp6_receive_buffer_errors_total",
+    "counter",
+    "UDP over IPv6 datagrams dropped because the receiving socket's buffer was full (Udp6RcvbufErrors).",
+)
+NODE_UDP6_SNDBUF_ERRORS = _spec(
+    "node_udp6_send_buffer_errors_total",
+    "counter",
+    "UDP over IPv6 datagrams not sent because the send buffer was full (Udp6SndbufErrors).",
+)
+NODE_UDP6_NO_PORTS = _spec(
+    "node_udp6_no_ports_total",
+    "counter",
+    "UDP over IPv6 datagrams to a port nobody listened on (Udp6NoPorts).",
+)
+NODE_POD_UDP_IN_ERRORS = _spec(
+    "node_pod_udp_in_errors_total",
+    "counter",
+    "UDP datagrams (IPv4 and IPv6) the pods' network namespaces could not deliver to a socket, since "
+    "the exporter started (Udp InErrors of each namespace, each read once; the host's is not included).",
+)
+NODE_POD_UDP_RCVBUF_ERRORS = _spec(
+    "node_pod_udp_receive_buffer_errors_total",
+    "counter",
+    "UDP datagrams (IPv4 and IPv6) dropped in the pods' network namespaces because the receiving "
+    "socket's buffer was full, since the exporter started (the agent's own sockets included).",
+)
+NODE_POD_NAMESPACES = _spec(
+    "node_pod_network_namespaces",
+    "gauge",
+    "Pods' network namespaces in the last reading, by state: read, failed (unreadable or corrupt "
+    "files), skipped (over the per-round limit).",
+    "state",
+)
 NODE_TCP_RETRANS = _spec(
     "node_tcp_retransmitted_segments_total",
     "counter",

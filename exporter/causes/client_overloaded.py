@@ -23,7 +23,15 @@ def client_overloaded(obs: Observations, stats: Stats) -> Draft | None:
     grown = node.increases if node is not None else None
     if node is None or grown is None:
         return None
-    udp = max(grown.udp_in_errors or 0, grown.udp_receive_buffer_errors or 0)
+    # Host IPv4, host IPv6 and the pods' namespaces (where the agent's own sockets are) each count.
+    udp = max(
+        grown.udp_in_errors or 0,
+        grown.udp_receive_buffer_errors or 0,
+        grown.udp6_in_errors or 0,
+        grown.udp6_receive_buffer_errors or 0,
+        grown.pod_udp_in_errors or 0,
+        grown.pod_udp_receive_buffer_errors or 0,
+    )
     pressure, busy = grown.cpu_pressure_ratio, grown.cpu_busy_ratio
     cpu_high = (pressure is not None and pressure >= CPU_PRESSURE_HIGH) or (
         busy is not None and busy >= CPU_BUSY_HIGH
@@ -37,6 +45,16 @@ def client_overloaded(obs: Observations, stats: Stats) -> Draft | None:
         f"+{grown.udp_receive_buffer_errors}, SndbufErrors +{grown.udp_send_buffer_errors}, "
         f"Tcp RetransSegs +{grown.tcp_retransmitted_segments}"
     ]
+    if grown.udp6_in_errors is not None:
+        evidence.append(
+            f"IPv6: Udp6InErrors +{grown.udp6_in_errors}, "
+            f"Udp6RcvbufErrors +{grown.udp6_receive_buffer_errors}"
+        )
+    if grown.pod_udp_in_errors:
+        evidence.append(
+            f"pods' network namespaces: Udp InErrors +{grown.pod_udp_in_errors}, RcvbufErrors "
+            f"+{grown.pod_udp_receive_buffer_errors}"
+        )
     if pressure is not None:
         evidence.append(f"CPU pressure: some task waited for a CPU {pct(pressure)} of the time")
     if busy is not None:
@@ -66,6 +84,7 @@ CAUSE = Cause(
     probe="scattered timeouts on every path from this node only",
     signals=(
         "node: `k8s_dns_node_udp_receive_buffer_errors_total`, `k8s_dns_node_udp_in_errors_total`, "
+        "their `udp6` and `pod_udp` counterparts, "
         "`k8s_dns_node_tcp_retransmitted_segments_total`, `k8s_dns_node_cpu_pressure_seconds_total`"
     ),
     alert=AlertEvidence(

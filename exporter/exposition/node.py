@@ -13,9 +13,10 @@ from prometheus_client.core import Metric
 from exporter import metrics
 from exporter.node.readers.conntrack import ConntrackStats
 from exporter.node.readers.cpu import CpuTimes
+from exporter.node.readers.netns import PodNamespaces
 from exporter.node.readers.resolv_conf import NodeResolvConf
-from exporter.node.readers.snmp import NetStats
-from exporter.node.readings import NodeReadings
+from exporter.node.readers.snmp import NetStats, UdpCounters
+from exporter.node.readings import NodeReadings, PodUdpTotals
 
 
 def render(readings: NodeReadings) -> Iterator[Metric]:
@@ -23,6 +24,10 @@ def render(readings: NodeReadings) -> Iterator[Metric]:
         yield from _conntrack(readings.conntrack)
     if readings.net is not None:
         yield from _net(readings.net)
+    if readings.net6 is not None:
+        yield from _net6(readings.net6)
+    if readings.pod_namespaces is not None:
+        yield from _pods(readings.pod_namespaces, readings.pod_udp)
     if readings.cpu is not None:
         yield _cpu(readings.cpu)
     if readings.cpu_pressure_seconds is not None:
@@ -51,6 +56,27 @@ def _net(stats: NetStats) -> Iterator[Metric]:
     yield metrics.NODE_UDP_SNDBUF_ERRORS.counter(stats.udp_send_buffer_errors)
     yield metrics.NODE_UDP_NO_PORTS.counter(stats.udp_no_ports)
     yield metrics.NODE_TCP_RETRANS.counter(stats.tcp_retransmitted_segments)
+
+
+def _net6(udp6: UdpCounters) -> Iterator[Metric]:
+    """``k8s_dns_node_udp6_in_errors_total 0``, ``..._udp6_receive_buffer_errors_total 0``, ..."""
+    yield metrics.NODE_UDP6_IN_ERRORS.counter(udp6.in_errors)
+    yield metrics.NODE_UDP6_RCVBUF_ERRORS.counter(udp6.receive_buffer_errors)
+    yield metrics.NODE_UDP6_SNDBUF_ERRORS.counter(udp6.send_buffer_errors)
+    yield metrics.NODE_UDP6_NO_PORTS.counter(udp6.no_ports)
+
+
+def _pods(pods: PodNamespaces, totals: PodUdpTotals | None) -> Iterator[Metric]:
+    """``k8s_dns_node_pod_network_namespaces{state="read"} 12``, and once two readings were taken,
+    ``k8s_dns_node_pod_udp_receive_buffer_errors_total 299``."""
+    family = metrics.NODE_POD_NAMESPACES.gauge()
+    family.add_metric(["read"], len(pods.namespaces))
+    family.add_metric(["failed"], pods.failed)
+    family.add_metric(["skipped"], pods.skipped)
+    yield family
+    if totals is not None:
+        yield metrics.NODE_POD_UDP_IN_ERRORS.counter(totals.in_errors)
+        yield metrics.NODE_POD_UDP_RCVBUF_ERRORS.counter(totals.receive_buffer_errors)
 
 
 def _cpu(times: CpuTimes) -> Metric:

@@ -21,9 +21,17 @@ from exporter.node.paths import NodePaths
 from exporter.node.readers import SOURCES
 from exporter.node.readers.conntrack import CONNTRACK
 from exporter.node.readers.cpu import CPU, PRESSURE
+from exporter.node.readers.netns import POD_NAMESPACES, PodNamespaces
 from exporter.node.readers.resolv_conf import RESOLV_CONF, NodeResolvConf
-from exporter.node.readers.snmp import SNMP
-from exporter.node.readings import Increases, NodeReadings, RaceSummary, RaceTarget, ResolvConfChange
+from exporter.node.readers.snmp import SNMP, SNMP6
+from exporter.node.readings import (
+    Increases,
+    NodeReadings,
+    PodUdpTotals,
+    RaceSummary,
+    RaceTarget,
+    ResolvConfChange,
+)
 from exporter.node.source import Source, describe, is_absent
 from exporter.probe.engine import Round
 from exporter.probe.race import RaceResult
@@ -72,6 +80,7 @@ class NodeMonitor:
         self._readings: NodeReadings | None = None
         self._read: tuple[NodePaths, float, dict[str, Any], dict[str, str]] | None = None
         self._failing: dict[str, str] = {}
+        self._pod_udp: PodUdpTotals | None = None
 
     def read(self) -> None:
         """Read every source now, for the round about to start.
@@ -113,10 +122,12 @@ class NodeMonitor:
             if paths != self._sampled_paths:  # another node root: its history says nothing of this one
                 self._samples.clear()
                 self._change = None
+                self._pod_udp = None
                 self._sampled_paths = paths
             self._note_change(sample)
+            self._add_pod_udp(sample)
             self._samples.append(sample)
-            self._readings = _snapshot(paths, tuple(self._samples), self._change)
+            self._readings = _snapshot(paths, tuple(self._samples), self._change, self._pod_udp)
             return self._readings
 
     def sample(self, round_: Round | None = None) -> NodeReadings:
@@ -152,6 +163,26 @@ class NodeMonitor:
         else:
             log.warning("collector_failed", collector=name, error=error, error_type=type(exc).__name__)
 
+    def _add_pod_udp(self, sample: Sample) -> None:
+        """Add the pods' growth since the last sample that read their namespaces."""
+        now = sample.values.get(POD_NAMESPACES.name)
+        before = next(
+            (
+                s.values[POD_NAMESPACES.name]
+                for s in reversed(self._samples)
+                if POD_NAMESPACES.name in s.values
+            ),
+            None,
+        )
+        if not isinstance(now, PodNamespaces) or not isinstance(before, PodNamespaces):
+            return
+        totals = self._pod_udp or PodUdpTotals()
+        self._pod_udp = PodUdpTotals(
+            in_errors=totals.in_errors + pod_growth(before, now, "in_errors"),
+            receive_buffer_errors=totals.receive_buffer_errors
+            + pod_growth(before, now, "receive_buffer_errors"),
+        )
+
     def _note_change(self, sample: Sample) -> None:
         now = sample.values.get(RESOLV_CONF.name)
         previous = next(
@@ -165,7 +196,12 @@ class NodeMonitor:
                 log.warning("node_resolv_conf_changed", file=now.file, before=before, after=after)
 
 
-def _snapshot(paths: NodePaths, samples: Sequence[Sample], change: ResolvConfChange | None) -> NodeReadings:
+def _snapshot(
+    paths: NodePaths,
+    samples: Sequence[Sample],
+    change: ResolvConfChange | None,
+    pod_udp: PodUdpTotals | None,
+) -> NodeReadings:
     newest = samples[-1]
     values = newest.values
     return NodeReadings(
@@ -178,6 +214,7 @@ def _snapshot(paths: NodePaths, samples: Sequence[Sample], change: ResolvConfCha
         race=_races(samples),
         resolv_conf_change=change,
         errors=dict(newest.errors),
+        pod_udp=pod_udp,
     )
 
 
@@ -188,6 +225,9 @@ _NET_GROWTH = (
     "udp_send_buffer_errors",
     "tcp_retransmitted_segments",
 )
+
+
+_UDP6_GROWTH = ("in_errors", "receive_buffer_errors")
 
 
 def _values(samples: Sequence[Sample], source: Source[T]) -> list[T]:
@@ -208,13 +248,39 @@ def _increase(values: Sequence[float | int | None]) -> int | None:
     return round(total)
 
 
+def pod_growth(before: PodNamespaces, after: PodNamespaces, counter: str) -> int:
+    """Growth of ``counter`` (IPv4 and IPv6) over the namespaces read in both; a namespace
+    whose counter went down is a new one under a reused inode (its value is all growth)."""
+    total = 0
+    for inode, now in after.namespaces.items():
+        then = before.namespaces.get(inode)
+        if then is None:
+            continue  # first seen: its past is not known to fall in this interval
+        for new, old in ((now.udp, then.udp), (now.udp6, then.udp6)):
+            if new is None or old is None:
+                continue
+            grown, was = getattr(new, counter), getattr(old, counter)
+            total += grown - was if grown >= was else grown
+    return total
+
+
+def _pods_increase(samples: Sequence[Sample], counter: str) -> int | None:
+    pods = _values(samples, POD_NAMESPACES)
+    if len(pods) < 2:
+        return None
+    return sum(pod_growth(before, after, counter) for before, after in itertools.pairwise(pods))
+
+
 def _increases(samples: Sequence[Sample]) -> Increases:
     conntrack = _values(samples, CONNTRACK)
     net = _values(samples, SNMP)
+    net6 = _values(samples, SNMP6)
     cpu = _values(samples, CPU)
     pressure = [(s.at, s.values[PRESSURE.name]) for s in samples if PRESSURE.name in s.values]
     grown = {f"conntrack_{f}": _increase([getattr(c, f) for c in conntrack]) for f in _CONNTRACK_GROWTH}
     grown |= {f: _increase([getattr(n, f) for n in net]) for f in _NET_GROWTH}
+    grown |= {f"udp6_{f}": _increase([getattr(n, f) for n in net6]) for f in _UDP6_GROWTH}
+    grown |= {f"pod_udp_{f}": _pods_increase(samples, f) for f in _UDP6_GROWTH}
     return Increases(
         seconds=samples[-1].at - samples[0].at,
         **grown,

@@ -13,8 +13,9 @@ from typing import Any, TypeVar, cast
 
 from exporter.node.readers.conntrack import CONNTRACK, ConntrackStats
 from exporter.node.readers.cpu import CPU, PRESSURE, CpuTimes
+from exporter.node.readers.netns import POD_NAMESPACES, PodNamespaces
 from exporter.node.readers.resolv_conf import RESOLV_CONF, NodeResolvConf
-from exporter.node.readers.snmp import SNMP, NetStats
+from exporter.node.readers.snmp import SNMP, SNMP6, NetStats, UdpCounters
 from exporter.node.source import Source
 
 T = TypeVar("T")
@@ -34,6 +35,12 @@ class Increases:
     udp_receive_buffer_errors: int | None = None
     udp_send_buffer_errors: int | None = None
     tcp_retransmitted_segments: int | None = None
+    udp6_in_errors: int | None = None
+    udp6_receive_buffer_errors: int | None = None
+    pod_udp_in_errors: int | None = None
+    """Growth in the pods' network namespaces (IPv4 and IPv6), over namespaces seen in
+    consecutive samples."""
+    pod_udp_receive_buffer_errors: int | None = None
     cpu_busy_ratio: float | None = None
     """Share of CPU time not idle (nor iowait) over the window, all CPUs."""
     cpu_pressure_ratio: float | None = None
@@ -96,6 +103,15 @@ class ResolvConfChange:
 
 
 @dataclass(frozen=True, slots=True)
+class PodUdpTotals:
+    """UDP losses in the pods' namespaces since the exporter started (IPv4 and IPv6): the growth
+    of each namespace between consecutive samples, summed, so pods that go take nothing back."""
+
+    in_errors: int = 0
+    receive_buffer_errors: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class NodeReadings:
     procfs: str
     rootfs: str
@@ -112,6 +128,8 @@ class NodeReadings:
     """The latest change of nameservers seen since the exporter started."""
     errors: dict[str, str]
     """Collector -> why it has no reading (file absent, or corrupt)."""
+    pod_udp: PodUdpTotals | None = None
+    """``None`` until the pods' namespaces were read twice."""
 
     def of(self, source: Source[T]) -> T | None:
         """What ``source`` read in the newest sample; ``None`` when it could not be read."""
@@ -124,6 +142,14 @@ class NodeReadings:
     @property
     def net(self) -> NetStats | None:
         return self.of(SNMP)
+
+    @property
+    def net6(self) -> UdpCounters | None:
+        return self.of(SNMP6)
+
+    @property
+    def pod_namespaces(self) -> PodNamespaces | None:
+        return self.of(POD_NAMESPACES)
 
     @property
     def cpu(self) -> CpuTimes | None:
@@ -142,7 +168,15 @@ class NodeReadings:
         return self.conntrack.fill_ratio if self.conntrack is not None else None
 
     def as_dict(self) -> dict[str, Any]:
-        laid_out = {CONNTRACK.name, SNMP.name, CPU.name, PRESSURE.name, RESOLV_CONF.name}
+        laid_out = {
+            CONNTRACK.name,
+            SNMP.name,
+            SNMP6.name,
+            POD_NAMESPACES.name,
+            CPU.name,
+            PRESSURE.name,
+            RESOLV_CONF.name,
+        }
         return {
             "procfs": self.procfs,
             "rootfs": self.rootfs,
@@ -150,6 +184,8 @@ class NodeReadings:
             "samples": self.samples,
             "conntrack": _conntrack(self.conntrack),
             "net": _net(self.net),
+            "net6": asdict(self.net6) if self.net6 is not None else None,
+            "pod_namespaces": _pods(self.pod_namespaces, self.pod_udp),
             "cpu": {
                 "seconds": dict(self.cpu.seconds) if self.cpu is not None else None,
                 "pressure_seconds": self.cpu_pressure_seconds,
@@ -189,6 +225,18 @@ def _net(stats: NetStats | None) -> dict[str, Any] | None:
     if stats is None:
         return None
     return {f.name: getattr(stats, f.name) for f in fields(stats)}
+
+
+def _pods(pods: PodNamespaces | None, totals: PodUdpTotals | None) -> dict[str, Any] | None:
+    if pods is None:
+        return None
+    return {
+        "read": len(pods.namespaces),
+        "failed": pods.failed,
+        "skipped": pods.skipped,
+        "processes": pods.processes,
+        "since_start": asdict(totals) if totals is not None else None,
+    }
 
 
 def _resolv_conf(node: NodeResolvConf | None) -> dict[str, Any] | None:

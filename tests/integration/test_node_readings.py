@@ -25,7 +25,15 @@ pytestmark = pytest.mark.lab
 
 FIXTURES = REPO / "tests" / "fixtures" / "node"
 HEALTHY_NODE = {"procfs": str(FIXTURES / "healthy/proc"), "rootfs": str(FIXTURES / "healthy/root")}
-NODE_COLLECTORS = ("node_conntrack", "node_snmp", "node_cpu", "node_pressure", "node_resolv_conf")
+NODE_COLLECTORS = (
+    "node_conntrack",
+    "node_snmp",
+    "node_snmp6",
+    "node_pod_namespaces",
+    "node_cpu",
+    "node_pressure",
+    "node_resolv_conf",
+)
 
 
 def node_flags(tree: str) -> list[str]:

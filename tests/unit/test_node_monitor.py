@@ -166,6 +166,7 @@ def test_missing_and_corrupt_sources_are_errors_with_status(tmp_path: Path) -> N
         "node_cpu",
         "node_pressure",
         "node_resolv_conf",
+        "node_snmp6",
     }
 
 

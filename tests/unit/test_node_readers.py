@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import tracemalloc
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from exporter.node.paths import CorruptFile, read_text
 from exporter.node.readers.conntrack import parse_conntrack_stat, read_conntrack
 from exporter.node.readers.cpu import parse_pressure, parse_stat, read_cpu_pressure, read_cpu_times
 from exporter.node.readers.resolv_conf import read_node_resolv_conf
-from exporter.node.readers.snmp import parse_lines, parse_pairs, parse_snmp, read_net
+from exporter.node.readers.snmp import parse_lines, parse_pairs, parse_snmp, read_net, udp6_counters
 from exporter.node.source import is_absent
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "node"
@@ -285,3 +286,24 @@ def test_captured_snmp_files_take_the_pair_by_pair_reading(tree: str) -> None:
     wanted = ("Udp", "Tcp")
     assert parse_pairs(text, wanted) == parse_lines(text, "snmp", wanted)
     assert parse_pairs(text, wanted) is not None
+
+
+def test_snmp6_reads_the_udp6_counters_of_a_captured_file() -> None:
+    path = FIXTURES / "healthy" / "proc" / "1" / "net" / "snmp6"
+    counters = udp6_counters(path.read_text(), str(path))
+    assert counters.in_errors >= counters.receive_buffer_errors >= 0
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Udp6InErrors 1", "cut short"),
+        ("Udp6InErrors 1 2\n", "not 'Name value'"),
+        ("Udp6InErrors x\n", "'x' is not a number"),
+        ("Udp6: InErrors\n", "not 'Name value'"),
+        ("Udp6InErrors 1\n", "no Udp6RcvbufErrors, Udp6SndbufErrors, Udp6NoPorts"),
+    ],
+)
+def test_snmp6_corrupt_files_are_errors(text: str, reason: str) -> None:
+    with pytest.raises(CorruptFile, match=re.escape(reason)):
+        udp6_counters(text, "snmp6")

@@ -58,7 +58,15 @@ def extra_readers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
 
 
 def test_the_readers_package_declares_the_known_sources() -> None:
-    assert list(SOURCES) == ["node_conntrack", "node_cpu", "node_pressure", "node_resolv_conf", "node_snmp"]
+    assert list(SOURCES) == [
+        "node_conntrack",
+        "node_cpu",
+        "node_pressure",
+        "node_pod_namespaces",
+        "node_resolv_conf",
+        "node_snmp",
+        "node_snmp6",
+    ]
     assert all(isinstance(source, Source) and source.name == name for name, source in SOURCES.items())
 
 
@@ -67,14 +75,16 @@ def test_a_reader_module_added_to_the_package_is_read_each_round_and_reported(
 ) -> None:
     (extra_readers / "entropy.py").write_text(ADDED)
     found = discover()
-    # By module name: conntrack, cpu (node_cpu, node_pressure), entropy, resolv_conf, snmp.
+    # By module name: conntrack, cpu (node_cpu, node_pressure), entropy, netns, resolv_conf, snmp.
     assert list(found) == [
         "node_conntrack",
         "node_cpu",
         "node_pressure",
         "node_entropy",
+        "node_pod_namespaces",
         "node_resolv_conf",
         "node_snmp",
+        "node_snmp6",
     ]
     tree = node_files.copy_tree("healthy", tmp_path / "node")
     (tree / "proc" / "sys" / "kernel" / "random").mkdir(parents=True)

@@ -1,4 +1,5 @@
-"""UDP and TCP loss counters of the host network namespace, from ``<procfs>/1/net/snmp``.
+"""UDP and TCP loss counters of the host network namespace, from ``<procfs>/1/net/snmp``
+(IPv4, and TCP) and ``<procfs>/1/net/snmp6`` (IPv6).
 
 Like conntrack, these counters belong to a network namespace: the file of PID 1
 of the host's procfs is the host's, ``/proc/self/net/snmp`` would be the pod's.
@@ -7,7 +8,11 @@ The file comes in pairs of lines, names then values, per protocol::
     Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors ...
     Udp: 345 33 0 395 0 0 ...
 
-Columns are found by name, so kernels that add columns still read.
+Columns are found by name, so kernels that add columns still read. ``snmp6`` has one
+counter a line, name then value (``Udp6InErrors 0``); it is absent when the kernel has
+no IPv6.
+
+Pods' namespaces have their own counters: ``exporter.node.readers.netns`` reads them.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from exporter.node.paths import CorruptFile, NodePaths, read_text
 from exporter.node.source import Source
 
 SNMP_FILE = ("1", "net", "snmp")
+SNMP6_FILE = ("1", "net", "snmp6")
 _NUMBER = re.compile(r"-?[0-9]+")
 _NUMBERS = re.compile(r"-?[0-9]+(?:\s+-?[0-9]+)*")
 _BLANKS = re.compile(r"(?:[ \t]*\n)*")
@@ -110,6 +116,67 @@ def parse_lines(text: str, path: str, protocols: Collection[str] | None) -> dict
     return tables
 
 
+@dataclass(frozen=True, slots=True)
+class UdpCounters:
+    """The loss counters of UDP in one namespace, for one IP version."""
+
+    in_errors: int
+    """Datagrams that could not be delivered (buffer full, bad checksum), RcvbufErrors included."""
+    receive_buffer_errors: int
+    send_buffer_errors: int
+    no_ports: int
+
+
+_UDP6 = {
+    "in_errors": "Udp6InErrors",
+    "receive_buffer_errors": "Udp6RcvbufErrors",
+    "send_buffer_errors": "Udp6SndbufErrors",
+    "no_ports": "Udp6NoPorts",
+}
+
+
+def parse_snmp6(text: str, path: str = "snmp6") -> dict[str, int]:
+    """Counter name -> value, one ``Name value`` pair a line."""
+    if text and not text.endswith("\n"):
+        raise CorruptFile(path, "the last line is cut short (no newline)")
+    counters: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        words = line.split()
+        if not words:
+            continue
+        if len(words) != 2 or not words[0].isalnum():
+            raise CorruptFile(path, f"line {number} is not 'Name value': {line[:40]!r}")
+        if not _NUMBER.fullmatch(words[1]):
+            raise CorruptFile(path, f"line {number}: {words[1][:20]!r} is not a number")
+        counters[words[0]] = int(words[1])
+    return counters
+
+
+def udp6_counters(text: str, path: str) -> UdpCounters:
+    """The Udp6 counters of an ``snmp6`` file. Raises :class:`CorruptFile`."""
+    counters = parse_snmp6(text, path)
+    missing = [name for name in _UDP6.values() if name not in counters]
+    if missing:
+        raise CorruptFile(path, f"no {', '.join(missing)}")
+    return UdpCounters(**{field: counters[name] for field, name in _UDP6.items()})
+
+
+def udp_counters(text: str, path: str) -> UdpCounters:
+    """The Udp counters of an ``snmp`` file. Raises :class:`CorruptFile`."""
+    table = parse_snmp(text, path, ("Udp",)).get("Udp")
+    if table is None:
+        raise CorruptFile(path, "no Udp lines")
+    missing = [name for name in _WANTED["Udp"] if name not in table]
+    if missing:
+        raise CorruptFile(path, f"Udp has no {', '.join(missing)}")
+    return UdpCounters(table["InErrors"], table["RcvbufErrors"], table["SndbufErrors"], table["NoPorts"])
+
+
+def read_net6(paths: NodePaths) -> UdpCounters:
+    path = paths.proc(*SNMP6_FILE)
+    return udp6_counters(read_text(path), path)
+
+
 def read_net(paths: NodePaths) -> NetStats:
     path = paths.proc(*SNMP_FILE)
     tables = parse_snmp(read_text(path), path, _WANTED)
@@ -132,4 +199,5 @@ def read_net(paths: NodePaths) -> NetStats:
 
 
 SNMP: Source[NetStats] = Source("node_snmp", read_net)
-SOURCES = (SNMP,)
+SNMP6: Source[UdpCounters] = Source("node_snmp6", read_net6)
+SOURCES = (SNMP, SNMP6)
