@@ -82,6 +82,19 @@ def build() -> dashboard.Dashboard:
         )
         .with_panel(
             series(
+                "TCP connect, mean by path",
+                "The handshake alone, part of the TCP latency above. About a second means a lost SYN "
+                "the client sent again (conntrack, a full accept queue, a policy), not a slow server.",
+                "s",
+                (
+                    f"rate(k8s_dns_probe_tcp_connect_seconds_sum{{{SEL}}}[{RATE}]) / "
+                    f"rate(k8s_dns_probe_tcp_connect_seconds_count{{{SEL}}}[{RATE}])",
+                    "{{path}}",
+                ),
+            )
+        )
+        .with_panel(
+            series(
                 "Failures by path, server and reason",
                 "Failed probes per second.",
                 "ops",

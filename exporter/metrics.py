@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    SummaryMetricFamily,
+)
 
 PREFIX = "k8s_dns_"
 PROBE_LABELS = ("path", "server", "name", "qtype", "transport")
@@ -39,6 +44,11 @@ class MetricSpec:
     def histogram(self) -> HistogramMetricFamily:
         self._expect("histogram")
         return HistogramMetricFamily(self.name, self.help, labels=list(self.labels))
+
+    def summary(self) -> SummaryMetricFamily:
+        """A fresh summary family: ``_count`` and ``_sum`` per label set, no quantiles."""
+        self._expect("summary")
+        return SummaryMetricFamily(self.name, self.help, labels=list(self.labels))
 
     def _expect(self, kind: str, value: float | None = None) -> None:
         if self.kind != kind:
@@ -80,10 +90,19 @@ PROBE_DURATION = _spec(
     "probe_duration_seconds",
     "histogram",
     "Time from sending a query to receiving its reply, for probes that got a reply. For tcp it "
-    "includes the connect; for path resolver it is the whole lookup, search list included. Both "
-    "transports in one histogram per server (probe_success and the failure counters keep them apart).",
+    "includes the connect (probe_tcp_connect_seconds); for path resolver it is the whole lookup, "
+    "search list included. Both transports in one histogram per server (probe_success and the "
+    "failure counters keep them apart).",
     "path",
     "server",
+)
+TCP_CONNECT = _spec(
+    "probe_tcp_connect_seconds",
+    "summary",
+    "The TCP connect (the handshake) of probes over tcp that connected, per path: rate(_sum) / "
+    "rate(_count) is the mean. Part of probe_duration_seconds; a connect slow beside a fast "
+    "reply points at the network (SYN drops, conntrack, a full accept queue), not the server.",
+    "path",
 )
 PROBE_ANSWERS = _spec(
     "probe_answer_records",

@@ -122,6 +122,7 @@ def _result(result: ProbeResult) -> dict[str, Any]:
         "result": "success" if result.ok else str(result.reason),
         "rcode": result.rcode,
         "latency_seconds": None if result.latency is None else round(result.latency, 6),
+        "connect_seconds": None if result.connect is None else round(result.connect, 6),
         "answers": list(result.answers),
         "answer_count": result.answer_count,
         "truncated": result.truncated,

@@ -102,6 +102,8 @@ class ProbeView:
     series: dict[ProbeKey, ProbeSeries]
     histograms: dict[HistogramKey, Histogram]
     queries_sent: dict[tuple[str, str], int]
+    connects: dict[str, tuple[int, float]]
+    """Per path: TCP connects made and the seconds they took, in all."""
     races: dict[RaceKey, RaceSeries]
     rounds: tuple[Round, ...]
     rounds_total: int
@@ -116,6 +118,7 @@ class ProbeState:
         self._series: dict[ProbeKey, ProbeSeries] = {}
         self._histograms: dict[HistogramKey, Histogram] = {}
         self._queries_sent: dict[tuple[str, str], int] = {}
+        self._connects: dict[str, tuple[int, float]] = {}
         self._races: dict[RaceKey, RaceSeries] = {}
         self._rounds: deque[Round] = deque(maxlen=history)
         self._rounds_total = 0
@@ -148,11 +151,16 @@ class ProbeState:
                     histogram.observe(result.latency)
                 sent_key = (result.path, result.transport)
                 self._queries_sent[sent_key] = self._queries_sent.get(sent_key, 0) + result.queries
+                if result.connect is not None:
+                    count, seconds = self._connects.get(result.path, (0, 0.0))
+                    self._connects[result.path] = (count + 1, seconds + result.connect)
             self._record_races(round_.races)
             for key in self._series.keys() - live:
                 del self._series[key]
             for hkey in self._histograms.keys() - live_histograms:
                 del self._histograms[hkey]
+            for path in self._connects.keys() - {r.path for r in round_.results if r.transport == "tcp"}:
+                del self._connects[path]
             self._rounds.append(round_)
             self._rounds_total += 1
             self._last_end = round_.started + round_.duration
@@ -198,6 +206,7 @@ class ProbeState:
                     k: Histogram(list(v.buckets), v.total, v.count) for k, v in self._histograms.items()
                 },
                 queries_sent=dict(self._queries_sent),
+                connects=dict(self._connects),
                 races={k: v.copy() for k, v in self._races.items()},
                 rounds=tuple(self._rounds),
                 rounds_total=self._rounds_total,

@@ -39,6 +39,10 @@ def render(view: ProbeView, interval: float) -> Iterator[Metric]:
     for (path, server), histogram in sorted(view.histograms.items()):
         duration.add_metric([path, server], histogram.cumulative(), histogram.total)
     yield duration
+    connect = metrics.TCP_CONNECT.summary()
+    for path, (count, seconds) in sorted(view.connects.items()):
+        connect.add_metric([path], count, seconds)
+    yield connect
     per_path = metrics.PROBE_TARGETS.gauge()
     for path, servers in sorted(targets.items()):
         per_path.add_metric([path], len(servers))

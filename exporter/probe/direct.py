@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 
@@ -18,16 +19,21 @@ def new_id() -> int:
     return int.from_bytes(os.urandom(2), "big")
 
 
-async def ask(host: str, port: int, query: Query, transport: str, timeout: float) -> tuple[Reply, float]:
-    """Exchange one query and parse the reply. Raises :class:`ExchangeError` or :class:`MalformedReply`."""
+async def ask(
+    host: str, port: int, query: Query, transport: str, timeout: float
+) -> tuple[Reply, float, float | None]:
+    """Exchange one query and parse the reply: ``(reply, latency, connect)``, ``connect`` for TCP only.
+
+    Raises :class:`ExchangeError` or :class:`MalformedReply`.
+    """
     query_id = new_id()
     if transport == "tcp":
-        data, latency = await exchange_tcp(host, port, query.wire(query_id), timeout)
-        return query.parse(data, query_id), latency
+        data, latency, connect = await exchange_tcp(host, port, query.wire(query_id), timeout)
+        return query.parse(data, query_id), latency, connect
     outcome = await exchange_udp(host, port, [(query_id, query.wire(query_id))], timeout)
     if query_id in outcome.replies:
         data, latency = outcome.replies[query_id]
-        return query.parse(data, query_id), latency
+        return query.parse(data, query_id), latency, None
     if outcome.stray is not None:
         query.parse(outcome.stray, query_id)  # raises MalformedReply naming what is wrong
         raise MalformedReply("unexpected datagram")
@@ -42,12 +48,13 @@ async def probe(planned: PlannedProbe, settings: Settings) -> ProbeResult:
     path, label, transport = planned.path, planned.label, planned.transport
     query = settings.query(planned.tries[0], planned.qtype)
     try:
-        reply, latency = await ask(
+        reply, latency, connect = await ask(
             planned.server.host, planned.server.port, query, transport, settings.timeout
         )
     except ExchangeError as exc:
         why = Reason.TIMEOUT if exc.timed_out else Reason.NETWORK_ERROR
-        return failed_result(path, label, planned.name, query.qtype, transport, why, exc.detail)
+        failed = failed_result(path, label, planned.name, query.qtype, transport, why, exc.detail)
+        return dataclasses.replace(failed, connect=exc.connect)
     except MalformedReply as exc:
         return failed_result(path, label, planned.name, query.qtype, transport, Reason.MALFORMED, str(exc))
     reason, detail = classify(reply, planned.expect, transport)
@@ -60,6 +67,7 @@ async def probe(planned: PlannedProbe, settings: Settings) -> ProbeResult:
         reason=reason,
         rcode=reply.rcode,
         latency=latency,
+        connect=connect,
         answers=reply.answers,
         answer_count=reply.answer_count,
         truncated=reply.truncated,

@@ -345,7 +345,7 @@ class _Lookup:
     async def _tcp(self, sent: _Sent, host: str, query: Query, query_id: int, wire: bytes) -> bool:
         """One try over TCP (``send_vc``): True when it read a reply, whatever its rcode."""
         try:
-            data, _latency = await exchange_tcp(host, self.port, wire, float(self.conf.timeout))
+            data, _latency, _connect = await exchange_tcp(host, self.port, wire, float(self.conf.timeout))
         except ExchangeError as exc:
             sent.queries.append(f"{host} tcp {'timeout' if exc.timed_out else 'error'}")
             sent.tcp_refused = "refused" in exc.detail

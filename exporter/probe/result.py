@@ -54,7 +54,9 @@ class ProbeResult:
     rcode: str | None
     """The reply's rcode, ``None`` when no reply was read."""
     latency: float | None
-    """Seconds from sending the query to receiving the reply; ``None`` without a reply."""
+    """Seconds from sending the query to receiving the reply; ``None`` without a reply.
+
+    Over TCP it starts before the connect, so it includes ``connect``."""
     answers: tuple[str, ...] = ()
     """Records of the asked type in the answer section, as rdata text, sorted."""
     answer_count: int = 0
@@ -65,6 +67,9 @@ class ProbeResult:
     """A short human explanation of a failure, e.g. ``connection refused``."""
     timestamp: float = 0.0
     """Wall-clock time the probe finished (Unix seconds)."""
+    connect: float | None = None
+    """Over TCP: seconds the connect (the handshake) took, also when no reply followed;
+    ``None`` over UDP, on path ``resolver`` and when no connection was made."""
 
     @property
     def ok(self) -> bool:

@@ -29,10 +29,12 @@ _MAX_DATAGRAM = 65535
 class ExchangeError(Exception):
     """The query could not be exchanged. ``timed_out`` tells a timeout from a network error."""
 
-    def __init__(self, detail: str, *, timed_out: bool = False) -> None:
+    def __init__(self, detail: str, *, timed_out: bool = False, connect: float | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.timed_out = timed_out
+        self.connect = connect
+        """Over TCP: seconds the connect took when it was made before the failure, else ``None``."""
 
 
 @dataclass(slots=True)
@@ -163,29 +165,48 @@ def _kernel_latency(ancdata: list[tuple[int, int, bytes]], sent_wall_ns: int, fa
     return fallback
 
 
-async def exchange_tcp(host: str, port: int, wire: bytes, timeout: float) -> tuple[bytes, float]:
-    """Connect, send one length-prefixed query, read one reply.
+async def exchange_tcp(host: str, port: int, wire: bytes, timeout: float) -> tuple[bytes, float, float]:
+    """Connect, send one length-prefixed query, read one reply: ``(reply, latency, connect)``.
 
-    The latency covers the connect and the exchange: what a client that
-    falls back to TCP waits for. Raises :class:`ExchangeError`.
+    ``latency`` covers the connect and the exchange, what a client that falls back
+    to TCP waits for; ``connect`` is the part of it the handshake took, so a slow
+    or dropped SYN (conntrack, a full accept queue, a policy) is told from a slow
+    answer. One deadline covers both. Raises :class:`ExchangeError`, whose
+    ``connect`` says whether the connection was made before it failed.
     """
     loop = asyncio.get_running_loop()
     sock = socket.socket(_family(host), socket.SOCK_STREAM)
     sock.setblocking(False)
     started = time.perf_counter()
+    connect: float | None = None
     try:
         async with asyncio.timeout(timeout):
             await loop.sock_connect(sock, (host, port))
+            connect = time.perf_counter() - started
             await loop.sock_sendall(sock, len(wire).to_bytes(2, "big") + wire)
             length = int.from_bytes(await _read_exactly(loop, sock, 2), "big")
             data = await _read_exactly(loop, sock, length)
-            return data, time.perf_counter() - started
+            return data, time.perf_counter() - started, connect
     except TimeoutError:
-        raise ExchangeError(f"no reply within {timeout:g}s", timed_out=True) from None
+        detail = _after_connect(f"no reply within {timeout:g}s", connect)
+        raise ExchangeError(detail, timed_out=True, connect=connect) from None
+    except ExchangeError as exc:
+        raise ExchangeError(_after_connect(exc.detail, connect), connect=connect) from None
     except OSError as exc:
-        raise ExchangeError(describe_os_error(exc)) from None
+        detail = describe_os_error(exc)
+        raise ExchangeError(
+            detail if connect is None else _after_connect(detail, connect), connect=connect
+        ) from None
     finally:
         sock.close()
+
+
+def _after_connect(detail: str, connect: float | None) -> str:
+    """Say whether a TCP failure came before the connection was made or after."""
+    if connect is None:
+        return f"{detail}, not connected"
+    took = f"{connect * 1e6:.0f} µs" if connect < 0.001 else f"{connect * 1000:.1f} ms"
+    return f"{detail}, connected in {took}"
 
 
 async def _read_exactly(loop: asyncio.AbstractEventLoop, sock: socket.socket, size: int) -> bytes:

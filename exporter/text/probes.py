@@ -123,6 +123,8 @@ def plan_lines(report: Report) -> list[str]:
 
 def probe_line(result: ProbeResult) -> str:
     took = duration(_seconds(result.latency)) if result.latency is not None else "-"
+    if result.connect is not None and result.latency is not None:
+        took += f" (connect {duration(_seconds(result.connect))})"
     outcome = "ok" if result.ok else str(result.reason).upper()
     extra = f"  {result.detail}" if result.detail and not result.ok else ""
     if result.path == Hop.RESOLVER and not extra:

@@ -39,11 +39,21 @@ VOLATILE_SAMPLES = frozenset(
         "k8s_dns_probe_round_duration_seconds",
         "k8s_dns_collector_duration_seconds",
         "k8s_dns_probe_duration_seconds_sum",
+        "k8s_dns_probe_tcp_connect_seconds_sum",
     }
 )
 """/metrics samples whose value depends on when and how fast the run went."""
 VOLATILE_KEYS = frozenset(
-    {"generated_at", "latency_seconds", "timestamp", "read_at", "taken_at", "modified", "seen_at"}
+    {
+        "generated_at",
+        "latency_seconds",
+        "connect_seconds",
+        "timestamp",
+        "read_at",
+        "taken_at",
+        "modified",
+        "seen_at",
+    }
 )
 """/diagnose keys whose value depends on when and how fast the run went."""
 _VERSION_LABELS = re.compile(r'\b(python_version|version)="[^"]*"')
