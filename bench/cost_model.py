@@ -168,7 +168,7 @@ def watches(config: Config) -> int:
     if not config.kubernetes.enabled or not (auto or cluster):
         return 0
     discovery = KubernetesDiscovery(config, client=None, status=Status(), watch_slices=cluster)  # type: ignore[arg-type]
-    return int(discovery.slices is not None)
+    return int(discovery.watches_slices)
 
 
 def api_requests_per_second(config: Config) -> float:

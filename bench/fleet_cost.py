@@ -91,7 +91,17 @@ def series(config: Config, rounds: list[tuple[TargetSet, Plan]]) -> int:
         asyncio.run(sample())
         results = tuple(
             ProbeResult(
-                p.path, p.label, p.name, p.qtype, p.transport, None, "NOERROR", 0.002, ("192.0.2.1",), 1
+                p.path,
+                p.label,
+                p.name,
+                p.qtype,
+                p.transport,
+                None,
+                "NOERROR",
+                0.002,
+                ("192.0.2.1",),
+                1,
+                connect=0.0005 if p.transport == "tcp" else None,
             )
             for p in planned
             if p.kind is not Kind.RACE

@@ -63,13 +63,16 @@ def default_config(resolv_conf: str = "/etc/resolv.conf") -> Config:
     A+AAAA race probe, and a full lookup goes through the file's search list
     (path ``resolver``).
     """
-    return parse_config(
-        {
-            "names": [{"name": "kubernetes.default.svc.cluster.local.", "type": "A", "race": True}],
-            "paths": {"service": {"resolv_conf": resolv_conf}, "resolver": {"file": resolv_conf}},
-        },
-        source="<defaults>",
-    )
+    return parse_config(default_document(resolv_conf), source="<defaults>")
+
+
+def default_document(resolv_conf: str, port: int | None = None) -> dict[str, Any]:
+    """The document of :func:`default_config`; ``port`` other than 53 only to stand in for it (the lab)."""
+    at = {} if port is None else {"port": port}
+    return {
+        "names": [{"name": "kubernetes.default.svc.cluster.local.", "type": "A", "race": True}],
+        "paths": {"service": {"resolv_conf": resolv_conf, **at}, "resolver": {"file": resolv_conf, **at}},
+    }
 
 
 def parse_config(raw: Any, *, source: str = "<memory>", base_dir: str | None = None) -> Config:

@@ -123,6 +123,11 @@ class KubernetesDiscovery:
         self._zone_source = zones
         self._zones: tuple[ZoneTarget, ...] = ()
 
+    @property
+    def watches_slices(self) -> bool:
+        """Whether it watches the located Service's EndpointSlices (one watch, opened once located)."""
+        return self._wants_slices
+
     def zones(self) -> tuple[ZoneTarget, ...]:
         """The Corefile's conditional forwarders (from the cluster readers, or the last fetch here)."""
         if self._zone_source is not None:

@@ -9,6 +9,7 @@ import asyncio
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -16,6 +17,7 @@ from prometheus_client import generate_latest
 
 from exporter.compose import build
 from exporter.config import load_config
+from exporter.config.load import default_document
 from lab import Lab
 from lab.servers import Dnsmasq
 from lab.shipped import NODE_CONFIG, on_lab
@@ -26,7 +28,7 @@ from tests.integration.metrics_text import samples, value
 
 pytestmark = pytest.mark.lab
 
-BOUND = 300
+BOUND = 325
 """Series one agent exports at the default config, whatever P is (docs: README, Metrics)."""
 MAX_BYTES = 50 * 1024
 FLEET = 150
@@ -58,8 +60,13 @@ def exported(lab: Lab, tmp_path: Path, pods: list[str], rounds: int = 3) -> str:
     """/metrics of the shipped node config (NodeLocal on) after ``rounds`` rounds against ``pods``."""
     doc = yaml.safe_load(on_lab(NODE_CONFIG, lab, tmp_path, nodelocal=True).read_text())
     doc["paths"]["pod"] = pods
+    return scraped(doc, tmp_path, rounds)
+
+
+def scraped(doc: dict[str, Any], tmp_path: Path, rounds: int = 3) -> str:
+    """/metrics after ``rounds`` rounds of the config ``doc``, reading a quiet node's files."""
     doc["node"] = {"procfs": str(HEALTHY_NODE / "proc"), "rootfs": str(HEALTHY_NODE / "root")}
-    path = tmp_path / "node.yaml"
+    path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(doc))
     runtime = build(load_config(path))
 
@@ -101,3 +108,25 @@ def test_an_agent_exports_a_bounded_number_of_series_whatever_the_pods(
     assert series <= BOUND
     assert size < MAX_BYTES
     assert readme_table()[pods] == (series, pytest.approx(size / 1024, abs=0.5))
+
+
+def test_the_readmes_counts_for_no_config_and_the_demo_config_are_measured(
+    shared_lab: Lab, tmp_path: Path
+) -> None:
+    """No config in a pod (its one nameserver, one name and its race probe, the lookup) and the demo
+    config (examples/lab.yaml, whose addresses are this lab's): every probe answered, series counted."""
+    resolv = shared_lab.write_resolv_conf(tmp_path / "resolv.conf")
+    default = scraped(default_document(str(resolv), port=shared_lab.port), tmp_path)
+    demo_doc = yaml.safe_load((REPO / "examples" / "lab.yaml").read_text())
+    demo_doc["paths"]["resolver"]["file"] = str(resolv)
+    demo = scraped(demo_doc, tmp_path)
+    for text in (default, demo):
+        assert {v for _, v in samples(text, "k8s_dns_probe_success")} == {1.0}
+    node = sum(1 for line in default.splitlines() if line.startswith("k8s_dns_node_"))
+    pattern = (
+        r"With no config in a pod \(one nameserver, one name, its race\s+probe, and the node readings\): "
+        r"\*\*(\d+) series\*\*, of which (\d+) are node readings.*?transports, one race name\): (\d+)\."
+    )
+    match = re.search(pattern, readme_text(), re.DOTALL)
+    assert match is not None, "the README's series paragraph"
+    assert tuple(int(g) for g in match.groups()) == (count(default), node, count(demo))

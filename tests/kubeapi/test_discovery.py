@@ -263,3 +263,33 @@ def test_a_watch_back_after_an_outage_is_a_success_without_any_change(
     asyncio.run(scenario())
     lists = [r for r in kube_api.requests if r.path.endswith("/endpointslices") and "watch" not in r.params]
     assert len(lists) == 1, "recovered by the watch alone, without listing again"
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [
+        {"service": "auto", "pod": "auto", "upstream": "auto"},
+        {"service": "auto", "upstream": "auto"},
+    ],
+    ids=["pods discovered", "no pod path"],
+)
+def test_the_cost_models_watch_count_is_the_watches_discovery_opens(
+    kube_api: KubeAPI, kubeconfig: Path, paths: dict[str, str]
+) -> None:
+    """bench/fleet_cost.py's API watches come from ``watches_slices``; here they are counted on the API."""
+    discovery, _, _ = make(kube_api, kubeconfig, **paths)
+
+    async def scenario() -> None:
+        watch = asyncio.create_task(discovery.watch())
+        try:
+            await discovery.refresh()
+            if discovery.watches_slices:
+                await until(lambda: kube_api.watches("endpointslices"), what="the watch")
+            else:
+                await asyncio.sleep(0.5)  # time for a watch that should not come
+        finally:
+            watch.cancel()
+
+    asyncio.run(scenario())
+    assert len(kube_api.watches("endpointslices")) == int(discovery.watches_slices)
+    assert discovery.watches_slices == ("pod" in paths)
