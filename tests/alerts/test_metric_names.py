@@ -26,7 +26,9 @@ LABEL_NAMES = {"k8s_dns_alert"}
 def exposed() -> set[str]:
     names: set[str] = set()
     for spec in metrics.SPECS.values():
-        suffixes = ("_bucket", "_sum", "_count") if spec.kind == "histogram" else ("",)
+        suffixes = {"histogram": ("_bucket", "_sum", "_count"), "summary": ("_sum", "_count")}.get(
+            spec.kind, ("",)
+        )
         names |= {spec.name + suffix for suffix in suffixes}
     return names
 
