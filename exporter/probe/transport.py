@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from exporter.units import duration
+
 _SO_TIMESTAMPNS = 35  # SO_TIMESTAMPNS_OLD on x86_64 and the asm-generic ABIs (arm64, riscv)
 _TIMESPEC = struct.Struct("@qq")
 _CMSG_SPACE = socket.CMSG_SPACE(_TIMESPEC.size)
@@ -205,8 +207,7 @@ def _after_connect(detail: str, connect: float | None) -> str:
     """Say whether a TCP failure came before the connection was made or after."""
     if connect is None:
         return f"{detail}, not connected"
-    took = f"{connect * 1e6:.0f} µs" if connect < 0.001 else f"{connect * 1000:.1f} ms"
-    return f"{detail}, connected in {took}"
+    return f"{detail}, connected in {duration(connect)}"
 
 
 async def _read_exactly(loop: asyncio.AbstractEventLoop, sock: socket.socket, size: int) -> bytes:

@@ -7,6 +7,7 @@ what was measured and over how long, and what could not be seen.
 from __future__ import annotations
 
 from exporter.cluster.readings import ClusterReadings
+from exporter.units import duration
 
 MIB = 1024 * 1024
 LOST = {
@@ -123,8 +124,8 @@ def _demand_lines(cluster: ClusterReadings) -> list[str]:
         if pod.cache_hit_ratio is not None:
             parts.append(f"cache hits {pod.cache_hit_ratio:.0%}")
         if pod.latency is not None:
-            parts.append(f"mean answer {pod.latency * 1000:.2f} ms")
-        parts.extend(f"forward {to} {s * 1000:.1f} ms" for to, s in sorted(pod.forward_latency.items()))
+            parts.append(f"mean answer {duration(pod.latency)}")
+        parts.extend(f"forward {to} {duration(s)}" for to, s in sorted(pod.forward_latency.items()))
         lines.append(f"    {pod.pod}: " + ", ".join(parts))
     if traffic.qps is not None:
         lines.extend(f"    {pod}: unread: {why}" for pod, why in sorted(traffic.failed.items()))

@@ -9,6 +9,7 @@ from exporter.diagnosis.stats import Tally
 from exporter.hops import Hop, order
 from exporter.probe.result import ProbeResult
 from exporter.report import Report
+from exporter.units import duration
 
 
 def verdict_lines(report: Report) -> list[str]:
@@ -133,13 +134,6 @@ def probe_line(result: ProbeResult) -> str:
         f"  {outcome:<13} {result.path:<9} {result.server:<22} {result.transport:<3} "
         f"{result.qtype:<5} {result.name:<40} {took:>10}{extra}"
     )
-
-
-def duration(seconds: float) -> str:
-    """A latency for people: microseconds below a millisecond (``412 µs``), else ``1.3 ms``."""
-    if seconds < 0.001:
-        return f"{seconds * 1e6:.0f} µs"
-    return f"{seconds * 1000:.1f} ms"
 
 
 def _seconds(latency: float) -> float:

@@ -6,7 +6,8 @@ import pytest
 
 from exporter.diagnosis.stats import Tally
 from exporter.probe import Reason
-from exporter.text.probes import duration, server_lines
+from exporter.text.probes import server_lines
+from exporter.units import duration
 from tests.unit.results import result
 
 POD = "127.0.20.1:5353"
