@@ -131,6 +131,7 @@ class ProbeState:
         with self._lock:
             live: set[ProbeKey] = set()
             live_histograms: set[HistogramKey] = set()
+            tcp_paths: set[str] = set()
             for result in round_.results:
                 key = result.key
                 live.add(key)
@@ -151,6 +152,8 @@ class ProbeState:
                     histogram.observe(result.latency)
                 sent_key = (result.path, result.transport)
                 self._queries_sent[sent_key] = self._queries_sent.get(sent_key, 0) + result.queries
+                if result.transport == "tcp":
+                    tcp_paths.add(result.path)
                 if result.connect is not None:
                     count, seconds = self._connects.get(result.path, (0, 0.0))
                     self._connects[result.path] = (count + 1, seconds + result.connect)
@@ -159,7 +162,7 @@ class ProbeState:
                 del self._series[key]
             for hkey in self._histograms.keys() - live_histograms:
                 del self._histograms[hkey]
-            for path in self._connects.keys() - {r.path for r in round_.results if r.transport == "tcp"}:
+            for path in self._connects.keys() - tcp_paths:
                 del self._connects[path]
             self._rounds.append(round_)
             self._rounds_total += 1

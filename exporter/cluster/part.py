@@ -81,24 +81,26 @@ class Cluster:
         (kube-dns's ``upstreamNameservers`` where kube-dns serves)."""
         readings = self._forwarding()
         servers = list(corefile_forward_servers(readings.corefile) if readings.corefile else ())
-        if readings.kube_dns is not None:
-            servers += (s for s in readings.kube_dns.upstream_servers() if s not in servers)
+        kube_dns = readings.kube_dns if readings.kube_dns_serves else None
+        if kube_dns is not None:
+            servers += (s for s in kube_dns.upstream_servers() if s not in servers)
         return tuple(servers)
 
     def forward_zones(self) -> tuple[ZoneTarget, ...]:
         """The conditional forwarders (Corefile stub domains, kube-dns ``stubDomains``), with their zones."""
         readings = self._forwarding()
         corefile = corefile_forward_zones(readings.corefile) if readings.corefile else ()
-        stubs = readings.kube_dns.zone_targets() if readings.kube_dns is not None else ()
+        kube_dns = readings.kube_dns if readings.kube_dns_serves else None
+        stubs = kube_dns.zone_targets() if kube_dns is not None else ()
         return bounded((*corefile, *stubs))
 
     def _forwarding(self) -> ClusterReadings:
-        """The readings, once the Corefile or kube-dns's ConfigMap (where kube-dns serves) is read."""
+        """The readings, once the Corefile is read, or kube-dns's ConfigMap where kube-dns serves (a
+        ConfigMap left behind by a move to CoreDNS is read and shown, never forwarded to)."""
         readings = self.readings()
         if not readings.leader:
             raise RuntimeError("a standby does not read the Corefile")
-        kube_dns = readings.kube_dns_serves or (readings.kube_dns is not None and readings.kube_dns.present)
-        if readings.corefile is None and not kube_dns:
+        if readings.corefile is None and not readings.kube_dns_serves:
             raise RuntimeError(f"Corefile not read: {readings.errors.get('corefile', 'waiting for the API')}")
         return readings
 

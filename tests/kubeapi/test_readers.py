@@ -446,6 +446,25 @@ def test_kube_dns_is_no_coredns_every_container_counts_and_its_configmap_is_read
     ]
 
 
+def test_a_kube_dns_configmap_left_behind_where_coredns_serves_adds_no_upstream(
+    kube_api: KubeAPI, kubeconfig: Path
+) -> None:
+    """Clusters moved from kube-dns to CoreDNS often keep the old ConfigMap: CoreDNS never reads it,
+    so neither its upstreamNameservers nor its stubDomains are probed (they would be named unreachable)."""
+    load(kube_api)
+    stubs = {"corp.internal": ["127.0.99.99:5353"]}
+    kube_api.store.put(configmap("kube-dns", kube_dns_data(stubs, ["127.0.99.98:5353"])))
+    rt = runtime(kubeconfig)
+    readings = read(rt)
+    assert failures(rt) == {}
+    assert readings.kube_dns is not None
+    assert readings.kube_dns.present  # read and shown, but not what CoreDNS forwards to
+    assert not readings.kube_dns_serves
+    discovery = rt.report().as_dict()["discovery"]
+    assert discovery["targets"]["upstream"] == ["127.0.40.1:5353"]  # the Corefile's forward only
+    assert discovery["upstream_zones"] == []
+
+
 @pytest.mark.parametrize(
     ("data", "error"),
     [
