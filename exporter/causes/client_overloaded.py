@@ -23,21 +23,21 @@ def client_overloaded(obs: Observations, stats: Stats) -> Draft | None:
     grown = node.increases if node is not None else None
     if node is None or grown is None:
         return None
-    # Host IPv4, host IPv6 and the pods' namespaces (where the agent's own sockets are) each count.
-    udp = max(
-        grown.udp_in_errors or 0,
-        grown.udp_receive_buffer_errors or 0,
-        grown.udp6_in_errors or 0,
-        grown.udp6_receive_buffer_errors or 0,
-        grown.pod_udp_in_errors or 0,
-        grown.pod_udp_receive_buffer_errors or 0,
-    )
     pressure, busy = grown.cpu_pressure_ratio, grown.cpu_busy_ratio
     cpu_high = (pressure is not None and pressure >= CPU_PRESSURE_HIGH) or (
         busy is not None and busy >= CPU_BUSY_HIGH
     )
     # Lost replies from servers that otherwise answer: a dead server has causes of its own.
     timeouts = sum(s.all.reasons[r] for s in stats.servers.values() if s.all.answering for r in NO_REPLY)
+    # Host IPv4 and IPv6 count alone. The pods' namespaces (the agent's own sockets among every
+    # application's) count only beside lost replies: any pod's UDP drops would do otherwise.
+    udp = max(
+        grown.udp_in_errors or 0,
+        grown.udp_receive_buffer_errors or 0,
+        grown.udp6_in_errors or 0,
+        grown.udp6_receive_buffer_errors or 0,
+        *((grown.pod_udp_in_errors or 0, grown.pod_udp_receive_buffer_errors or 0) if timeouts else ()),
+    )
     if udp < UDP_ERRORS_RISING and not (cpu_high and timeouts):
         return None
     evidence = [
@@ -50,7 +50,7 @@ def client_overloaded(obs: Observations, stats: Stats) -> Draft | None:
             f"IPv6: Udp6InErrors +{grown.udp6_in_errors}, "
             f"Udp6RcvbufErrors +{grown.udp6_receive_buffer_errors}"
         )
-    if grown.pod_udp_in_errors:
+    if grown.pod_udp_in_errors and timeouts:
         evidence.append(
             f"pods' network namespaces: Udp InErrors +{grown.pod_udp_in_errors}, RcvbufErrors "
             f"+{grown.pod_udp_receive_buffer_errors}"
@@ -84,7 +84,7 @@ CAUSE = Cause(
     probe="scattered timeouts on every path from this node only",
     signals=(
         "node: `k8s_dns_node_udp_receive_buffer_errors_total`, `k8s_dns_node_udp_in_errors_total`, "
-        "their `udp6` and `pod_udp` counterparts, "
+        "their `udp6` counterparts (`pod_udp`: the pods' namespaces, beside lost replies), "
         "`k8s_dns_node_tcp_retransmitted_segments_total`, `k8s_dns_node_cpu_pressure_seconds_total`"
     ),
     alert=AlertEvidence(

@@ -102,6 +102,17 @@ def test_one_node_fault_one_cause(node: NodeReadings, expected: list[str]) -> No
     assert causes(node) == expected
 
 
+def test_pods_udp_drops_name_the_client_only_beside_lost_replies() -> None:
+    """The pods' namespaces hold every application's sockets (statsd, syslog, QUIC): their drops alone
+    say nothing of DNS. Beside replies that went missing from answering servers, they do."""
+    dropping = readings(increases=grown(pod_udp_in_errors=40, pod_udp_receive_buffer_errors=40))
+    assert causes(dropping) == []
+    flaky = healthy_results()
+    lossy = broken(flaky, fail(Reason.TIMEOUT, path="service", transport="udp"))
+    assert causes(dropping, lossy) == ["client_overloaded"]
+    assert causes(readings(), lossy) == []  # the lost reply alone is no overloaded client
+
+
 def test_a_full_table_explains_the_losses_of_the_race_probe() -> None:
     node = readings(conntrack=full_table(262000), race=lost_race(lost=3, sequential=0))
     assert causes(node) == ["conntrack_table_full"]
