@@ -19,6 +19,8 @@ def coredns_overloaded(obs: Observations, stats: Stats) -> Draft | None:
     if cluster is None:
         return None
     evidence: list[str] = []
+    above_request: list[str] = []
+    """CPU near a request with no limit set: nothing throttles it, so it says only beside other evidence."""
     cpu_high, memory_high = obs.thresholds.coredns_cpu, obs.thresholds.coredns_memory
     limits = {p.name: p.resources for p in cluster.live_pods}
     for usage in cluster.usage.pods if cluster.usage else ():
@@ -29,7 +31,7 @@ def coredns_overloaded(obs: Observations, stats: Stats) -> Draft | None:
             (resources.cpu_limit, "limit") if resources.cpu_limit else (resources.cpu_request, "request")
         )
         if cpu_cap and usage.cpu_cores / cpu_cap >= cpu_high:
-            evidence.append(
+            (evidence if cap_kind == "limit" else above_request).append(
                 f"pod {usage.pod}: CPU {usage.cpu_cores:.3f} of {cpu_cap:g} cores {cap_kind} "
                 f"({usage.cpu_cores / cpu_cap:.0%})" + ("" if cap_kind == "limit" else ", no limit set")
             )
@@ -49,6 +51,7 @@ def coredns_overloaded(obs: Observations, stats: Stats) -> Draft | None:
         )
     if not evidence:
         return None
+    evidence.extend(above_request)
     return Draft(
         "coredns_overloaded",
         "CoreDNS is near its resource limits or runs fewer replicas than the cluster's size calls for.",

@@ -21,6 +21,7 @@ from lab.kubeapi.server import KubeAPI
 from lab.kubeapi.workloads import configmap, kube_proxy_configmap, network_policy, service
 from lab.responder import Request
 from lab.topology import DEAD
+from tests.kubeapi.kube_dns import kube_dns_pod
 from tests.kubeapi.pods import pod
 
 SAMPLE_PODS = 100
@@ -166,8 +167,15 @@ def _stub_domain(*, dead: bool) -> Callable[[FakeCluster], None]:
 
 
 def _kube_dns_stub(cluster: FakeCluster) -> None:
-    """The cluster also carries kube-dns's ConfigMap, whose stub domain points at a forwarder that is gone."""
-    data = {"stubDomains": f'{{"corp.internal": ["{dead_forwarder(cluster.upstreams[0])}"]}}'}
+    """kube-dns serves (GKE's), with upstreamNameservers set and a stub domain whose forwarder is gone."""
+    for name, pod_ in cluster.pods.items():
+        spec = pod_["spec"]
+        cluster.api.store.put(kube_dns_pod(name, node=spec["nodeName"], ip=pod_["status"]["podIP"]))
+    cluster.api.store.delete("v1", "configmaps", "kube-system", "coredns")
+    data = {
+        "stubDomains": f'{{"corp.internal": ["{dead_forwarder(cluster.upstreams[0])}"]}}',
+        "upstreamNameservers": f'["{cluster.upstreams[0]}"]',
+    }
     cluster.api.store.put(configmap("kube-dns", data))
 
 

@@ -198,6 +198,12 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], list[str]]] = [
         ["coredns_overloaded"],
     ),
     (
+        # kubeadm and EKS ship a 100m request and no CPU limit: above the request nothing throttles it.
+        "CPU above its request, no limit",
+        setting("coredns_usage", Usage((PodUsage("coredns-a", 0.095, 20 * MIB),), ())),
+        [],
+    ),
+    (
         "too few replicas",
         setting(
             "inventory", Inventory(nodes=100, schedulable_nodes=100, cores=400.0, counted_nodes=100, pods=900)
