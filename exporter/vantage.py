@@ -14,6 +14,7 @@ guide starts from: *DNS fails from pods but works from the node* (see
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import time
 import urllib.request
@@ -103,7 +104,7 @@ class NodeVantage:
         try:
             body = await asyncio.to_thread(self._get)
             vantage, probes = parse_peer(json.loads(body))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, http.client.HTTPException) as exc:  # no HTTP there, a reply cut short
             error = str(exc) or type(exc).__name__
             self._last = VantageReadings(self.url, error=error, read_at=self._last.read_at)
             self._status.record(STATUS, ok=False, duration=time.perf_counter() - started, error=error)

@@ -68,7 +68,10 @@ def with_reach(rules: Sequence[ForwardRule]) -> tuple[ForwardRule, ...]:
                 for earlier in marked
                 if earlier.shadowed_by is None
                 and covers(earlier.source, rule.source)
-                and not any(covers(zone, rule.source) for zone in earlier.excepts)
+                # names under an excepted zone pass the earlier rule: a later rule over them is reached
+                and not any(
+                    covers(zone, rule.source) or covers(rule.source, zone) for zone in earlier.excepts
+                )
             ),
             None,
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 
@@ -29,7 +28,11 @@ async def ask(
     query_id = new_id()
     if transport == "tcp":
         data, latency, connect = await exchange_tcp(host, port, query.wire(query_id), timeout)
-        return query.parse(data, query_id), latency, connect
+        try:
+            return query.parse(data, query_id), latency, connect
+        except MalformedReply as exc:
+            exc.connect = connect  # connected, then bytes no client takes
+            raise
     outcome = await exchange_udp(host, port, [(query_id, query.wire(query_id))], timeout)
     if query_id in outcome.replies:
         data, latency = outcome.replies[query_id]
@@ -53,10 +56,13 @@ async def probe(planned: PlannedProbe, settings: Settings) -> ProbeResult:
         )
     except ExchangeError as exc:
         why = Reason.TIMEOUT if exc.timed_out else Reason.NETWORK_ERROR
-        failed = failed_result(path, label, planned.name, query.qtype, transport, why, exc.detail)
-        return dataclasses.replace(failed, connect=exc.connect)
+        return failed_result(
+            path, label, planned.name, query.qtype, transport, why, exc.detail, connect=exc.connect
+        )
     except MalformedReply as exc:
-        return failed_result(path, label, planned.name, query.qtype, transport, Reason.MALFORMED, str(exc))
+        return failed_result(
+            path, label, planned.name, query.qtype, transport, Reason.MALFORMED, str(exc), connect=exc.connect
+        )
     reason, detail = classify(reply, planned.expect, transport)
     return ProbeResult(
         path=path,
@@ -77,7 +83,15 @@ async def probe(planned: PlannedProbe, settings: Settings) -> ProbeResult:
 
 
 def failed_result(  # noqa: PLR0917 - the probe key's five parts, then why
-    path: str, server: str, name: str, qtype: str, transport: str, reason: Reason, detail: str
+    path: str,
+    server: str,
+    name: str,
+    qtype: str,
+    transport: str,
+    reason: Reason,
+    detail: str,
+    *,
+    connect: float | None = None,
 ) -> ProbeResult:
     """A result for a probe that got no usable reply."""
     return ProbeResult(
@@ -91,4 +105,5 @@ def failed_result(  # noqa: PLR0917 - the probe key's five parts, then why
         latency=None,
         detail=detail,
         timestamp=time.time(),
+        connect=connect,
     )

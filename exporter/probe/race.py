@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from exporter.probe.direct import new_id
 from exporter.probe.settings import Settings
-from exporter.probe.transport import describe_os_error, exchange_udp
+from exporter.probe.transport import ExchangeError, describe_os_error, exchange_udp
 from exporter.probe.wire import Query
 from exporter.targets.plan import RACE_TYPES, PlannedProbe
 
@@ -76,9 +76,15 @@ async def _together(
     while second == first:
         second = new_id()
     ids = (first, second)
-    outcome = await exchange_udp(
-        host, port, [(query_id, q.wire(query_id)) for query_id, q in zip(ids, queries, strict=True)], timeout
-    )
+    try:
+        outcome = await exchange_udp(
+            host,
+            port,
+            [(query_id, q.wire(query_id)) for query_id, q in zip(ids, queries, strict=True)],
+            timeout,
+        )
+    except ExchangeError as exc:  # no socket to be had
+        return (), exc.detail
     if outcome.error is not None:
         return (), describe_os_error(outcome.error)
     if outcome.stray is not None:
@@ -94,7 +100,10 @@ async def _one_by_one(
     lost: list[str] = []
     for query in queries:
         query_id = new_id()
-        outcome = await exchange_udp(host, port, [(query_id, query.wire(query_id))], timeout)
+        try:
+            outcome = await exchange_udp(host, port, [(query_id, query.wire(query_id))], timeout)
+        except ExchangeError as exc:
+            return (), exc.detail
         if outcome.error is not None:
             return (), describe_os_error(outcome.error)
         if outcome.stray is not None:

@@ -111,9 +111,18 @@ class _UdpWait:
             self.finish()
 
 
-def _udp_socket(host: str) -> tuple[socket.socket, bool]:
-    sock = socket.socket(_family(host), socket.SOCK_DGRAM)
+def _open(host: str, kind: socket.SocketKind) -> socket.socket:
+    """A non-blocking socket for ``host``; no socket to be had (EMFILE, ENOBUFS) is an exchange error."""
+    try:
+        sock = socket.socket(_family(host), kind)
+    except OSError as exc:
+        raise ExchangeError(describe_os_error(exc)) from None
     sock.setblocking(False)
+    return sock
+
+
+def _udp_socket(host: str) -> tuple[socket.socket, bool]:
+    sock = _open(host, socket.SOCK_DGRAM)
     if not _KERNEL_STAMPS:
         return sock, False
     try:
@@ -177,8 +186,7 @@ async def exchange_tcp(host: str, port: int, wire: bytes, timeout: float) -> tup
     ``connect`` says whether the connection was made before it failed.
     """
     loop = asyncio.get_running_loop()
-    sock = socket.socket(_family(host), socket.SOCK_STREAM)
-    sock.setblocking(False)
+    sock = _open(host, socket.SOCK_STREAM)
     started = time.perf_counter()
     connect: float | None = None
     try:
@@ -231,8 +239,7 @@ class UdpChannel:
     """
 
     def __init__(self, host: str, port: int) -> None:
-        self._sock = socket.socket(_family(host), socket.SOCK_DGRAM)
-        self._sock.setblocking(False)
+        self._sock = _open(host, socket.SOCK_DGRAM)
         try:
             self._sock.connect((host, port))
         except OSError as exc:

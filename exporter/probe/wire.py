@@ -66,6 +66,9 @@ Name = tuple[bytes, ...]
 class MalformedReply(Exception):
     """The bytes are not a well-formed reply to the query."""
 
+    connect: float | None = None
+    """Over TCP: seconds the connect took before these bytes came (set by the exchange)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Reply:

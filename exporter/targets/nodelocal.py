@@ -34,6 +34,7 @@ from typing import Any
 from exporter.config import KubernetesConfig, Server
 from exporter.corefile.parse import parse_corefile
 from exporter.kube.lite import ApiError, LiteClient
+from exporter.resolvconf import node_local_address
 from exporter.targets.endpointslices import MalformedObject
 
 DEFAULT_ADDRESS = "169.254.20.10"
@@ -177,7 +178,7 @@ def _node_service(nameservers: tuple[str, ...], port: int, cluster_ips: tuple[st
             ip = ipaddress.ip_address(server)
         except ValueError:
             continue
-        if server not in cluster_ips and (ip.is_link_local or ip.is_loopback):
+        if server not in cluster_ips and (node_local_address(server) or ip.is_loopback):
             return NodeCache(
                 (Server(server, port),),
                 f"no NodeLocal DaemonSet; this pod's resolv.conf names {server}, on this node and not the "

@@ -215,6 +215,9 @@ def test_replies_a_client_rejects_fail_the_probe_as_dnspython_and_dig_reject_the
         ).stdout
     assert {r.transport: r.reason for r in round_.results} == {"udp": reason, "tcp": reason}
     assert all(detail in r.detail for r in round_.results), [r.detail for r in round_.results]
+    connects = {r.transport: r.connect for r in round_.results}
+    assert connects["udp"] is None
+    assert connects["tcp"] is not None  # connected, then bytes no client takes: still a connect
     if reason is Reason.WRONG_ANSWER:
         # dnspython finds no answer to the question; dig, a debugging tool, prints the record as sent
         assert theirs == "no answer"

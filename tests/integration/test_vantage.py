@@ -6,6 +6,11 @@ the causes the guide gives for it; on a healthy lab it says nothing."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -90,10 +95,33 @@ def test_fails_from_pods_works_from_the_node_is_named(
         assert report.as_dict()["fails_from_pods_works_from_node"][0]["name"] == NAME
 
 
+@contextmanager
+def not_http() -> Iterator[str]:
+    """A peer port where something else answers: a line that is no HTTP status, then the close."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = listener.accept()
+                with conn:
+                    conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/diagnose"
+    finally:
+        listener.close()
+
+
+@pytest.mark.parametrize("peer", ["closed port", "not HTTP"])
 def test_an_unreadable_peer_is_a_failed_collector_not_a_cause(
-    shared_lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    shared_lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, peer: str
 ) -> None:
-    runtime = pod_agent(shared_lab, tmp_path, "http://127.0.0.1:9/diagnose", monkeypatch)
+    with contextlib.ExitStack() as stack:
+        url = "http://127.0.0.1:9/diagnose" if peer == "closed port" else stack.enter_context(not_http())
+        runtime = pod_agent(shared_lab, tmp_path, url, monkeypatch)
+    assert len(runtime.probes.rounds()) == runtime.config.diagnosis.window  # no round lost to the peer
     report = runtime.report()
     assert report.splits == ()
     assert report.findings == ()

@@ -365,6 +365,8 @@ def test_conditional_forwarders_are_probed_for_their_zone(
         ("forward . 10.0.0.2\n  forward corp.internal 10.1.0.4", ["corp.internal."]),
         ("forward corp.internal 10.1.0.4\n  forward . 10.0.0.2", []),  # the narrower one first: both used
         ("forward . 10.0.0.2 {\n    except corp.internal\n  }\n  forward corp.internal 10.1.0.4", []),
+        # names under the excepted corp.internal reach the second, wider rule
+        ("forward . 10.0.0.2 {\n    except corp.internal\n  }\n  forward internal 10.1.0.4", []),
         ("forward internal 10.0.0.9\n  forward corp.internal 10.1.0.4", ["corp.internal."]),
         ("forward corp.internal 10.1.0.4\n  forward corp.internal 10.1.0.5", ["corp.internal."]),
         ("forward corp.internal 10.1.0.4\n  forward lab.internal 10.1.0.5", []),
