@@ -67,7 +67,9 @@ def _replicas(capacity: Capacity) -> list[str]:
     formula, else (no autoscaler, no measurement) the linear rule of the cluster's size."""
     demand, running = capacity.demand, capacity.replicas
     if demand is not None:
-        if running >= demand.replicas:
+        # Overloaded is fewer than carry the peak; the spare and a zone's loss are the recommendation's
+        # (k8s_dns_coredns_recommended_replicas): one replica on a one-node k3s carries its load.
+        if running >= demand.base_replicas:
             return []
         return [
             f"{running} replicas for a peak of {demand.peak_qps:.0f} queries/s: at "

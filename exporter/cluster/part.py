@@ -60,7 +60,9 @@ class Cluster:
         """Shared with the readers: clearing on a lost Lease and storing a reading never interleave."""
         api = ClusterApi(k8s)
         self.elector = None if one_shot else LeaderElector(api, k8s.lease, status, on_change=self._on_change)
-        self._readers = Readers(Context(api, k8s, self.state), status, self.leading, self._guard)
+        self._readers = Readers(
+            Context(api, k8s, self.state, home=k8s.namespace), status, self.leading, self._guard
+        )
         self._read_once = asyncio.Event()
         self._reads: set[asyncio.Task[None]] = set()
         self._jobs = (

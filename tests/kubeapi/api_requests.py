@@ -3,6 +3,7 @@ resource, name and verb), and the Lease reads of standbys."""
 
 from __future__ import annotations
 
+from exporter.kube.rbac import Rule, allows, rules
 from lab.kubeapi.handlers import parse_path
 from lab.kubeapi.server import Request
 
@@ -32,3 +33,16 @@ def standby_lease_reads(requests: list[Request]) -> int:
     """
     lease = [r.method for r in requests if "/leases/" in r.path]
     return max(0, lease.count("GET") - lease.count("PUT") - 1)
+
+
+def uncovered(requests: list[Request], mode: str, granted: tuple[Rule, ...] | None = None) -> list[str]:
+    """The requests the RBAC ``granted`` (default: what ``mode`` is generated) would refuse."""
+    granted = rules(mode) if granted is None else granted
+    missing = []
+    for request in requests:
+        group, namespace, resource, name = described(request)
+        if not allows(
+            granted, api_group=group, resource=resource, verb=verb(request), namespace=namespace, name=name
+        ):
+            missing.append(f"{verb(request)} {request.path}")
+    return missing

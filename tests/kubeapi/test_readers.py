@@ -17,16 +17,16 @@ from exporter.cluster.readings import ClusterReadings
 from exporter.compose import build
 from exporter.config import parse_config
 from exporter.kube.api import RateLimiter
-from exporter.kube.rbac import allows, rules
+from exporter.kube.rbac import rules
 from exporter.runtime import Runtime
 from exporter.text import render_text
 from exporter.text.cluster import cluster_lines
 from lab.coredns_metrics import CorednsMetrics
 from lab.kubeapi.cluster import POD_NAMES, FakeCluster
 from lab.kubeapi.handlers import parse_path
-from lab.kubeapi.server import KubeAPI, Request
+from lab.kubeapi.server import KubeAPI
 from lab.kubeapi.workloads import configmap
-from tests.kubeapi.api_requests import described, verb
+from tests.kubeapi.api_requests import uncovered
 from tests.kubeapi.kube_dns import kube_dns_data, kube_dns_pod
 
 MIB = 1048576
@@ -227,18 +227,6 @@ def test_api_outage_and_recovery(kube_api: KubeAPI, kubeconfig: Path) -> None:
     readings = read(rt)
     assert failures(rt) == {}
     assert readings.capacity is not None
-
-
-def uncovered(requests: list[Request], mode: str) -> list[str]:
-    granted = rules(mode)
-    missing = []
-    for request in requests:
-        group, namespace, resource, name = described(request)
-        if not allows(
-            granted, api_group=group, resource=resource, verb=verb(request), namespace=namespace, name=name
-        ):
-            missing.append(f"{verb(request)} {request.path}")
-    return missing
 
 
 @pytest.mark.parametrize("mode", ["node", "cluster"])

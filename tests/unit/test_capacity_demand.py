@@ -152,3 +152,20 @@ def test_an_absent_autoscaler_is_said_and_the_linear_rule_judges_only_then() -> 
     assert causes(pieces) == ["coredns_overloaded"]  # the linear rule asks for 7 of a cluster this size
     pieces.pop("autoscaler")  # not read (its reader failed): no judgement from defaults
     assert causes(pieces) == []
+
+
+@pytest.mark.parametrize(("peak", "expected"), [(300.0, []), (3000.0, ["coredns_overloaded"])])
+def test_one_replica_on_one_node_is_overloaded_only_when_it_cannot_carry_the_peak(
+    peak: float, expected: list[str]
+) -> None:
+    """k3s ships one replica on one node: demand recommends a spare (2), but one that carries the peak
+    at the target utilisation is no overload; one that cannot (3,000 q/s: 3 needed) is."""
+    pieces = healthy_pieces()
+    pieces["inventory"] = Inventory(
+        nodes=1, schedulable_nodes=1, cores=3.92, counted_nodes=1, pods=12, schedulable_cores=4, all_cores=4
+    )
+    pieces["coredns_pods"] = (pod("coredns-0", "10.244.0.5", "node-1"),)
+    pieces["autoscaler"] = Autoscaler(None)
+    pieces.pop("coredns_usage")
+    pieces["coredns_metrics"] = Traffic((PodTraffic("coredns-0", peak),), {}, peak, peak, 86400.0, 3600.0)
+    assert causes(pieces) == expected

@@ -82,9 +82,9 @@ def _json(data: dict[str, Any], key: str, configmap: str, kind: type) -> Any:
 
 def read_nodelocal(ctx: Context) -> NodeLocal:
     k8s = ctx.k8s
-    if not _daemonset_exists(ctx, k8s.nodelocal_daemonset):
+    if not _daemonset_exists(ctx, k8s.nodelocal_daemonset, ctx.home):
         return NodeLocal(present=False)
-    data = _configmap(ctx, k8s.nodelocal_configmap) or {}
+    data = _configmap(ctx, k8s.nodelocal_configmap, ctx.home) or {}
     text = data.get("Corefile")
     if not isinstance(text, str):
         return NodeLocal(present=True)
@@ -96,19 +96,23 @@ def read_kube_proxy_mode(ctx: Context) -> str:
     :data:`NO_KUBE_PROXY` when neither its ConfigMap nor its DaemonSet exists."""
     k8s = ctx.k8s
     names = k8s.kube_proxy_configmaps
-    found = [(name, data) for name in names if (data := _configmap(ctx, name)) is not None]
-    if not found:
-        if not _daemonset_exists(ctx, KUBE_PROXY_DAEMONSET):
-            return NO_KUBE_PROXY
-        raise NoData(
-            f"DaemonSet {k8s.namespace}/{KUBE_PROXY_DAEMONSET} runs but none of the ConfigMaps "
-            f"{', '.join(names)} exists (set kubernetes.configmaps.kube_proxy)"
-        )
-    for _, data in found:
+    first = None
+    for name in names:  # the first ConfigMap that says a mode ends the reads
+        data = _configmap(ctx, name, ctx.home)
+        if data is None:
+            continue
+        first = first or name
         mode = _proxy_mode(data)
         if mode is not None:
             return mode
-    raise NoData(f"ConfigMap {found[0][0]} holds no KubeProxyConfiguration")
+    if first is not None:
+        raise NoData(f"ConfigMap {first} holds no KubeProxyConfiguration")
+    if not _daemonset_exists(ctx, KUBE_PROXY_DAEMONSET, ctx.home):
+        return NO_KUBE_PROXY
+    raise NoData(
+        f"DaemonSet {ctx.home}/{KUBE_PROXY_DAEMONSET} runs but none of the ConfigMaps "
+        f"{', '.join(names)} exists (set kubernetes.configmaps.kube_proxy)"
+    )
 
 
 def _proxy_mode(data: dict[str, Any]) -> str | None:
@@ -125,10 +129,10 @@ def _proxy_mode(data: dict[str, Any]) -> str | None:
     return None
 
 
-def _daemonset_exists(ctx: Context, name: str) -> bool:
+def _daemonset_exists(ctx: Context, name: str, namespace: str) -> bool:
     api = ctx.api
     try:
-        api.call(api.apps.read_namespaced_daemon_set, name, ctx.k8s.namespace)
+        api.call(api.apps.read_namespaced_daemon_set, name, namespace)
     except ApiException as exc:
         if exc.status == 404:
             return False
@@ -136,11 +140,11 @@ def _daemonset_exists(ctx: Context, name: str) -> bool:
     return True
 
 
-def _configmap(ctx: Context, name: str) -> dict[str, Any] | None:
-    """The ``data`` of a ConfigMap in the CoreDNS namespace, or ``None`` when it does not exist."""
+def _configmap(ctx: Context, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+    """The ``data`` of a ConfigMap (default: in the CoreDNS namespace), or ``None`` when it does not exist."""
     api = ctx.api
     try:
-        configmap = api.call(api.core.read_namespaced_config_map, name, ctx.k8s.namespace)
+        configmap = api.call(api.core.read_namespaced_config_map, name, namespace or ctx.k8s.namespace)
     except ApiException as exc:
         if exc.status == 404:
             return None

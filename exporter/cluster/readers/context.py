@@ -26,4 +26,8 @@ class Partial(Exception):
 class Context:
     api: ClusterApi
     k8s: KubernetesConfig
+    """Names the located cluster DNS: its namespace, Service, selector and Corefile."""
     state: ClusterState
+    home: str = "kube-system"
+    """Where the node components live (kube-proxy, NodeLocal DNSCache): the configured
+    ``kubernetes.namespace``, not the namespace the DNS was located in (``openshift-dns``)."""

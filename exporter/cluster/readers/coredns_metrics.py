@@ -11,6 +11,7 @@ count, and the collector reports 0 with the reasons (:class:`Partial`).
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import time
 import urllib.error
 import urllib.request
@@ -30,14 +31,22 @@ WORKERS = 8
 Fetch = Callable[[str, float], str]
 
 
-def prometheus_port(corefile: Corefile | None) -> int | None:
-    """The port of the Corefile's first ``prometheus`` address (``None``: no plugin, or no port)."""
+def prometheus_address(corefile: Corefile | None) -> tuple[str, int] | None:
+    """Host and port of the Corefile's first ``prometheus`` address (``None``: no plugin)."""
     for _, directive in corefile.directives() if corefile else ():
         if directive.name == "prometheus":
             address = directive.args[0] if directive.args else "localhost:9153"
-            port = address.rsplit(":", 1)[-1] if ":" in address else ""
-            return int(port) if port.isdigit() else DEFAULT_PORT
+            host, _, port = address.rpartition(":") if ":" in address else (address, "", "")
+            return host.strip("[]"), int(port) if port.isdigit() else DEFAULT_PORT
     return None
+
+
+def _loopback(host: str) -> bool:
+    """A ``prometheus`` address only the pod itself can reach (OpenShift: ``127.0.0.1:9153``)."""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def fetch(url: str, timeout: float) -> str:
@@ -74,9 +83,16 @@ class MetricsReader:
         if pods is None:
             raise NoData("the CoreDNS pods are not read")
         source: CorefileSource | None = ctx.state.get("corefile")
-        port = prometheus_port(source.corefile) if source else None
-        if source is not None and port is None:
+        address = prometheus_address(source.corefile) if source else None
+        if source is not None and address is None:
             raise NoData("the Corefile has no prometheus plugin: CoreDNS exposes no metrics")
+        if address is not None and _loopback(address[0]):
+            raise NoData(
+                f"the Corefile's prometheus plugin listens on the pod's loopback "
+                f"({address[0]}:{address[1]}): no one outside the pod can read it (OpenShift "
+                "publishes it through kube-rbac-proxy, TLS with a token); demand not measured"
+            )
+        port = address[1] if address else None
         # A container waiting to start (CrashLoopBackOff...) serves nothing: coredns_unavailable's to tell.
         live = [p for p in pods if not p.deleting and p.phase == "Running" and not p.waiting_reason]
         first = self.tracker.empty

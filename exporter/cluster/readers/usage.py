@@ -32,13 +32,19 @@ def read_usage(ctx: Context) -> Usage:
     pods = tuple(sorted((_pod_usage(item) for item in _items(listing)), key=lambda u: u.pod))
     coredns: tuple[CorednsPod, ...] = ctx.state.get("coredns_pods") or ()
     nodes = sorted({p.node for p in coredns if p.node and not p.deleting})
-    return Usage(pods, tuple(_node_usage(ctx, node) for node in nodes))
+    return Usage(pods, tuple(u for u in (_node_usage(ctx, node) for node in nodes) if u is not None))
 
 
-def _node_usage(ctx: Context, node: str) -> NodeUsage:
+def _node_usage(ctx: Context, node: str) -> NodeUsage | None:
+    """``None`` for a node gone since the pods were read, or not yet measured by metrics-server."""
     api = ctx.api
-    metrics = api.call(api.custom.get_cluster_custom_object, GROUP, VERSION, "nodes", node)
-    allocatable = api.call(api.core.read_node, node).status.allocatable or {}
+    try:
+        metrics = api.call(api.custom.get_cluster_custom_object, GROUP, VERSION, "nodes", node)
+        allocatable = api.call(api.core.read_node, node).status.allocatable or {}
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
     usage = _usage(metrics, f"NodeMetrics {node}")
     return NodeUsage(
         node=node,
