@@ -36,6 +36,16 @@ class LabError(RuntimeError):
     """A lab server could not start."""
 
 
+def private_network_namespace() -> bool:
+    """Whether this process runs in a network namespace with loopback only (``make test`` runs
+    pytest under ``unshare -n``): only there may the lab change addresses or firewall rules."""
+    try:
+        lines = Path("/proc/self/net/dev").read_text().splitlines()[2:]
+    except OSError:
+        return False
+    return [line.split(":", 1)[0].strip() for line in lines] == ["lo"]
+
+
 def require(binary: str) -> str:
     for directory in (*os.environ.get("PATH", "").split(os.pathsep), "/usr/sbin", "/sbin"):
         candidate = Path(directory) / binary
@@ -308,6 +318,8 @@ class Bind(Server):
         self._probe_name = probe_name
         self.ready_rcode = ready_rcode
         self.home = workdir / role
+        self._added = False
+        """This lab added ``host`` to lo (and takes it away on stop)."""
 
     def probe_name(self) -> str:
         return self._probe_name
@@ -315,6 +327,16 @@ class Bind(Server):
     def start(self, timeout: float = 10.0) -> None:
         self._address_on_lo()
         super().start(timeout)
+
+    def stop(self) -> None:
+        super().stop()
+        if self._added:  # leave lo as it was found
+            subprocess.run(
+                [require("ip"), "addr", "del", f"{self.host}/32", "dev", "lo"],
+                capture_output=True,
+                check=False,
+            )
+            self._added = False
 
     def _address_on_lo(self) -> None:
         shown = subprocess.run(
@@ -325,6 +347,11 @@ class Bind(Server):
         ).stdout
         if f"inet {self.host}/" in shown:
             return
+        if not private_network_namespace():
+            raise LabError(
+                f"named listens only on interface addresses, and {self.host} is not on lo: the lab adds "
+                "it only in a network namespace of its own (run it under unshare -n, as make test does)"
+            )
         added = subprocess.run(
             [require("ip"), "addr", "add", f"{self.host}/32", "dev", "lo"],
             capture_output=True,
@@ -336,6 +363,7 @@ class Bind(Server):
                 f"named listens only on interface addresses and {self.host} could not be added to lo "
                 f"(run the lab in its own network namespace: unshare -n): {added.stderr.strip()}"
             )
+        self._added = True
 
     def command(self) -> Sequence[str]:
         self.home.mkdir(parents=True, exist_ok=True)

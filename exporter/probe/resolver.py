@@ -348,7 +348,7 @@ class _Lookup:
             data, _latency, _connect = await exchange_tcp(host, self.port, wire, float(self.conf.timeout))
         except ExchangeError as exc:
             sent.queries.append(f"{host} tcp {'timeout' if exc.timed_out else 'error'}")
-            sent.tcp_refused = "refused" in exc.detail
+            sent.tcp_refused = exc.refused
             sent.failure = Reason.TIMEOUT if exc.timed_out else Reason.NETWORK_ERROR
             sent.detail = f"{host}: {exc.detail}"
             return False

@@ -31,10 +31,14 @@ _MAX_DATAGRAM = 65535
 class ExchangeError(Exception):
     """The query could not be exchanged. ``timed_out`` tells a timeout from a network error."""
 
-    def __init__(self, detail: str, *, timed_out: bool = False, connect: float | None = None) -> None:
+    def __init__(
+        self, detail: str, *, timed_out: bool = False, connect: float | None = None, refused: bool = False
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.timed_out = timed_out
+        self.refused = refused
+        """The server's host refused the connection (a TCP reset, ICMP port unreachable)."""
         self.connect = connect
         """Over TCP: seconds the connect took when it was made before the failure, else ``None``."""
 
@@ -205,7 +209,9 @@ async def exchange_tcp(host: str, port: int, wire: bytes, timeout: float) -> tup
     except OSError as exc:
         detail = describe_os_error(exc)
         raise ExchangeError(
-            detail if connect is None else _after_connect(detail, connect), connect=connect
+            detail if connect is None else _after_connect(detail, connect),
+            connect=connect,
+            refused=isinstance(exc, ConnectionRefusedError),
         ) from None
     finally:
         sock.close()

@@ -5,7 +5,6 @@ server is probed, so P = 24 and P = 150 export what P = 3 does; the README's tab
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,6 @@ import pytest
 import yaml
 from prometheus_client import generate_latest
 
-from exporter.compose import build
 from exporter.config import load_config
 from exporter.config.load import default_document
 from lab import Lab
@@ -25,6 +23,7 @@ from lab.topology import HEALTHY_NODE
 from lab.zones import CLUSTER
 from tests.conftest import REPO
 from tests.integration.metrics_text import samples, value
+from tests.integration.probing import run_round
 
 pytestmark = pytest.mark.lab
 
@@ -60,21 +59,13 @@ def exported(lab: Lab, tmp_path: Path, pods: list[str], rounds: int = 3) -> str:
     """/metrics of the shipped node config (NodeLocal on) after ``rounds`` rounds against ``pods``."""
     doc = yaml.safe_load(on_lab(NODE_CONFIG, lab, tmp_path, nodelocal=True).read_text())
     doc["paths"]["pod"] = pods
-    return scraped(doc, tmp_path, rounds)
+    return scraped(doc, rounds)
 
 
-def scraped(doc: dict[str, Any], tmp_path: Path, rounds: int = 3) -> str:
+def scraped(doc: dict[str, Any], rounds: int = 3) -> str:
     """/metrics after ``rounds`` rounds of the config ``doc``, reading a quiet node's files."""
     doc["node"] = {"procfs": str(HEALTHY_NODE / "proc"), "rootfs": str(HEALTHY_NODE / "root")}
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(doc))
-    runtime = build(load_config(path))
-
-    async def run() -> None:
-        for _ in range(rounds):
-            await runtime.probe_round()
-
-    asyncio.run(run())
+    runtime, _ = run_round(doc, rounds)
     return generate_latest(runtime.registry()).decode()
 
 
@@ -116,10 +107,10 @@ def test_the_readmes_counts_for_no_config_and_the_demo_config_are_measured(
     """No config in a pod (its one nameserver, one name and its race probe, the lookup) and the demo
     config (examples/lab.yaml, whose addresses are this lab's): every probe answered, series counted."""
     resolv = shared_lab.write_resolv_conf(tmp_path / "resolv.conf")
-    default = scraped(default_document(str(resolv), port=shared_lab.port), tmp_path)
+    default = scraped(default_document(str(resolv), port=shared_lab.port))
     demo_doc = yaml.safe_load((REPO / "examples" / "lab.yaml").read_text())
     demo_doc["paths"]["resolver"]["file"] = str(resolv)
-    demo = scraped(demo_doc, tmp_path)
+    demo = scraped(demo_doc)
     for text in (default, demo):
         assert {v for _, v in samples(text, "k8s_dns_probe_success")} == {1.0}
     node = sum(1 for line in default.splitlines() if line.startswith("k8s_dns_node_"))

@@ -19,6 +19,7 @@ from prometheus_client import generate_latest
 from exporter.probe import Reason
 from exporter.text.probes import probe_line
 from lab import Lab
+from lab.servers import private_network_namespace
 from tests.integration.metrics_text import value
 from tests.integration.probing import one, run_round
 
@@ -31,6 +32,7 @@ SYN_RETRANSMIT = 1.0
 @contextmanager
 def iptables(*rule: str) -> Iterator[None]:
     """One INPUT rule, inserted first and removed afterwards (this namespace's tables only)."""
+    assert private_network_namespace(), "iptables only in a network namespace of the test's own (make test)"
     subprocess.run(["iptables", "-w", "-I", "INPUT", *rule], check=True)
     try:
         yield

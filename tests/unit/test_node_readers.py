@@ -16,7 +16,14 @@ from exporter.node.paths import CorruptFile, read_text
 from exporter.node.readers.conntrack import parse_conntrack_stat, read_conntrack
 from exporter.node.readers.cpu import parse_pressure, parse_stat, read_cpu_pressure, read_cpu_times
 from exporter.node.readers.resolv_conf import read_node_resolv_conf
-from exporter.node.readers.snmp import parse_lines, parse_pairs, parse_snmp, read_net, udp6_counters
+from exporter.node.readers.snmp import (
+    UdpCounters,
+    parse_lines,
+    parse_pairs,
+    parse_snmp,
+    read_net,
+    udp6_counters,
+)
 from exporter.node.source import is_absent
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "node"
@@ -288,10 +295,22 @@ def test_captured_snmp_files_take_the_pair_by_pair_reading(tree: str) -> None:
     assert parse_pairs(text, wanted) is not None
 
 
-def test_snmp6_reads_the_udp6_counters_of_a_captured_file() -> None:
+def test_snmp6_reads_each_udp6_counter_into_its_field() -> None:
+    """The captured file (a quiet node: every Udp6 counter 0), with distinct values written into its
+    Udp6 lines, so each field is shown to come from its own line."""
     path = FIXTURES / "healthy" / "proc" / "1" / "net" / "snmp6"
-    counters = udp6_counters(path.read_text(), str(path))
-    assert counters.in_errors >= counters.receive_buffer_errors >= 0
+    captured = path.read_text()
+    assert udp6_counters(captured, str(path)) == UdpCounters(0, 0, 0, 0)
+    values = {"Udp6InErrors": 1290, "Udp6RcvbufErrors": 1288, "Udp6SndbufErrors": 2, "Udp6NoPorts": 37}
+    lines = [
+        f"{line.split()[0]:<32}{values[line.split()[0]]}"
+        if line.split() and line.split()[0] in values
+        else line
+        for line in captured.splitlines()
+    ]
+    assert udp6_counters("\n".join(lines) + "\n", str(path)) == UdpCounters(
+        in_errors=1290, receive_buffer_errors=1288, send_buffer_errors=2, no_ports=37
+    )
 
 
 @pytest.mark.parametrize(
