@@ -26,6 +26,7 @@ from typing import Any
 
 from exporter.config import KubernetesConfig, Server
 from exporter.kube.lite import ApiError, LiteClient
+from exporter.resolvconf import node_local_address
 from exporter.targets.endpointslices import MalformedObject
 
 
@@ -105,6 +106,8 @@ async def locate(
         order = tuple(
             sorted(order, key=lambda c: (c.namespace, c.service) != (known.namespace, known.service))
         )
+    # A node cache's link-local address is no ClusterIP: only the others can tell Services apart.
+    nameservers = tuple(n for n in nameservers if not node_local_address(n))
     first: tuple[WellKnown, dict[str, Any], tuple[Server, ...]] | None = None
     for candidate in order:
         try:
@@ -121,8 +124,8 @@ async def locate(
             )
         if first is None:
             first = (candidate, obj, servers)
-            if not nameservers:
-                break  # nothing to tell them apart by: the first found
+            if not nameservers or _same(candidate, known):
+                break  # nothing to tell them apart by, or the one located before still stands
     if first is None:
         tried = ", ".join(f"{c.namespace}/{c.service}" for c in order)
         raise NotLocated(
@@ -132,12 +135,16 @@ async def locate(
     candidate, obj, servers = first
     if candidate.distributions == "configured":
         why = "the configured kubernetes.namespace and kubernetes.service"
-    elif known is not None and (candidate.namespace, candidate.service) == (known.namespace, known.service):
+    elif known is not None and _same(candidate, known):
         why = known.reason
     else:
         configured = f"{k8s.namespace}/{k8s.service}"
         why = f"the name {candidate.distributions} ships; the configured {configured} does not exist"
     return _location(candidate, obj, servers, why)
+
+
+def _same(candidate: WellKnown, known: DnsLocation | None) -> bool:
+    return known is not None and (candidate.namespace, candidate.service) == (known.namespace, known.service)
 
 
 def _location(

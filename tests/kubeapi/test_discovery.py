@@ -16,6 +16,7 @@ from exporter.kube.credentials import CredentialsError, from_kubeconfig, in_clus
 from exporter.kube.lite import ApiError, LiteClient
 from exporter.status import Status
 from exporter.targets.discovery import KubernetesDiscovery
+from exporter.targets.locate import locate
 from lab.kubeapi.cluster import POD_NAMES, SLICE, FakeCluster
 from lab.kubeapi.server import KubeAPI
 
@@ -293,3 +294,35 @@ def test_the_cost_models_watch_count_is_the_watches_discovery_opens(
     asyncio.run(scenario())
     assert len(kube_api.watches("endpointslices")) == int(discovery.watches_slices)
     assert discovery.watches_slices == ("pod" in paths)
+
+
+@pytest.mark.parametrize(
+    ("nameservers", "gets"),
+    [
+        (("169.254.20.10",), 1),  # NodeLocal's link-local address: no ClusterIP can match it
+        (("127.0.10.10",), 1),  # the configured Service's own ClusterIP
+        (("10.9.9.9",), 4),  # matches none: every well-known name is tried for one that does
+    ],
+    ids=["node cache", "its ClusterIP", "an unknown address"],
+)
+def test_locating_asks_for_more_services_only_while_a_nameserver_could_still_match(
+    kube_api: KubeAPI, kubeconfig: Path, nameservers: tuple[str, ...], gets: int
+) -> None:
+    """At 5,000 nodes every agent locates the DNS on each refresh: a pod resolving through a node
+    cache (kubelet's clusterDNS on 169.254.20.10) must not cost four Service reads, three of them 404s."""
+    FakeCluster(kube_api, list(PODS), "127.0.10.10", 5353, UPSTREAMS).load()
+    config = parse_config(
+        {
+            "names": [{"name": "example.org."}],
+            "paths": {"service": "auto"},
+            "kubernetes": {"config": "kubeconfig", "kubeconfig": str(kubeconfig), "timeout": "2s"},
+        }
+    )
+    client = LiteClient(lambda: credentials(config.kubernetes), timeout=2.0)
+    location = asyncio.run(locate(client, config.kubernetes, nameservers))
+    assert (location.namespace, location.service) == ("kube-system", "kube-dns")
+    reads = [r for r in kube_api.requests if "/services/" in r.path]
+    assert len(reads) == gets, [r.path for r in reads]
+    # The steady state: the one located before is asked first, and it stands.
+    asyncio.run(locate(client, config.kubernetes, nameservers, known=location))
+    assert len([r for r in kube_api.requests if "/services/" in r.path]) == gets + 1
