@@ -94,8 +94,12 @@ def _check_ladder(configmap: str, params: dict[str, Any]) -> None:
             raise ValueError(f"ConfigMap {configmap} ladder.{key}: not a list of [count, replicas] pairs")
 
 
-def linear(params: dict[str, Any], cores: int, nodes: int) -> int:
-    def per(count: int, per_replica: float) -> int:
+def linear(params: dict[str, Any], cores: float, nodes: int) -> int:
+    """cluster-proportional-autoscaler's linear mode: the larger of cores and nodes over their
+    per-replica counts, each held within min and max; two at least on more than one node with
+    ``preventSinglePointFailure``."""
+
+    def per(count: float, per_replica: float) -> int:
         if not per_replica:
             return 1
         replicas = math.ceil(count / per_replica)

@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from exporter.cluster.autoscaler import Autoscaler
+from exporter.cluster.autoscaler import Autoscaler, linear
 from exporter.config import CapacityConfig
 
 MIB = 1024 * 1024
@@ -178,10 +178,17 @@ def size_replicas(cores: float, nodes: int, params: CapacityConfig) -> int:
 
 
 def linear_replicas(cores: float, nodes: int, params: CapacityConfig) -> int:
-    replicas = size_replicas(cores, nodes, params)
-    if params.max_replicas:
-        replicas = min(replicas, params.max_replicas)
-    return max(replicas, params.min_replicas)
+    """The linear rule with the configured parameters: the autoscaler's own formula (one definition)."""
+    return linear(
+        {
+            "coresPerReplica": params.cores_per_replica,
+            "nodesPerReplica": params.nodes_per_replica,
+            "min": params.min_replicas,
+            "max": params.max_replicas,
+        },
+        cores,
+        nodes,
+    )
 
 
 def memory_recommended_bytes(pods: int, services: int, *, autopath: bool) -> float:
