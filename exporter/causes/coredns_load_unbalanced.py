@@ -17,18 +17,21 @@ def coredns_load_unbalanced(obs: Observations, stats: Stats) -> Draft | None:
     evidence = []
     pods = cluster.live_pods
     # Replicas can spread over no more nodes than can take them: one replica on the only
-    # schedulable node (a single-node k3s) is as balanced as that cluster allows.
+    # schedulable node (a single-node k3s) is as balanced as that cluster allows. Without the node
+    # inventory the spread is not judged.
     nodes = cluster.inventory.schedulable_nodes if cluster.inventory is not None else None
-    spread = min(len(pods), nodes) if nodes is not None else 0
-    if cluster.pods is not None and len(pods) == 1 and spread < (nodes or 0):
-        evidence.append(f"only {len(pods)} CoreDNS replica for {nodes} schedulable nodes")
-    if cluster.pods is not None and len(pods) >= 2 and cluster.replica_nodes < spread:
-        per_node: dict[str, list[str]] = {}
-        for pod in pods:
-            per_node.setdefault(pod.node or "unscheduled", []).append(pod.name)
-        evidence += [
-            f"node {n}: {len(p)} replicas ({', '.join(p)})" for n, p in sorted(per_node.items()) if len(p) > 1
-        ]
+    if cluster.pods is not None and nodes is not None:
+        if len(pods) == 1 and nodes > 1:
+            evidence.append(f"only 1 CoreDNS replica for {nodes} schedulable nodes")
+        if len(pods) >= 2 and cluster.replica_nodes < min(len(pods), nodes):
+            per_node: dict[str, list[str]] = {}
+            for pod in pods:
+                per_node.setdefault(pod.node or "unscheduled", []).append(pod.name)
+            evidence += [
+                f"node {n}: {len(p)} replicas ({', '.join(p)})"
+                for n, p in sorted(per_node.items())
+                if len(p) > 1
+            ]
     if cluster.service is not None and cluster.service.session_affinity == "ClientIP":
         evidence.append(f"Service {cluster.service.name} has sessionAffinity: ClientIP")
     if not evidence:
