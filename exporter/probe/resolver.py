@@ -84,6 +84,8 @@ class _Sent:
     """Why no reply was returned, when none was and none was read."""
     detail: str = ""
     queries: list[str] = field(default_factory=list)
+    in_flight: str | None = None
+    """``host transport`` of the try awaiting its reply (a lookup cut off there still sent it)."""
     """``server transport outcome`` for every query sent."""
     reached: bool = False
     """A reply came or a try timed out (glibc's ``gotsomewhere``); else every server refused."""
@@ -144,6 +146,7 @@ async def probe(planned: PlannedProbe, settings: Settings) -> ProbeResult:
         async with asyncio.timeout(settings.budget):
             final = await lookup.search(planned.name)
     except TimeoutError:
+        lookup.cut_off()  # the queries of the name in flight were sent: they count
         final = _Sent(failure=Reason.TIMEOUT, detail=f"lookup took longer than {settings.budget:g}s")
         lookup.trail.append("gave up")
     elapsed = time.perf_counter() - started
@@ -195,6 +198,8 @@ class _Lookup:
         self.edns = "edns0" in conf.flags
         self.trail: list[str] = []
         self.queries = 0
+        self._sending: tuple[str, _Sent] | None = None
+        """The name being sent and what it sent so far (``cut_off`` counts it)."""
 
     async def search(self, name: str) -> _Sent:
         """``__res_context_search``: the names tried, in order, and the outcome glibc returns."""
@@ -233,6 +238,7 @@ class _Lookup:
         conf = self.conf
         servers = conf.used_nameservers
         sent = _Sent()
+        self._sending = (fqdn, sent)
         if not servers:
             sent.detail = "resolv.conf lists no nameserver"
             return self._done(fqdn, sent)
@@ -264,7 +270,16 @@ class _Lookup:
                 channel.close()
         return self._done(fqdn, sent)
 
+    def cut_off(self) -> None:
+        """The budget ran out while a name was being sent: account for what it sent so far."""
+        if self._sending is not None:
+            fqdn, sent = self._sending
+            if sent.in_flight is not None:
+                sent.queries.append(f"{sent.in_flight} cut off")
+            self._done(fqdn, sent)
+
     def _done(self, fqdn: str, sent: _Sent) -> _Sent:
+        self._sending = None
         self.queries += len(sent.queries)
         if sent.reply is None:
             outcome = "malformed" if sent.garbled else "failed"
@@ -296,12 +311,14 @@ class _Lookup:
                 and data[_HEADER_SIZE : _HEADER_SIZE + len(question)].lower() == question
             )
 
+        sent.in_flight = f"{host} udp"
         try:
             channel = channels.get(host)
             if channel is None:
                 channel = channels[host] = UdpChannel(host, self.port)
             data = await channel.send_and_wait(wire, accept, seconds)
         except ExchangeError as exc:
+            sent.in_flight = None
             if exc.timed_out:
                 sent.queries.append(f"{host} udp timeout")
                 sent.reached = True
@@ -313,6 +330,7 @@ class _Lookup:
                     sent.failure = Reason.NETWORK_ERROR
             sent.detail = f"{host}: {exc.detail}"
             return "next"
+        sent.in_flight = None
         sent.reached = True
         if len(data) < _HEADER_SIZE:
             sent.queries.append(f"{host} udp undersized")
@@ -344,14 +362,17 @@ class _Lookup:
 
     async def _tcp(self, sent: _Sent, host: str, query: Query, query_id: int, wire: bytes) -> bool:
         """One try over TCP (``send_vc``): True when it read a reply, whatever its rcode."""
+        sent.in_flight = f"{host} tcp"
         try:
             data, _latency, _connect = await exchange_tcp(host, self.port, wire, float(self.conf.timeout))
         except ExchangeError as exc:
+            sent.in_flight = None
             sent.queries.append(f"{host} tcp {'timeout' if exc.timed_out else 'error'}")
             sent.tcp_refused = exc.refused
             sent.failure = Reason.TIMEOUT if exc.timed_out else Reason.NETWORK_ERROR
             sent.detail = f"{host}: {exc.detail}"
             return False
+        sent.in_flight = None
         sent.reached = True
         rcode = "?" if len(data) < 4 else _RCODES.get(data[3] & 0x0F, f"RCODE{data[3] & 0x0F}")
         sent.last_rcode = rcode

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,25 @@ def test_resolver_path_moves_to_the_next_nameserver(shared_lab: Lab, tmp_path: P
     result = one(round_, path="resolver")
     assert result.ok
     assert result.queries == 2
+
+
+def test_a_lookup_cut_off_by_the_budget_counts_the_queries_it_sent(shared_lab: Lab, tmp_path: Path) -> None:
+    """A silent first nameserver: glibc waits 5 s on it, the round's budget (0.9 s here) ends first.
+    The query sent is load on that server all the same, and counts."""
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.98.1", shared_lab.port))  # receives, never answers
+    with silent:
+        resolv = shared_lab.write_resolv_conf(
+            tmp_path / "resolv.conf", nameservers=["127.0.98.1", shared_lab.servers["service"].host]
+        )
+        doc = shared_lab.config(resolv_conf=resolv, names=[{"name": "kubernetes.default.svc.cluster.local."}])
+        doc["paths"] = {"resolver": doc["paths"]["resolver"]}
+        runtime, round_ = run_round(doc)
+    result = one(round_, path="resolver")
+    assert result.reason is Reason.TIMEOUT
+    assert result.queries == 1
+    assert "127.0.98.1 udp cut off" in result.detail
+    assert runtime.probes.view().queries_sent[("resolver", "udp")] == 1
 
 
 @pytest.mark.parametrize(
