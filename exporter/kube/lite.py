@@ -70,10 +70,10 @@ class LiteClient:
         before any event: on a quiet cluster that may be the only sign it works again.
         """
         reader, writer, headers = await self._open(path, {**params, "watch": "true"})
-        if opened is not None:
-            opened()
         pending = b""
         try:
+            if opened is not None:
+                opened()  # inside the try: the connection is closed whatever it raises
             async for part in _body(reader, headers, idle, None):
                 pending += part
                 if len(pending) > MAX_LINE:
