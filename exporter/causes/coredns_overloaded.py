@@ -104,7 +104,8 @@ CAUSE = Cause(
     probe="latency up on `service` and `pod` (`k8s_dns_probe_duration_seconds`), scattered timeouts",
     signals=(
         "api: `k8s_dns_coredns_cpu_usage_cores` vs `k8s_dns_coredns_cpu_limit_cores` (near a request "
-        "with no limit: shown beside other evidence, never alone), `k8s_dns_coredns_memory_usage_bytes` vs `k8s_dns_coredns_memory_limit_bytes`, "
+        "with no limit: shown beside other evidence, never alone), `k8s_dns_coredns_memory_usage_bytes` "
+        "vs `k8s_dns_coredns_memory_limit_bytes`, "
         "`k8s_dns_coredns_replicas` vs `k8s_dns_coredns_recommended_replicas` (demand from CoreDNS's own "
         "metrics, else the running autoscaler)"
     ),
