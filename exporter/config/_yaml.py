@@ -18,8 +18,16 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[An
     result: dict[Any, Any] = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        mark = key_node.start_mark
+        try:
+            hash(key)
+        except TypeError:  # a mapping or a list as a key (``{{}}``, ``? [a]``)
+            raise ConfigError(
+                "",
+                f"YAML key at line {mark.line + 1}, column {mark.column + 1} is a "
+                f"{type(key).__name__}, not a plain value",
+            ) from None
         if key in result:
-            mark = key_node.start_mark
             raise ConfigError(
                 "",
                 f"duplicate key {key!r} at line {mark.line + 1}, column {mark.column + 1}",

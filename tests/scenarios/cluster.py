@@ -64,12 +64,12 @@ def _memory_near_limit(cluster: FakeCluster) -> None:
 
 def _busy_replicas(cluster: FakeCluster) -> None:
     # The cluster grew; CoreDNS still runs the 2 replicas it was installed with, and no autoscaler. Their
-    # load takes 40m of CPU each: 80m at the peak against 70% of a 100m request per replica needs 2,
-    # 3 with one spare.
+    # load takes 75m of CPU each: 150m at the peak against 70% of a 100m request per replica needs 3
+    # (4 with one spare), more than the 2 running.
     for index in range(5, 42):
         cluster.api.store.put(node(f"node-{index}", allocatable_cpu="3920m"))
     for name in POD_NAMES:
-        cluster.api.store.put(pod_metrics(name, cpu="40m", memory="17164Ki"))
+        cluster.api.store.put(pod_metrics(name, cpu="75m", memory="17164Ki"))
 
 
 def _busy_node(cluster: FakeCluster) -> None:

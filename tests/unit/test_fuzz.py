@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -64,6 +65,15 @@ documents = st.recursive(
     lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=5)),
     max_leaves=25,
 )
+
+
+@pytest.mark.parametrize("text", ["{{}}", "? [a, b]\n: 1\n"])
+def test_a_mapping_or_list_as_a_key_is_named_not_raised(text: str) -> None:
+    """Found by test_yaml_text: an unhashable key raised TypeError out of the loader."""
+    with pytest.raises(
+        ConfigError, match=r"YAML key at line 1, column \d+ is a (dict|list), not a plain value"
+    ):
+        load_text(text)
 
 
 @FUZZ
